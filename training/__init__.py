@@ -1,0 +1,1 @@
+"""Everything that makes checkpoints: datasets, the model zoo, one trainer, run directories."""

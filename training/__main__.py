@@ -1,0 +1,132 @@
+"""Command line: python -m training train | list | bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+
+from training.config import parse_override
+
+
+def _train(args: argparse.Namespace) -> int:
+    from training.trainer import new_config, train
+
+    overrides = [parse_override(s) for s in args.set]
+    if args.batch_size:
+        overrides.append({"train": {"batch_size": args.batch_size}})
+    cfg = new_config(args.model, args.dataset, args.steps or 1000, args.preset, args.image_size, args.dataset_path, args.seed, overrides)
+    if args.resume and args.steps:
+        cfg.train.steps = args.steps
+    elif args.resume:
+        cfg.train.steps = 0  # keep the run's own step target
+    command = "python -m training " + shlex.join(sys.argv[1:])
+    final = train(cfg, args.out, args.resume, args.data_root, args.download, args.device, not args.no_progress, command)
+    print(f"{args.out}: {final.family} at step {final.step}/{final.train.steps}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from training.checkpoint import CheckpointError, find_runs, read_config
+
+    rows = []
+    for run in find_runs(args.folder):
+        try:
+            cfg = read_config(run)
+            rows.append({"run": str(run), "family": cfg.family, "dataset": cfg.data.dataset, "step": cfg.step,
+                         "steps": cfg.train.steps, "preset": cfg.preset, "metrics": cfg.metrics})
+        except CheckpointError as e:
+            rows.append({"run": str(run), "error": str(e)})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"no runs under {args.folder}")
+    for r in rows:
+        if "error" in r:
+            print(f"{r['run']}  ERROR {r['error']}")
+            continue
+        shown = {k: v for k, v in r["metrics"].items() if isinstance(v, (int, float)) and k in KEY_METRICS}
+        metrics = "  ".join(f"{k}={v:.4g}" for k, v in shown.items())
+        print(f"{r['run']}  {r['family']:<8} {r['dataset']:<14} step {r['step']}/{r['steps']}  {metrics}")
+    return 0
+
+
+KEY_METRICS = ("d_loss", "g_loss", "loss", "wasserstein", "info_loss", "q_cat_acc", "test_accuracy", "fid", "purity", "images_per_s")
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from training.bench import FAMILIES, run
+
+    rows = run(args.families or FAMILIES, args.steps)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'family':<9} {'size':>5} {'device':<6} {'G params':>9} {'G ms/img (b=1)':>15} {'G ms/img (b=64)':>16} {'train img/s':>12}")
+    for r in rows:
+        print(f"{r['family']:<9} {r['image_size']:>3}x{r['channels']} {r['device']:<6} {r['generator_params']:>9,} "
+              f"{r['gen_ms_per_image_batch1_p50']:>15.3f} {r['gen_ms_per_image_batch64']:>16.4f} {r['train_images_per_s']:>12.1f}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m training", description="Train, list and benchmark Latent Studio models.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model into a run directory (or --resume one)")
+    t.add_argument("--model", help="family: dcgan, lsgan, wgan, wgan_gp, cgan, acgan, sgan, infogan, vae")
+    t.add_argument("--dataset", help="mnist, fashion-mnist, celeba, anime, flowers, folder, paired, unpaired, fake")
+    t.add_argument("--dataset-path", help="the dataset's folder, relative to the data root or absolute")
+    t.add_argument("--image-size", type=int, help="28, 32, 64 or 128 (default: the dataset's own)")
+    t.add_argument("--steps", type=int, help="total generator steps (default 1000; with --resume, a new total)")
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--out", required=True, help="run directory to write")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    t.add_argument("--preset", help="a named recipe (python -m training presets)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--data-root", help="folder holding the datasets (default: $LATENT_STUDIO_DATA, else ./data)")
+    t.add_argument("--download", action="store_true", help="allow torchvision to download MNIST / Fashion-MNIST")
+    t.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config field, e.g. train.lr_g=1e-4")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar (logs still go to metrics.jsonl)")
+    t.set_defaults(run=_train)
+
+    ls = sub.add_parser("list", help="list run directories with family, dataset, step and metrics")
+    ls.add_argument("folder", nargs="?", default="checkpoints")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(run=_list)
+
+    b = sub.add_parser("bench", help="generator latency and training images/s per family on this machine")
+    b.add_argument("--families", nargs="*")
+    b.add_argument("--steps", type=int, default=10)
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(run=_bench)
+
+    pr = sub.add_parser("presets", help="list the named presets")
+    pr.set_defaults(run=lambda a: _presets())
+    return p
+
+
+def _presets() -> int:
+    from training.presets import PRESETS
+
+    for name, p in PRESETS.items():
+        print(f"{name:<20} {p.family:<8} {p.dataset or '':<14} {p.description}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from training.checkpoint import CheckpointError
+    from training.data import DatasetMissing
+
+    try:
+        return args.run(args)
+    except (CheckpointError, DatasetMissing, FileExistsError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

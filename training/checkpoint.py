@@ -1,0 +1,208 @@
+"""Run directories: the contract between the trainer and the UI (DESIGN.md).
+
+    <run>/config.json          RunConfig: everything needed to rebuild the model
+    <run>/<module>.safetensors weights the UI loads (the family's `exported` modules)
+    <run>/state.pt             full training state for --resume (never shipped)
+    <run>/metrics.jsonl        one JSON object per logged step
+    <run>/samples/step_N.png   the fixed-noise grid at each snapshot
+
+Every file is written to a temporary name and then renamed, so a killed trainer never leaves a
+half-written file for the UI to read. Weights are read without pickle; resume state is read with
+`weights_only=True`, which refuses pickled code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+from torch import nn
+
+from training.config import FORMAT_VERSION, RunConfig
+from training.families import Family, UnknownFamily, get_family
+
+CONFIG = "config.json"
+STATE = "state.pt"
+METRICS = "metrics.jsonl"
+
+
+class CheckpointError(ValueError):
+    """A run directory that cannot be loaded; the message names the file and the problem."""
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call write(tmp) on a temporary file beside `path`, then rename it over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_json(path: Path, obj: dict) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=2) + "\n"))
+
+
+def best_device() -> torch.device:
+    """CUDA when there is a GPU, then Apple's MPS, then the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def save_weights(path: Path, module: nn.Module, dtype: str = "float32") -> None:
+    cast = getattr(torch, dtype)
+    tensors = {k: (v.to(cast) if v.is_floating_point() else v).detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    atomic_write(path, lambda tmp: tmp.write_bytes(save_safetensors(tensors, metadata={"format": "pt"})))
+
+
+def save_run(run: Path, cfg: RunConfig, modules: nn.ModuleDict, state: dict | None = None) -> None:
+    """Write the UI's weights, the resume state (if given), then config.json last: config.json's
+    step never runs ahead of the weights beside it."""
+    run = Path(run)
+    family = get_family(cfg.family)
+    for name in family.exported:
+        save_weights(run / f"{name}.safetensors", modules[name], cfg.train.weights_dtype)
+    if state is not None:
+        atomic_write(run / STATE, lambda tmp: torch.save(state, tmp))
+    write_json(run / CONFIG, cfg.to_dict())
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def read_config(run: Path) -> RunConfig:
+    """Parse and validate config.json: present, JSON, a format we read, a family we know."""
+    path = Path(run) / CONFIG
+    if not path.is_file():
+        raise CheckpointError(f"{run} is not a run directory: it has no {CONFIG}")
+    try:
+        raw = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path} is not valid JSON ({e}); the file is damaged or truncated") from e
+    if not isinstance(raw, dict) or "family" not in raw:
+        raise CheckpointError(f"{path} has no 'family': it is not a Latent Studio run config")
+    version = raw.get("format_version", 0)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has format_version {version}, newer than this version of Latent Studio reads "
+            f"({FORMAT_VERSION}); upgrade Latent Studio to load it"
+        )
+    try:
+        get_family(raw["family"])
+        return RunConfig.from_dict(raw)
+    except UnknownFamily as e:
+        raise CheckpointError(f"{path}: {e}") from e
+    except TypeError as e:
+        raise CheckpointError(f"{path} has fields this version does not know ({e})") from e
+
+
+def read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """Tensors from a .safetensors file; a truncated or non-safetensors file (a pickle, say) is refused."""
+    if not path.is_file():
+        raise CheckpointError(f"missing weights: {path}")
+    try:
+        return load_safetensors(path.read_bytes())
+    except (SafetensorError, ValueError, RuntimeError) as e:
+        raise CheckpointError(
+            f"{path} is not a valid safetensors file (truncated, corrupt, or another format such as a pickle): {e}"
+        ) from e
+
+
+def load_weights(module: nn.Module, path: Path) -> None:
+    """Load weights into `module`, refusing any missing, extra or differently shaped tensor."""
+    tensors = read_weights(path)
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    if missing or extra:
+        raise CheckpointError(
+            f"{path.name} does not match the model built from config.json: "
+            f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}, unexpected {extra[:5]}{'...' if len(extra) > 5 else ''}"
+        )
+    for key, value in tensors.items():
+        if value.shape != expected[key].shape:
+            raise CheckpointError(
+                f"{path.name} does not match config.json: {key!r} has shape {list(value.shape)} in the file "
+                f"but {list(expected[key].shape)} in the model config.json describes"
+            )
+    module.load_state_dict(tensors)  # copies, casting float16 files to the model's float32
+
+
+@dataclass
+class LoadedRun:
+    """A run rebuilt for inference: its config, its family and the exported modules in eval mode."""
+
+    path: Path
+    config: RunConfig
+    family: Family
+    modules: nn.ModuleDict
+    device: torch.device
+
+
+def load_run(run: str | os.PathLike, device: str | torch.device | None = None) -> LoadedRun:
+    """Rebuild a run's model from its directory alone, on the best device, in eval mode."""
+    run = Path(run)
+    cfg = read_config(run)
+    family = get_family(cfg.family)(cfg)
+    try:
+        built = family.build()
+    except (ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(f"{run / CONFIG} describes a model that cannot be built: {e}") from e
+    modules = nn.ModuleDict({name: built[name] for name in family.exported})
+    for name, module in modules.items():
+        load_weights(module, run / f"{name}.safetensors")
+    device = torch.device(device) if device is not None else best_device()
+    modules.to(device).eval()
+    return LoadedRun(run, cfg, family, modules, device)
+
+
+def load_state(run: Path) -> dict:
+    """The resume state, loaded without running pickled code."""
+    path = Path(run) / STATE
+    if not path.is_file():
+        raise CheckpointError(f"cannot resume: {path} does not exist (the run never reached a snapshot)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises UnpicklingError, RuntimeError or EOFError here
+        raise CheckpointError(f"{path} cannot be loaded safely (truncated, corrupt, or holds pickled code): {e}") from e
+
+
+def read_metrics(run: Path) -> list[dict]:
+    """metrics.jsonl as a list; a partly written last line (the trainer is mid-write) is skipped."""
+    path = Path(run) / METRICS
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def find_runs(root: str | os.PathLike) -> list[Path]:
+    """Every run directory (a folder with config.json) at or below `root`, sorted by path."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p.parent for p in root.rglob(CONFIG))

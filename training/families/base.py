@@ -1,0 +1,121 @@
+"""What a family is: how it builds its networks from a RunConfig and how it takes one training step.
+
+The trainer owns the loop, the data, logging and checkpoints; a family owns only its networks and
+its losses. Adding a model means adding one Family subclass and registering it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from training.config import DataSpec, LatentSample, RunConfig
+
+FAMILIES: dict[str, type["Family"]] = {}
+
+
+def register(cls: type["Family"]) -> type["Family"]:
+    FAMILIES[cls.name] = cls
+    return cls
+
+
+class UnknownFamily(ValueError):
+    pass
+
+
+def get_family(name: str) -> type["Family"]:
+    import training.families  # noqa: F401  (registers every family)
+
+    if name not in FAMILIES:
+        raise UnknownFamily(f"unknown model family {name!r}; known families: {', '.join(sorted(FAMILIES))}")
+    return FAMILIES[name]
+
+
+@dataclass
+class StepContext:
+    """What a family's train_step may use: the device, its optimizers and a source of batches."""
+
+    device: torch.device
+    optimizers: dict[str, torch.optim.Optimizer]
+    next_batch: Callable[[], tuple[torch.Tensor, torch.Tensor]]
+    sync_gradients: Callable[[list[torch.Tensor]], None] = lambda params: None
+    amp: bool = False
+
+    def autocast(self):
+        """bf16 autocast on CUDA: no loss scaler needed, unlike fp16."""
+        return torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else nullcontext()
+
+    def params(self, name: str) -> list[torch.Tensor]:
+        return [p for group in self.optimizers[name].param_groups for p in group["params"]]
+
+    def update(self, name: str, loss: torch.Tensor) -> None:
+        """One optimizer step on `loss` for the optimizer `name` (gradients averaged across ranks)."""
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.sync_gradients(self.params(name))
+        opt.step()
+
+    @contextmanager
+    def frozen(self, name: str) -> Iterator[None]:
+        """Parameters of optimizer `name` get no gradients inside: the other player's step neither
+        changes them nor wastes time computing their gradients."""
+        params = self.params(name)
+        for p in params:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p in params:
+                p.requires_grad_(True)
+
+
+class Family:
+    name: ClassVar[str]
+    exported: ClassVar[tuple[str, ...]] = ("generator",)  # what the UI loads (.safetensors)
+    optimizer_modules: ClassVar[dict[str, tuple[str, ...]]] = {"g": ("generator",), "d": ("discriminator",)}
+
+    def __init__(self, cfg: RunConfig):
+        self.cfg = cfg
+
+    @classmethod
+    def defaults(cls, data: DataSpec) -> dict:
+        """Overrides of RunConfig fields that make this family's tuned default for `data`."""
+        return {}
+
+    def build(self) -> nn.ModuleDict:
+        raise NotImplementedError
+
+    def train_step(self, m: nn.ModuleDict, ctx: StepContext) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def training_data(self, dataset, labels: torch.Tensor | None):
+        """The training set as this family sees it (SGAN hides most labels); unchanged by default."""
+        return dataset
+
+    def render(self, m: nn.ModuleDict, sample: LatentSample) -> torch.Tensor:
+        """Images in [-1, 1] for a latent sample (the fixed-noise grid, the explorer)."""
+        return m["generator"](sample.generator_input())
+
+    def evaluate(self, m: nn.ModuleDict, test_batches: Iterator[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
+        """Metrics measured on the test split at the end of training (none by default)."""
+        return {}
+
+    def make_optimizers(self, m: nn.ModuleDict) -> dict[str, torch.optim.Optimizer]:
+        t = self.cfg.train
+        out = {}
+        for name, modules in self.optimizer_modules.items():
+            params = [p for key in modules for p in m[key].parameters()]
+            lr = t.lr_g if name == "g" else t.lr_d
+            if t.optimizer == "rmsprop":
+                out[name] = torch.optim.RMSprop(params, lr=lr)
+            elif t.optimizer == "adam":
+                out[name] = torch.optim.Adam(params, lr=lr, betas=tuple(t.betas))
+            else:
+                raise ValueError(f"unknown optimizer {t.optimizer!r}; use adam or rmsprop")
+        return out

@@ -1,0 +1,131 @@
+"""The unconditional GANs: DCGAN, LSGAN, WGAN, WGAN-GP. They differ only in the adversarial loss,
+the critic's normalization and the regularizer (clipping or gradient penalty), so one GAN class
+holds the alternating D/G step and each family sets what differs."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from training.config import DataSpec, LatentSample
+from training.families.base import Family, StepContext, register
+from training.families.losses import adversarial, clip_weights, confidence, gradient_penalty
+from training.models.gan import dcgan_init, make_encoder, make_generator
+
+
+class GAN(Family):
+    loss_kind = "bce"
+
+    @classmethod
+    def defaults(cls, data: DataSpec) -> dict:
+        return {
+            "arch": {
+                "generator": {"kind": "conv", "width": 64},
+                "discriminator": {"kind": "conv", "width": 64, "norm": "batch"},
+                "init": "dcgan",
+            },
+            "latent": {"dim": 100, "prior": "normal"},
+            "train": {"optimizer": "adam", "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999]},
+        }
+
+    def d_heads(self) -> dict[str, int]:
+        return {"adv": 1}
+
+    def condition(self, labels: torch.Tensor | None) -> torch.Tensor | None:
+        """What D sees beside the image (CGAN's one-hot label); nothing for unconditional GANs."""
+        return None
+
+    def build(self) -> nn.ModuleDict:
+        c = self.cfg
+        cond_dim = c.latent.num_classes if type(self).condition is not GAN.condition else 0
+        m = nn.ModuleDict({
+            "generator": make_generator(c.arch["generator"], c.latent.input_dim, c.data.channels, c.data.image_size),
+            "discriminator": make_encoder(c.arch["discriminator"], c.data.channels, c.data.image_size, self.d_heads(), cond_dim),
+        })
+        if c.arch.get("init") == "dcgan":
+            dcgan_init(m)
+        return m
+
+    def d_objective(self, m, real, labels, fake, noise: LatentSample) -> tuple[torch.Tensor, dict]:
+        D = m["discriminator"]
+        return self.adversarial_terms(D(real, self.condition(labels)), D(fake, self.condition(noise.labels)))
+
+    def adversarial_terms(self, r: dict, f: dict) -> tuple[torch.Tensor, dict]:
+        """D's adversarial loss from its outputs on a real and a fake batch, with its parts."""
+        kind = self.loss_kind
+        loss_r, loss_f = adversarial(r["adv"], True, kind), adversarial(f["adv"], False, kind)
+        parts = {"d_loss_real": loss_r, "d_loss_fake": loss_f, "d_real": confidence(r["adv"], kind), "d_fake": confidence(f["adv"], kind)}
+        return loss_r + loss_f, parts
+
+    def g_objective(self, m, fake, noise: LatentSample) -> tuple[torch.Tensor, dict]:
+        f = m["discriminator"](fake, self.condition(noise.labels))
+        return adversarial(f["adv"], True, self.loss_kind), {}
+
+    def train_step(self, m: nn.ModuleDict, ctx: StepContext) -> dict[str, torch.Tensor]:
+        t, latent = self.cfg.train, self.cfg.latent
+        for _ in range(t.n_critic):
+            real, labels = ctx.next_batch()
+            noise = latent.sample(real.size(0), device=ctx.device)
+            with torch.no_grad(), ctx.autocast():
+                fake = m["generator"](noise.generator_input())
+            with ctx.autocast():
+                d_loss, parts = self.d_objective(m, real, labels, fake, noise)
+            ctx.update("d", d_loss)
+            if t.clip:
+                clip_weights(m["discriminator"], t.clip)
+        noise = latent.sample(t.batch_size, device=ctx.device)
+        with ctx.frozen("d"), ctx.autocast():
+            g_loss, g_parts = self.g_objective(m, m["generator"](noise.generator_input()), noise)
+            ctx.update("g", g_loss)
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), **{k: v.detach() for k, v in {**parts, **g_parts}.items()}}
+
+
+@register
+class DCGAN(GAN):
+    name = "dcgan"
+
+
+@register
+class LSGAN(GAN):
+    name = "lsgan"
+    loss_kind = "mse"
+
+
+@register
+class WGAN(GAN):
+    """Weight clipping, RMSprop, five critic steps per generator step (Arjovsky et al. 2017)."""
+
+    name = "wgan"
+    loss_kind = "wasserstein"
+
+    @classmethod
+    def defaults(cls, data: DataSpec) -> dict:
+        d = super().defaults(data)
+        d["train"] = {"optimizer": "rmsprop", "lr_g": 5e-5, "lr_d": 5e-5, "n_critic": 5, "clip": 0.01}
+        return d
+
+    def d_objective(self, m, real, labels, fake, noise):
+        loss, parts = super().d_objective(m, real, labels, fake, noise)
+        parts["wasserstein"] = parts["d_real"] - parts["d_fake"]  # the critic's distance estimate
+        return loss, parts
+
+
+@register
+class WGANGP(WGAN):
+    """Gradient penalty instead of clipping (Gulrajani et al. 2017): per-sample critic (layer norm,
+    no BatchNorm), linear output, Adam(1e-4, betas 0/0.9), lambda 10, five critic steps."""
+
+    name = "wgan_gp"
+
+    @classmethod
+    def defaults(cls, data: DataSpec) -> dict:
+        d = super().defaults(data)
+        d["arch"]["discriminator"]["norm"] = "layer"
+        d["train"] = {"optimizer": "adam", "lr_g": 1e-4, "lr_d": 1e-4, "betas": [0.0, 0.9], "n_critic": 5, "clip": 0.0, "gp_weight": 10.0}
+        return d
+
+    def d_objective(self, m, real, labels, fake, noise):
+        loss, parts = super().d_objective(m, real, labels, fake, noise)
+        gp = gradient_penalty(lambda x: m["discriminator"](x)["adv"], real, fake)
+        parts["gp"] = gp
+        return loss + self.cfg.train.gp_weight * gp, parts

@@ -1,0 +1,79 @@
+"""Loss terms shared by the families: adversarial objectives, gradient penalty, clipping, InfoGAN's
+mutual-information term. Pure functions of tensors, so each property is tested directly."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def adversarial(logits: torch.Tensor, target_real: bool, kind: str) -> torch.Tensor:
+    """The loss for D's raw outputs `logits` when they should say real (True) or fake (False).
+
+    bce: non-saturating GAN (its value is ln 2 when D outputs 0, i.e. at initialization);
+    mse: LSGAN with targets 1/0; wasserstein: the critic's -E[D] for real, +E[D] for fake.
+    """
+    logits = logits.float()
+    if kind == "bce":
+        target = torch.full_like(logits, 1.0 if target_real else 0.0)
+        return F.binary_cross_entropy_with_logits(logits, target)
+    if kind == "mse":
+        return F.mse_loss(logits, torch.full_like(logits, 1.0 if target_real else 0.0))
+    if kind == "wasserstein":
+        return -logits.mean() if target_real else logits.mean()
+    raise ValueError(f"unknown adversarial loss {kind!r}; use bce, mse or wasserstein")
+
+
+def confidence(logits: torch.Tensor, kind: str) -> torch.Tensor:
+    """What D says about a batch, for logging: mean probability of real (bce) or the raw mean."""
+    return torch.sigmoid(logits.float()).mean() if kind == "bce" else logits.float().mean()
+
+
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """WGAN-GP: E[(||grad_x D(x_hat)||_2 - 1)^2] at random points x_hat between real and fake.
+
+    The norm is taken per sample over all of its pixels, and D must treat samples independently
+    (no BatchNorm), otherwise the penalty does not constrain the critic as the paper intends.
+    """
+    alpha = torch.rand(real.size(0), *([1] * (real.dim() - 1)), generator=generator).to(real)
+    x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    scores = critic(x_hat)
+    (grad,) = torch.autograd.grad(scores.float().sum(), x_hat, create_graph=True)
+    norms = grad.flatten(1).norm(2, dim=1)
+    return ((norms - 1) ** 2).mean()
+
+
+@torch.no_grad()
+def clip_weights(module: nn.Module, c: float) -> None:
+    """WGAN: keep every critic weight in [-c, c] so the critic stays (roughly) Lipschitz."""
+    for p in module.parameters():
+        p.clamp_(-c, c)
+
+
+def info_loss(
+    q_out: torch.Tensor, categorical: list[torch.Tensor], sizes: list[int], continuous: torch.Tensor,
+    cont_loss: str = "gaussian",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """InfoGAN's lower bound on I(c; G(z, c)), as (categorical, continuous) losses.
+
+    q_out is Q's output [B, sum(sizes) + 2 * n_cont]: logits per categorical code, then a mean and a
+    log-std per continuous code. Categorical: cross-entropy. Continuous: Gaussian negative
+    log-likelihood (constant dropped), or plain MSE to the mean.
+    """
+    q_out = q_out.float()
+    cat_loss = q_out.new_zeros(())
+    start = 0
+    for codes, size in zip(categorical, sizes):
+        cat_loss = cat_loss + F.cross_entropy(q_out[:, start:start + size], codes)
+        start += size
+    n = continuous.size(1)
+    if n == 0:
+        return cat_loss, q_out.new_zeros(())
+    mean, log_std = q_out[:, start:start + n], q_out[:, start + n:start + 2 * n].clamp(-5, 5)
+    if cont_loss == "mse":
+        return cat_loss, F.mse_loss(mean, continuous)
+    if cont_loss == "gaussian":
+        nll = 0.5 * ((continuous - mean) / log_std.exp()) ** 2 + log_std
+        return cat_loss, nll.sum(1).mean()
+    raise ValueError(f"unknown continuous-code loss {cont_loss!r}; use gaussian or mse")

@@ -1,0 +1,1 @@
+"""Networks: image generators and encoders (discriminators, critics, Q, VAE encoders), U-Nets."""

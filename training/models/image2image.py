@@ -1,0 +1,236 @@
+"""Image-to-image networks: the pix2pix U-Net and PatchGAN, and the CycleGAN ResNet generator.
+
+References:
+1) pix2pix: Isola et al., "Image-to-Image Translation with Conditional Adversarial Networks"
+   https://arxiv.org/abs/1611.07004
+2) CycleGAN: Zhu et al., "Unpaired Image-to-Image Translation using Cycle-Consistent
+   Adversarial Networks" https://arxiv.org/abs/1703.10593
+3) reference code: https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix (models/networks.py)
+
+Generators end in tanh, so images are expected and produced in [-1, 1]. Their forward passes are
+straight-line code (loops over ModuleLists unroll at trace time, nothing branches on tensor values
+or shapes), so they export with torch.export / torch.onnx.export.
+"""
+
+import torch
+from torch import nn
+
+
+def norm_layer(kind: str, channels: int) -> nn.Module:
+    """Normalisation layer picked by name, so configs can choose it with a string.
+
+    "batch" is the pix2pix default; "instance" normalises each image on its own, the CycleGAN
+    default and the sensible choice at batch size 1, where batch statistics mean little. Instance
+    norm is made affine so both kinds learn a per-channel scale and shift; convs that feed a norm
+    therefore have no bias, since the norm would cancel it.
+    """
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    raise ValueError(f"unknown norm kind {kind!r}, expected 'batch' or 'instance'")
+
+
+class UNetGenerator(nn.Module):
+    """pix2pix generator: an encoder-decoder with skip connections between mirrored levels.
+
+    In image-to-image translation, input and output share their low-level layout (edges,
+    positions). Skips carry that detail straight across, so the bottleneck only has to encode
+    global structure; a plain encoder-decoder would have to squeeze it through a 1x1 code.
+
+    Each level halves the resolution, so H and W must be divisible by 2**depth: depth 7 takes
+    128 px down to 1x1 and depth 8 does the same for 256 px. This is documented rather than checked
+    so that forward stays free of shape branches. Widths double per level from `width`, capped at
+    `max_width` (64, 128, 256, 512, 512, ... by default, as in the paper).
+
+    Dropout sits in the three innermost up blocks. pix2pix keeps it active at test time as the
+    generator's only source of randomness; call .train() on the Dropout modules to do the same.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        depth: int = 7,
+        width: int = 64,
+        max_width: int = 512,
+        dropout: float = 0.5,
+        norm: str = "batch",
+    ) -> None:
+        super().__init__()
+        if depth < 1:
+            raise ValueError(f"depth must be at least 1, got {depth}")
+        widths = [min(width * 2**i, max_width) for i in range(depth)]
+
+        # Encoder level i: (B, widths[i-1], H/2**i, W/2**i) -> (B, widths[i], H/2**(i+1), W/2**(i+1)).
+        # The activation opens each block, as in the reference code, so the skips carry the raw
+        # conv/norm output (the decoder's leading ReLU then treats skip and upsampled features
+        # alike). Activations are not in-place because their inputs are also the skip tensors.
+        self.encoder = nn.ModuleList([nn.Conv2d(in_channels, widths[0], 4, 2, 1)])  # no norm on the image layer
+        for i in range(1, depth):
+            has_norm = i < depth - 1  # the innermost is 1x1 at the intended size: no statistics to take
+            block = nn.Sequential(
+                nn.LeakyReLU(0.2),
+                nn.Conv2d(widths[i - 1], widths[i], 4, 2, 1, bias=not has_norm),
+            )
+            if has_norm:
+                block.append(norm_layer(norm, widths[i]))
+            self.encoder.append(block)
+
+        # Decoder, innermost level first. Up block for level i maps H/2**(i+1) -> H/2**i and takes
+        # the previous up block's output concatenated with encoder level i (2 * widths[i] channels),
+        # except the innermost, which takes the bottleneck alone.
+        self.decoder = nn.ModuleList()
+        for i in reversed(range(depth)):
+            c_in = widths[i] if i == depth - 1 else 2 * widths[i]
+            if i == 0:
+                block = nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(c_in, out_channels, 4, 2, 1), nn.Tanh())
+            else:
+                block = nn.Sequential(
+                    nn.ReLU(),
+                    nn.ConvTranspose2d(c_in, widths[i - 1], 4, 2, 1, bias=False),
+                    norm_layer(norm, widths[i - 1]),
+                )
+                if dropout > 0 and i >= depth - 3:
+                    block.append(nn.Dropout(dropout))
+            self.decoder.append(block)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, in_channels, H, W) -> (B, out_channels, H, W) in [-1, 1]."""
+        skips: list[torch.Tensor] = []
+        for down in self.encoder:
+            x = down(x)
+            skips.append(x)
+        x = self.decoder[0](x)  # the bottleneck has nothing to concatenate
+        for up, skip in zip(self.decoder[1:], reversed(skips[:-1])):
+            x = up(torch.cat([x, skip], dim=1))  # (B, 2 * C_i, H_i, W_i) -> (B, C_{i-1}, 2 * H_i, 2 * W_i)
+        return x
+
+
+def receptive_field(n_layers: int) -> int:
+    """Side in pixels of the input patch that one PatchDiscriminator logit sees.
+
+    This is the scale at which D judges realism: textures larger than it are invisible to D, so
+    pick n_layers to match the structures that matter (70 px, n_layers=3, is the pix2pix default).
+    Walking from one output logit back to the input, a k x k conv with stride s widens a window of
+    r positions to (r - 1) * s + k; padding moves windows but does not change their size. The
+    stack is n_layers stride-2 convs then two stride-1 convs, all 4x4, which gives 9 * 2**n_layers - 2.
+    """
+    strides = [2] * n_layers + [1, 1]
+    r = 1
+    for s in reversed(strides):
+        r = (r - 1) * s + 4
+    return r
+
+
+class PatchDiscriminator(nn.Module):
+    """PatchGAN: scores every overlapping receptive_field(n_layers)-pixel patch as real or fake.
+
+    Limiting each logit to a patch makes D model only local texture and sharpness (the L1 term in
+    pix2pix handles low frequencies), keeps it small, and lets it run on any image size. It is
+    fully convolutional and returns a map of raw logits, so the loss (BCE-with-logits, least
+    squares, hinge) is averaged over the map. n_layers=3 is the paper's 70x70 PatchGAN.
+
+    For pix2pix, D is conditioned on the source image: the caller concatenates source and (real or
+    generated) target along channels and sets in_channels = source + target channels. CycleGAN
+    discriminators see the image alone. Widths double per stride-2 layer, capped at 8 * width.
+    """
+
+    def __init__(self, in_channels: int, width: int = 64, n_layers: int = 3, norm: str = "batch") -> None:
+        super().__init__()
+        if n_layers < 1:
+            raise ValueError(f"n_layers must be at least 1, got {n_layers}")
+        widths = [width * min(2**i, 8) for i in range(n_layers + 1)]
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, widths[0], 4, 2, 1),  # no norm on the image layer
+            nn.LeakyReLU(0.2),
+        )
+        for i in range(1, n_layers + 1):
+            stride = 2 if i < n_layers else 1  # the last normed conv widens the field without downsampling
+            self.net.extend(
+                [
+                    nn.Conv2d(widths[i - 1], widths[i], 4, stride, 1, bias=False),
+                    norm_layer(norm, widths[i]),
+                    nn.LeakyReLU(0.2),
+                ]
+            )
+        self.net.append(nn.Conv2d(widths[-1], 1, 4, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, in_channels, H, W) -> (B, 1, H / 2**n_layers - 2, W / 2**n_layers - 2) logits."""
+        return self.net(x)
+
+
+class ResnetBlock(nn.Module):
+    """Two 3x3 convs around an identity shortcut, the body of the CycleGAN generator.
+
+    The shortcut makes "leave the input alone" the default mapping, which suits translation where
+    most of the image survives. Reflection padding avoids the dark borders that zero padding
+    leaves in generated images.
+    """
+
+    def __init__(self, channels: int, norm: str) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3, bias=False),
+            norm_layer(norm, channels),
+            nn.ReLU(),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3, bias=False),
+            norm_layer(norm, channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C, H, W)."""
+        return x + self.body(x)
+
+
+class ResnetGenerator(nn.Module):
+    """CycleGAN generator (Johnson et al.'s style-transfer net): downsample, transform, upsample.
+
+    The residual blocks work at 1 / 2**n_down resolution, where 3x3 convs see a wide context
+    cheaply. Convention: n_blocks=6 for 128 px, 9 for 256 px (more blocks, a wider field of view
+    for larger images). H and W must be divisible by 2**n_down for the output to match the input
+    size; this is documented rather than checked, to keep forward free of shape branches.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        width: int = 64,
+        n_blocks: int = 9,
+        n_down: int = 2,
+        norm: str = "instance",
+    ) -> None:
+        super().__init__()
+        # (B, in_channels, H, W) -> (B, width * 2**n_down, H / 2**n_down, W / 2**n_down)
+        self.encoder = nn.Sequential(
+            nn.ReflectionPad2d(3),
+            nn.Conv2d(in_channels, width, 7, bias=False),
+            norm_layer(norm, width),
+            nn.ReLU(),
+        )
+        for i in range(n_down):
+            c = width * 2**i
+            self.encoder.extend([nn.Conv2d(c, 2 * c, 3, 2, 1, bias=False), norm_layer(norm, 2 * c), nn.ReLU()])
+
+        self.blocks = nn.Sequential(*(ResnetBlock(width * 2**n_down, norm) for _ in range(n_blocks)))
+
+        # Mirror of the encoder; output_padding=1 makes each transposed conv exactly double H and W.
+        self.decoder = nn.Sequential()
+        for i in reversed(range(n_down)):
+            c = width * 2**i
+            self.decoder.extend(
+                [
+                    nn.ConvTranspose2d(2 * c, c, 3, 2, 1, output_padding=1, bias=False),
+                    norm_layer(norm, c),
+                    nn.ReLU(),
+                ]
+            )
+        self.decoder.extend([nn.ReflectionPad2d(3), nn.Conv2d(width, out_channels, 7), nn.Tanh()])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, in_channels, H, W) -> (B, out_channels, H, W) in [-1, 1]."""
+        return self.decoder(self.blocks(self.encoder(x)))

@@ -1,0 +1,35 @@
+"""Named starting points. A family's own defaults are its tuned recipe; presets add the seed
+experiments worth reproducing, including the ones built to fail so users can see what failure
+looks like."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Preset:
+    family: str
+    description: str
+    overrides: dict = field(default_factory=dict)
+    dataset: str | None = None
+
+
+PRESETS: dict[str, Preset] = {
+    "infogan-mnist": Preset(
+        "infogan", "InfoGAN paper's MNIST setting: z of 62, one 10-way categorical code, two continuous codes in [-1, 1]",
+        {"latent": {"dim": 62, "categorical": [10], "continuous": 2, "continuous_range": 1.0}}, "mnist",
+    ),
+    "mode-collapse": Preset(
+        "dcgan", "failure mode: a 2-D latent and a tiny generator collapse onto a few digits",
+        {"latent": {"dim": 2},
+         "arch": {"generator": {"kind": "mlp", "hidden": [16]}, "discriminator": {"kind": "mlp", "hidden": [256, 128]}}},
+        "mnist",
+    ),
+    "convergence-failure": Preset(
+        "dcgan", "failure mode: a one-layer generator against a three-layer discriminator never converges",
+        {"arch": {"generator": {"kind": "mlp", "hidden": []}, "discriminator": {"kind": "mlp", "hidden": [512, 256]}, "init": "default"}},
+        "mnist",
+    ),
+    "vae-2d": Preset("vae", "VAE with a 2-D latent, so the whole latent plane can be drawn as a manifold", {"latent": {"dim": 2}}, "mnist"),
+}

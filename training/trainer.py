@@ -1,0 +1,220 @@
+"""The one training loop. Families supply networks and a step; this file supplies everything
+else: data, device, mixed precision, logging, failure warnings, snapshots, resume, clean stops."""
+
+from __future__ import annotations
+
+import json
+import platform
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torchvision.utils import save_image
+from tqdm import tqdm
+
+from training import distributed
+from training.checkpoint import CONFIG, METRICS, CheckpointError, atomic_write, load_state, read_config, save_run
+from training.config import RunConfig, merge
+from training.data import dataset_spec, load_dataset
+from training.families import StepContext, get_family
+from training.monitor import FailureMonitor
+from training.presets import PRESETS
+
+
+class RunExists(FileExistsError):
+    pass
+
+
+def new_config(
+    family: str | None, dataset: str | None, steps: int, preset: str | None = None, image_size: int | None = None,
+    dataset_path: str | None = None, seed: int = 0, overrides: list[dict] = (),
+) -> RunConfig:
+    """A fresh RunConfig: family defaults, then the preset, then flags, then --set overrides."""
+    p = None
+    if preset:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; known presets: {', '.join(PRESETS)}")
+        p = PRESETS[preset]
+        if family and family != p.family:
+            raise ValueError(f"preset {preset!r} is for {p.family}, not {family}")
+        family, dataset = p.family, dataset or p.dataset
+    if not family:
+        raise ValueError("choose a model with --model (or a --preset)")
+    cls = get_family(family)
+    data = dataset_spec(dataset or "fake", image_size, path=dataset_path)
+    d = merge(RunConfig(family=family, data=data, seed=seed).to_dict(), cls.defaults(data))
+    if p:
+        d = merge(d, p.overrides)
+        d["preset"] = preset
+    d["train"]["steps"] = steps
+    for o in overrides:
+        d = merge(d, o)
+    return RunConfig.from_dict(d)
+
+
+def _batches(dataset: Dataset, cfg: RunConfig, world: distributed.World) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Endless shuffled batches on the device; each rank reads its own shard."""
+    t = cfg.train
+    if len(dataset) < t.batch_size * world.size:
+        raise ValueError(f"the dataset has {len(dataset)} examples, fewer than one batch ({t.batch_size} x {world.size} ranks)")
+    sampler = DistributedSampler(dataset, world.size, world.rank, shuffle=True, seed=cfg.seed, drop_last=True) if world.size > 1 else None
+    loader = DataLoader(
+        dataset, t.batch_size, shuffle=sampler is None, sampler=sampler, drop_last=True, num_workers=t.workers,
+        generator=torch.Generator().manual_seed(cfg.seed), pin_memory=world.device.type == "cuda", persistent_workers=t.workers > 0,
+    )
+    cuda = world.device.type == "cuda"
+    epoch = 0
+    while True:
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        for x, y in loader:
+            x, y = x.to(world.device, non_blocking=True), y.to(world.device, non_blocking=True)
+            if cuda and x.dim() == 4:
+                x = x.contiguous(memory_format=torch.channels_last)
+            if cuda and y.dim() == 4:
+                y = y.contiguous(memory_format=torch.channels_last)
+            yield x, y
+        epoch += 1
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM: the loop finishes its step, writes a checkpoint and returns."""
+
+    def __init__(self):
+        self.requested = False
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        self.requested = True
+
+
+def grid_rows(cfg: RunConfig) -> int:
+    """Columns of the sample grid: one per class or categorical value, so each column is one."""
+    return cfg.latent.num_classes or (cfg.latent.categorical[0] if cfg.latent.categorical else 8)
+
+
+def hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+
+
+def train(
+    cfg: RunConfig, out: str | Path, resume: bool = False, data_root: str | None = None, download: bool = False,
+    device: str | None = None, progress: bool = True, command: str | None = None,
+) -> RunConfig:
+    """Train `cfg` into the run directory `out` (or continue it with resume=True); returns the
+    final config. Under torchrun each rank trains its shard and rank 0 writes the run directory."""
+    out = Path(out)
+    world = distributed.setup(device)
+    state = None
+    if resume:
+        saved = read_config(out)
+        saved.train.steps = max(cfg.train.steps, saved.step)
+        cfg, state = saved, load_state(out)
+    elif (out / CONFIG).exists():
+        raise RunExists(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
+    if command:
+        cfg.card["command"] = command
+    torch.manual_seed(cfg.seed * 1000 + world.rank)  # ranks draw different noise
+    family = get_family(cfg.family)(cfg)
+    modules = family.build().to(world.device)
+    amp = world.device.type == "cuda"
+    if amp:
+        modules.to(memory_format=torch.channels_last)
+    optimizers = family.make_optimizers(modules)
+    start = 0
+    if state is not None:
+        try:
+            modules.load_state_dict(state["modules"])
+            for name, opt in optimizers.items():
+                opt.load_state_dict(state["optimizers"][name])
+        except (KeyError, RuntimeError, ValueError) as e:
+            raise CheckpointError(f"{out / 'state.pt'} does not match config.json: {e}") from e
+        torch.set_rng_state(state["rng"])
+        start = int(state["step"])
+    distributed.broadcast_module(modules)
+
+    dataset = load_dataset(cfg.data, data_root, "train", download)
+    dataset = family.training_data(dataset, getattr(dataset, "targets", None))
+    cfg.data.size = len(dataset)
+    batches = _batches(dataset, cfg, world)
+    ctx = StepContext(world.device, optimizers, lambda: next(batches), distributed.average_gradients, amp)
+    fixed = cfg.latent.fixed(cfg.train.grid_size - cfg.train.grid_size % grid_rows(cfg), cfg.seed)
+    fixed = type(fixed)(fixed.spec, fixed.z.to(world.device), [c.to(world.device) for c in fixed.categorical],
+                        fixed.continuous.to(world.device), None if fixed.labels is None else fixed.labels.to(world.device))
+    monitor, stop = FailureMonitor(), StopFlag()
+    if world.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        cfg.card.setdefault("hardware", hardware(world.device) + (f" x {world.size}" if world.size > 1 else ""))
+
+    def snapshot(step: int, final: bool) -> None:
+        distributed.average_buffers(modules)
+        if not world.is_main:
+            return
+        modules.eval()
+        with torch.inference_mode():
+            grid = family.render(modules, fixed).float()
+            if final:
+                cfg.metrics.update(family.evaluate(modules, _test_batches(cfg, data_root, world.device)))
+        modules.train()
+        atomic_write(out / "samples" / f"step_{step}.png",
+                     lambda tmp: save_image(grid.cpu(), tmp, nrow=grid_rows(cfg), normalize=True, value_range=(-1, 1), format="png"))
+        cfg.step = step
+        state = {"step": step, "modules": modules.state_dict(), "rng": torch.get_rng_state(),
+                 "optimizers": {k: o.state_dict() for k, o in optimizers.items()}}
+        save_run(out, cfg, modules, state)
+
+    t = cfg.train
+    sums: dict[str, float] = {}
+    count, tick, seconds_before = 0, time.perf_counter(), cfg.card.get("train_seconds", 0.0)
+    started = tick
+    bar = tqdm(total=t.steps, initial=start, disable=not (progress and world.is_main), desc=f"{cfg.family} {out.name}", unit="step")
+    modules.train()
+    step = start
+    while step < t.steps and not stop.requested:
+        metrics = family.train_step(modules, ctx)
+        step += 1
+        count += 1
+        for k, v in metrics.items():
+            sums[k] = sums.get(k, 0.0) + v  # tensors: no device sync until we log
+        bar.update(1)
+        if step % t.log_every == 0 or step == t.steps or stop.requested:
+            now = time.perf_counter()
+            row = {k: round(float(v) / count, 5) for k, v in sums.items()}
+            row["images_per_s"] = round(count * t.batch_size * t.n_critic * world.size / (now - tick), 1)
+            modules.eval()
+            with torch.inference_mode():
+                fake = family.render(modules, fixed)
+            modules.train()
+            warnings = monitor.update(step, row, fake, next(batches)[0][: len(fake)])
+            row = {"step": step, **row}
+            if warnings:
+                row["warnings"] = warnings
+            if world.is_main:
+                with open(out / METRICS, "a") as f:
+                    f.write(json.dumps(row) + "\n")
+                bar.set_postfix({k: row[k] for k in ("d_loss", "g_loss", "loss") if k in row})
+                for w in warnings:
+                    bar.write(f"warning at step {step}: {w}")
+                cfg.metrics.update({k: v for k, v in row.items() if k not in ("step", "warnings")})
+            sums, count, tick = {}, 0, now
+        if step % t.snapshot_every == 0 or step == t.steps or stop.requested:
+            cfg.card["train_seconds"] = round(seconds_before + time.perf_counter() - started, 1)
+            snapshot(step, final=step == t.steps)
+    bar.close()
+    distributed.teardown()
+    return cfg
+
+
+def _test_batches(cfg: RunConfig, data_root: str | None, device: torch.device, batch_size: int = 500):
+    """Batches of the test split, for a family's end-of-training evaluation."""
+    dataset = load_dataset(cfg.data, data_root, "test")
+    for x, y in DataLoader(dataset, batch_size):
+        yield x.to(device), y.to(device)
