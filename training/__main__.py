@@ -11,18 +11,19 @@ from training.config import parse_override
 
 
 def _train(args: argparse.Namespace) -> int:
+    from training.checkpoint import read_config
     from training.trainer import new_config, train
 
     overrides = [parse_override(s) for s in args.set]
     if args.batch_size:
         overrides.append({"train": {"batch_size": args.batch_size}})
-    cfg = new_config(args.model, args.dataset, args.steps or 1000, args.preset, args.image_size, args.dataset_path, args.seed, overrides)
-    if args.resume and args.steps:
-        cfg.train.steps = args.steps
-    elif args.resume:
-        cfg.train.steps = 0  # keep the run's own step target
+    if args.resume:  # the run's own config; only the step target may change
+        cfg = read_config(args.out)
+        cfg.train.steps = args.steps or cfg.train.steps
+    else:
+        cfg = new_config(args.model, args.dataset, args.steps or 1000, args.preset, args.image_size, args.dataset_path, args.seed, overrides)
     command = "python -m training " + shlex.join(sys.argv[1:])
-    final = train(cfg, args.out, args.resume, args.data_root, args.download, args.device, not args.no_progress, command)
+    final = train(cfg, args.out, args.resume, args.data_root, args.download, args.device, not args.no_progress, command).config
     print(f"{args.out}: {final.family} at step {final.step}/{final.train.steps}")
     return 0
 

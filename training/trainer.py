@@ -9,9 +9,11 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from torchvision.utils import save_image
 from tqdm import tqdm
@@ -27,6 +29,12 @@ from training.presets import PRESETS
 
 class RunExists(FileExistsError):
     pass
+
+
+@dataclass
+class TrainResult:
+    config: RunConfig  # as written to config.json
+    modules: nn.ModuleDict  # every network, in this process (each rank holds its own copy)
 
 
 def new_config(
@@ -47,8 +55,9 @@ def new_config(
     cls = get_family(family)
     data = dataset_spec(dataset or "fake", image_size, path=dataset_path)
     d = merge(RunConfig(family=family, data=data, seed=seed).to_dict(), cls.defaults(data))
-    if p:
-        d = merge(d, p.overrides)
+    if p:  # a preset's networks replace the family's whole (a conv width means nothing to an MLP)
+        d = merge(d, {k: v for k, v in p.overrides.items() if k != "arch"})
+        d["arch"].update(p.overrides.get("arch", {}))
         d["preset"] = preset
     d["train"]["steps"] = steps
     for o in overrides:
@@ -108,9 +117,9 @@ def hardware(device: torch.device) -> str:
 def train(
     cfg: RunConfig, out: str | Path, resume: bool = False, data_root: str | None = None, download: bool = False,
     device: str | None = None, progress: bool = True, command: str | None = None,
-) -> RunConfig:
-    """Train `cfg` into the run directory `out` (or continue it with resume=True); returns the
-    final config. Under torchrun each rank trains its shard and rank 0 writes the run directory."""
+) -> TrainResult:
+    """Train `cfg` into the run directory `out` (or continue it with resume=True). Under torchrun
+    each rank trains its shard and rank 0 writes the run directory."""
     out = Path(out)
     world = distributed.setup(device)
     state = None
@@ -120,7 +129,9 @@ def train(
         cfg, state = saved, load_state(out)
     elif (out / CONFIG).exists():
         raise RunExists(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
-    if command:
+    if command and resume:  # the command that started the run stays; each resume is added
+        cfg.card.setdefault("resumed_with", []).append(command)
+    elif command:
         cfg.card["command"] = command
     torch.manual_seed(cfg.seed * 1000 + world.rank)  # ranks draw different noise
     family = get_family(cfg.family)(cfg)
@@ -210,7 +221,7 @@ def train(
             snapshot(step, final=step == t.steps)
     bar.close()
     distributed.teardown()
-    return cfg
+    return TrainResult(cfg, modules)
 
 
 def _test_batches(cfg: RunConfig, data_root: str | None, device: torch.device, batch_size: int = 500):

@@ -153,7 +153,12 @@ def make_encoder(spec: dict, channels: int, image_size: int, heads: dict[str, in
 
 
 def dcgan_init(module: nn.Module) -> None:
-    """N(0, 0.02) weights (DCGAN paper); norm scales N(1, 0.02), biases zero."""
+    """N(0, 0.02) weights (DCGAN paper); norm scales N(1, 0.02), biases zero.
+
+    Encoder heads start at zero instead: with thousands of features, N(0, 0.02) weights give
+    logits of standard deviation ~1, while zero heads let D start undecided (every BCE term at
+    ln 2) and learn its first step from the features alone.
+    """
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, 0.02)
@@ -162,3 +167,8 @@ def dcgan_init(module: nn.Module) -> None:
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)) and m.weight is not None:
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
+    for m in module.modules():
+        if isinstance(m, Encoder):
+            for head in m.heads.values():
+                nn.init.zeros_(head.weight)
+                nn.init.zeros_(head.bias)

@@ -1,0 +1,141 @@
+"""The trainer loop and the families' steps: alternating updates, init losses, determinism,
+resume, SGAN's partial labels, clipping."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from tests.conftest import TINY
+from training.checkpoint import load_state, read_config
+from training.families import StepContext, get_family
+from training.families.conditional import PartialLabels
+from training.trainer import RunExists, new_config, train
+
+GAN_FAMILIES = ["dcgan", "lsgan", "wgan", "wgan_gp", "cgan", "acgan", "sgan", "infogan"]
+
+
+def tiny(family, steps=4, **extra):
+    return new_config(family, "fake", steps, overrides=[TINY, extra])
+
+
+def step_context(cfg, m, batch_size=8):
+    x = torch.rand(batch_size, 1, 28, 28) * 2 - 1
+    y = torch.arange(batch_size) % 10
+    return StepContext(torch.device("cpu"), get_family(cfg.family)(cfg).make_optimizers(m), lambda: (x, y))
+
+
+@pytest.mark.parametrize("family", GAN_FAMILIES)
+def test_each_player_leaves_the_others_parameters_unchanged(family):
+    cfg = tiny(family)
+    fam = get_family(family)(cfg)
+    m = fam.build()
+    ctx = step_context(cfg, m)
+    groups = {name: [p for key in keys for p in m[key].parameters()] for name, keys in fam.optimizer_modules.items()}
+    seen = []
+    original_update = ctx.update
+
+    def checked_update(name, loss):
+        others = {o: [p.detach().clone() for p in ps] for o, ps in groups.items() if o != name}
+        mine = [p.detach().clone() for p in groups[name]]
+        original_update(name, loss)
+        for o, before in others.items():
+            assert all(torch.equal(a, b) for a, b in zip(before, groups[o])), f"{name} step changed {o}'s parameters"
+        assert any(not torch.equal(a, b) for a, b in zip(mine, groups[name])), f"{name} step changed nothing"
+        seen.append(name)
+
+    ctx.update = checked_update
+    fam.train_step(m, ctx)
+    assert seen == ["d"] * cfg.train.n_critic + ["g"]
+
+
+@pytest.mark.parametrize("family", ["dcgan", "cgan", "infogan"])
+def test_bce_losses_start_near_ln2(family):
+    torch.manual_seed(0)
+    cfg = tiny(family)
+    fam = get_family(family)(cfg)
+    m = fam.build()
+    metrics = fam.train_step(m, step_context(cfg, m, 64))
+    for key in ("d_loss_real", "d_loss_fake", "g_loss" if family != "infogan" else "d_loss_fake"):
+        assert metrics[key].item() == pytest.approx(math.log(2), abs=0.1), key
+
+
+def test_wgan_weights_stay_clipped_after_critic_steps():
+    cfg = tiny("wgan")
+    fam = get_family("wgan")(cfg)
+    m = fam.build()
+    for p in m["discriminator"].parameters():
+        p.data.normal_(0, 1)
+    fam.train_step(m, step_context(cfg, m))
+    assert all(p.abs().max() <= cfg.train.clip for p in m["discriminator"].parameters())
+
+
+def test_wgan_gp_logs_its_penalty_and_uses_five_critic_steps():
+    cfg = tiny("wgan_gp")
+    assert (cfg.train.n_critic, cfg.train.gp_weight, cfg.train.betas) == (5, 10.0, [0.0, 0.9])
+    fam = get_family("wgan_gp")(cfg)
+    m = fam.build()
+    assert fam.train_step(m, step_context(cfg, m))["gp"] >= 0
+
+
+def first_rows(run):
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    for r in rows:
+        r.pop("images_per_s")
+    return rows
+
+
+def test_seeded_cpu_runs_give_identical_losses(tmp_path):
+    for name in ("a", "b"):
+        train(tiny("dcgan", seed=3), tmp_path / name, progress=False)
+    assert first_rows(tmp_path / "a") == first_rows(tmp_path / "b")
+    train(tiny("dcgan", seed=4), tmp_path / "c", progress=False)
+    assert first_rows(tmp_path / "a") != first_rows(tmp_path / "c")
+
+
+def test_run_directory_holds_the_contract(tmp_path):
+    train(tiny("infogan"), tmp_path, progress=False, command="python -m training train ...")
+    cfg = read_config(tmp_path)
+    assert cfg.step == 4 and cfg.family == "infogan"
+    assert cfg.card["command"].startswith("python -m training") and cfg.card["train_seconds"] > 0 and cfg.card["hardware"]
+    assert {"d_loss", "g_loss", "d_real", "d_fake", "info_loss", "images_per_s"} <= set(cfg.metrics)
+    assert cfg.data.normalization["range"] == [-1, 1]
+    for f in ("generator.safetensors", "discriminator.safetensors", "q.safetensors", "state.pt", "metrics.jsonl"):
+        assert (tmp_path / f).is_file(), f
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["step_2.png", "step_4.png"]
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_resume_continues_step_count_and_optimizer_state(tmp_path):
+    train(tiny("dcgan"), tmp_path, progress=False)
+    assert load_state(tmp_path)["optimizers"]["g"]["state"][0]["step"].item() == 4
+    train(tiny("dcgan", steps=8), tmp_path, resume=True, progress=False)
+    state = load_state(tmp_path)
+    assert state["step"] == 8 and read_config(tmp_path).step == 8
+    assert state["optimizers"]["g"]["state"][0]["step"].item() == 8  # Adam's moments carried over, not restarted
+    assert [r["step"] for r in first_rows(tmp_path)] == [2, 4, 6, 8]
+
+
+def test_an_existing_run_is_not_overwritten(tmp_path):
+    train(tiny("dcgan", steps=2), tmp_path, progress=False)
+    with pytest.raises(RunExists, match="--resume"):
+        train(tiny("dcgan", steps=2), tmp_path, progress=False)
+
+
+def test_sgan_keeps_labels_for_a_few_examples_per_class():
+    labels = torch.arange(100) % 10
+    ds = PartialLabels(list(zip(torch.zeros(100), labels.tolist())), labels, per_class=3)
+    kept = [ds[i][1] for i in range(100)]
+    assert ds.labeled == 30 and sum(y >= 0 for y in kept) == 30
+    assert sorted(y for y in kept if y >= 0) == sorted(list(range(10)) * 3)
+
+
+def test_sgan_reports_test_accuracy(tmp_path):
+    result = train(tiny("sgan"), tmp_path, progress=False)
+    assert 0.0 <= result.config.metrics["test_accuracy"] <= 1.0
+
+
+def test_conditional_families_refuse_unlabelled_data():
+    with pytest.raises(ValueError, match="needs a labelled dataset"):
+        new_config("cgan", "anime", 1)
