@@ -123,3 +123,18 @@ def test_atomic_write_leaves_the_old_file_when_the_writer_dies(tmp_path):
         atomic_write(target, dies)
     assert target.read_text() == "old"
     assert list(tmp_path.iterdir()) == [target]
+
+
+def test_loader_renders_the_generator_kept_at_each_snapshot(tmp_path):
+    train(new_config("dcgan", "fake", 4, overrides=[TINY]), tmp_path, progress=False)
+    sample = read_config(tmp_path).latent.fixed(4, 0)
+
+    def render(step=None):
+        loaded = load_run(tmp_path, "cpu", step=step)
+        with torch.inference_mode():
+            return loaded.family.render(loaded.modules, sample)
+
+    torch.testing.assert_close(render(4), render())
+    assert not torch.allclose(render(2), render())
+    with pytest.raises(CheckpointError, match="generator_step_7"):
+        render(7)

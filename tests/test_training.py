@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tests.conftest import TINY
-from training.checkpoint import load_state, read_config
+from training.checkpoint import load_state, read_config, snapshot_steps
 from training.families import StepContext, get_family
 from training.families.conditional import PartialLabels
 from training.trainer import RunExists, new_config, train
@@ -104,6 +104,7 @@ def test_run_directory_holds_the_contract(tmp_path):
     for f in ("generator.safetensors", "discriminator.safetensors", "q.safetensors", "state.pt", "metrics.jsonl"):
         assert (tmp_path / f).is_file(), f
     assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["step_2.png", "step_4.png"]
+    assert snapshot_steps(tmp_path) == [2, 4]
     assert not list(tmp_path.rglob("*.tmp"))
 
 

@@ -21,7 +21,8 @@ def _train(args: argparse.Namespace) -> int:
         cfg = read_config(args.out)
         cfg.train.steps = args.steps or cfg.train.steps
     else:
-        cfg = new_config(args.model, args.dataset, args.steps or 1000, args.preset, args.image_size, args.dataset_path, args.seed, overrides)
+        cfg = new_config(args.model, args.dataset, args.steps or 1000, args.preset, args.image_size, args.dataset_path,
+                         args.seed, overrides)
     command = "python -m training " + shlex.join(sys.argv[1:])
     final = train(cfg, args.out, args.resume, args.data_root, args.download, args.device, not args.no_progress, command).config
     print(f"{args.out}: {final.family} at step {final.step}/{final.train.steps}")

@@ -107,6 +107,7 @@ class TrainSpec:
     labeled_per_class: int = 100  # SGAN: labels kept per class, the rest are unlabeled
     log_every: int = 50
     snapshot_every: int = 500
+    keep_snapshots: bool = True  # the generator at every snapshot, for the app's checkpoint scrubber
     grid_size: int = 64
     workers: int = 0
     weights_dtype: str = "float32"  # float16 halves the shipped .safetensors
