@@ -5,7 +5,7 @@
     <run>/state.pt             full training state for --resume (never shipped)
     <run>/metrics.jsonl        one JSON object per logged step
     <run>/samples/step_N.png   the fixed-noise grid at each snapshot
-    <run>/snapshots/generator_step_N.safetensors   the generator at each snapshot (optional)
+    <run>/snapshots/generator*_step_N.safetensors   generators at each snapshot (the scrubber)
 
 Every file is written to a temporary name and then renamed, so a killed trainer never leaves a
 half-written file for the UI to read. Weights are read without pickle; resume state is read with
@@ -75,13 +75,13 @@ def save_weights(path: Path, module: nn.Module, dtype: str = "float32") -> None:
     atomic_write(path, lambda tmp: tmp.write_bytes(save_safetensors(tensors, metadata={"format": "pt"})))
 
 
-def snapshot_path(run: Path, step: int) -> Path:
-    return Path(run) / "snapshots" / f"generator_step_{step}.safetensors"
+def snapshot_path(run: Path, step: int, module: str = "generator") -> Path:
+    return Path(run) / "snapshots" / f"{module}_step_{step}.safetensors"
 
 
 def snapshot_steps(run: Path) -> list[int]:
     """The steps whose generator was kept, ascending."""
-    return sorted(int(p.stem.rsplit("_", 1)[1]) for p in (Path(run) / "snapshots").glob("generator_step_*.safetensors"))
+    return sorted({int(p.stem.rsplit("_", 1)[1]) for p in (Path(run) / "snapshots").glob("generator*_step_*.safetensors")})
 
 
 def save_run(run: Path, cfg: RunConfig, modules: nn.ModuleDict, state: dict | None = None) -> None:
@@ -90,7 +90,9 @@ def save_run(run: Path, cfg: RunConfig, modules: nn.ModuleDict, state: dict | No
     run = Path(run)
     family = get_family(cfg.family)
     if cfg.train.keep_snapshots:
-        save_weights(snapshot_path(run, cfg.step), modules["generator"], cfg.train.weights_dtype)
+        for name in family.exported:
+            if name.startswith("generator"):
+                save_weights(snapshot_path(run, cfg.step, name), modules[name], cfg.train.weights_dtype)
     for name in family.exported:
         save_weights(run / f"{name}.safetensors", modules[name], cfg.train.weights_dtype)
     if state is not None:
@@ -182,7 +184,8 @@ def load_run(run: str | os.PathLike, device: str | torch.device | None = None, s
         raise CheckpointError(f"{run / CONFIG} describes a model that cannot be built: {e}") from e
     modules = nn.ModuleDict({name: built[name] for name in family.exported})
     for name, module in modules.items():
-        load_weights(module, snapshot_path(run, step) if step is not None and name == "generator" else run / f"{name}.safetensors")
+        kept = step is not None and name.startswith("generator")
+        load_weights(module, snapshot_path(run, step, name) if kept else run / f"{name}.safetensors")
     device = torch.device(device) if device is not None else best_device()
     modules.to(device).eval()
     return LoadedRun(run, cfg, family, modules, device)

@@ -66,6 +66,10 @@ class LatentSample:
     continuous: torch.Tensor  # [N, continuous]
     labels: torch.Tensor | None  # [N] class indices, conditional models only
 
+    def to(self, device) -> "LatentSample":
+        labels = None if self.labels is None else self.labels.to(device)
+        return LatentSample(self.spec, self.z.to(device), [c.to(device) for c in self.categorical], self.continuous.to(device), labels)
+
     def generator_input(self) -> torch.Tensor:
         """[N, input_dim]: z | one-hot categorical codes | continuous codes | class one-hot."""
         parts = [self.z]

@@ -157,9 +157,7 @@ def train(
     cfg.data.size = len(dataset)
     batches = _batches(dataset, cfg, world)
     ctx = StepContext(world.device, optimizers, lambda: next(batches), distributed.average_gradients, amp)
-    fixed = cfg.latent.fixed(cfg.train.grid_size - cfg.train.grid_size % grid_rows(cfg), cfg.seed)
-    fixed = type(fixed)(fixed.spec, fixed.z.to(world.device), [c.to(world.device) for c in fixed.categorical],
-                        fixed.continuous.to(world.device), None if fixed.labels is None else fixed.labels.to(world.device))
+    fixed = family.fixed_inputs(dataset, cfg.train.grid_size - cfg.train.grid_size % grid_rows(cfg), world.device)
     monitor, stop = FailureMonitor(), StopFlag()
     if world.is_main:
         out.mkdir(parents=True, exist_ok=True)

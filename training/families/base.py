@@ -78,6 +78,7 @@ class StepContext:
 class Family:
     name: ClassVar[str]
     exported: ClassVar[tuple[str, ...]] = ("generator",)  # what the UI loads (.safetensors)
+    # exported modules named generator* are also kept at every snapshot (the app's scrubber)
     optimizer_modules: ClassVar[dict[str, tuple[str, ...]]] = {"g": ("generator",), "d": ("discriminator",)}
 
     def __init__(self, cfg: RunConfig):
@@ -98,8 +99,13 @@ class Family:
         """The training set as this family sees it (SGAN hides most labels); unchanged by default."""
         return dataset
 
+    def fixed_inputs(self, dataset, n: int, device: torch.device):
+        """What the run's sample grid renders at every snapshot: the run's fixed noise (an
+        image-to-image family would return fixed test images instead)."""
+        return self.cfg.latent.fixed(n, self.cfg.seed).to(device)
+
     def render(self, m: nn.ModuleDict, sample: LatentSample) -> torch.Tensor:
-        """Images in [-1, 1] for a latent sample (the fixed-noise grid, the explorer)."""
+        """Images in [-1, 1] for what fixed_inputs returns (the sample grid, the explorer)."""
         return m["generator"](sample.generator_input())
 
     def evaluate(self, m: nn.ModuleDict, test_batches: Iterator[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
