@@ -94,7 +94,15 @@ def test_vae_2d_preset():
 
 
 def test_presets_name_known_families():
-    assert all(p.family in FAMILIES for p in PRESETS.values())
+    assert all(p.family in FAMILIES for p in PRESETS.values() if p.family)
+
+
+@pytest.mark.parametrize("family", ["dcgan", "acgan", "infogan", "wgan_gp"])
+def test_seed_mlp_preset_applies_to_any_gan_family(family):
+    cfg = new_config(family, "fake", 1, preset="seed-mlp")
+    m = get_family(family)(cfg).build()
+    assert cfg.family == family and not any(isinstance(x, nn.Conv2d) for x in m.modules())
+    assert m["generator"](cfg.latent.sample(2).generator_input()).shape == (2, 1, 28, 28)
 
 
 @pytest.mark.parametrize("size", [28, 64])

@@ -1,4 +1,4 @@
-"""Command line: python -m training train | list | bench."""
+"""Command line: python -m training train | list | evaluate | bench | classifier | presets."""
 
 from __future__ import annotations
 
@@ -105,16 +105,50 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true")
     b.set_defaults(run=_bench)
 
+    e = sub.add_parser("evaluate", help="measure a run (FID, IS, precision/recall, code purity, ...) into its config.json")
+    e.add_argument("run_dir", metavar="RUN")
+    e.add_argument("--samples", type=int, default=10000)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--data-root")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(run=_evaluate)
+
+    c = sub.add_parser("classifier", help="train and ship the evaluation classifier for a dataset")
+    c.add_argument("dataset", help="mnist, fashion-mnist or celeba")
+    c.add_argument("--epochs", type=int, default=3)
+    c.add_argument("--data-root")
+    c.set_defaults(run=_classifier)
+
     pr = sub.add_parser("presets", help="list the named presets")
     pr.set_defaults(run=lambda a: _presets())
     return p
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from training.evaluate import evaluate_run
+
+    results = evaluate_run(args.run_dir, args.data_root, args.samples, args.seed)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for k, v in results.items():
+            print(f"{k:<28} {v}")
+    return 0
+
+
+def _classifier(args: argparse.Namespace) -> int:
+    from training.classifier import classifier_path, train_classifier
+
+    meta = train_classifier(args.dataset, args.data_root, args.epochs, command="python -m training " + shlex.join(sys.argv[1:]))
+    print(f"{classifier_path(args.dataset)}: test accuracy {meta['test_accuracy']:.4f} in {meta['train_seconds']} s")
+    return 0
 
 
 def _presets() -> int:
     from training.presets import PRESETS
 
     for name, p in PRESETS.items():
-        print(f"{name:<20} {p.family:<8} {p.dataset or '':<14} {p.description}")
+        print(f"{name:<20} {p.family or 'any':<8} {p.dataset or '':<14} {p.description}")
     return 0
 
 

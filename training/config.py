@@ -109,6 +109,12 @@ class TrainSpec:
     info_cont_loss: str = "gaussian"  # gaussian (NLL with predicted std) | mse
     kl_weight: float = 1.0  # VAE
     labeled_per_class: int = 100  # SGAN: labels kept per class, the rest are unlabeled
+    adversarial: str = "bce"  # pix2pix and CycleGAN: bce | mse (LSGAN)
+    l1_weight: float = 100.0  # pix2pix: L1 to the true target beside the adversarial term
+    cycle_weight: float = 10.0  # CycleGAN: L1 of A -> B -> A and B -> A -> B to where they started
+    identity_weight: float = 5.0  # CycleGAN: L1 of G_AB(B) to B and G_BA(A) to A (the paper's 0.5 x cycle)
+    pool_size: int = 50  # CycleGAN: past fakes each D is also shown (0 = only the current batch)
+    lr_decay_start: float = 1.0  # pix2pix, CycleGAN: fraction of steps after which rates fall linearly to 0 (1 = never)
     log_every: int = 50
     snapshot_every: int = 500
     keep_snapshots: bool = True  # the generator at every snapshot, for the app's checkpoint scrubber

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Preset:
-    family: str
+    family: str | None  # None: applies to whichever GAN family --model names
     description: str
     overrides: dict = field(default_factory=dict)
     dataset: str | None = None
@@ -30,6 +30,12 @@ PRESETS: dict[str, Preset] = {
         "dcgan", "failure mode: a one-layer generator against a three-layer discriminator never converges",
         {"arch": {"generator": {"kind": "mlp", "hidden": []}, "discriminator": {"kind": "mlp", "hidden": [512, 256]}, "init": "default"}},
         "mnist",
+    ),
+    "seed-mlp": Preset(
+        None, "the seed book's recipe: fully connected G (256, 512) and D (512, 256), no normalization, PyTorch's default "
+              "init; the baseline the tuned convolutional defaults are compared against",
+        {"arch": {"generator": {"kind": "mlp", "hidden": [256, 512]}, "discriminator": {"kind": "mlp", "hidden": [512, 256]},
+                  "init": "default", "q_hidden": 128}},
     ),
     "vae-2d": Preset("vae", "VAE with a 2-D latent, so the whole latent plane can be drawn as a manifold", {"latent": {"dim": 2}}, "mnist"),
 }

@@ -19,6 +19,7 @@ from torchvision.utils import save_image
 from tqdm import tqdm
 
 from training import distributed
+from training.cards import model_card
 from training.checkpoint import CONFIG, METRICS, CheckpointError, atomic_write, load_state, read_config, save_run
 from training.config import RunConfig, merge
 from training.data import dataset_spec, load_dataset
@@ -47,14 +48,14 @@ def new_config(
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; known presets: {', '.join(PRESETS)}")
         p = PRESETS[preset]
-        if family and family != p.family:
+        if family and p.family and family != p.family:
             raise ValueError(f"preset {preset!r} is for {p.family}, not {family}")
-        family, dataset = p.family, dataset or p.dataset
+        family, dataset = p.family or family, dataset or p.dataset
     if not family:
         raise ValueError("choose a model with --model (or a --preset)")
     cls = get_family(family)
     data = dataset_spec(dataset or "fake", image_size, path=dataset_path)
-    d = merge(RunConfig(family=family, data=data, seed=seed).to_dict(), cls.defaults(data))
+    d = merge(RunConfig(family=family, data=data, seed=seed, card=model_card(data.dataset)).to_dict(), cls.defaults(data))
     if p:  # a preset's networks replace the family's whole (a conv width means nothing to an MLP)
         d = merge(d, {k: v for k, v in p.overrides.items() if k != "arch"})
         d["arch"].update(p.overrides.get("arch", {}))
@@ -188,6 +189,7 @@ def train(
     modules.train()
     step = start
     while step < t.steps and not stop.requested:
+        ctx.step = step
         metrics = family.train_step(modules, ctx)
         step += 1
         count += 1

@@ -45,6 +45,7 @@ class StepContext:
     next_batch: Callable[[], tuple[torch.Tensor, torch.Tensor]]
     sync_gradients: Callable[[list[torch.Tensor]], None] = lambda params: None
     amp: bool = False
+    step: int = 0  # steps completed before this one (set by the trainer): what schedules read
 
     def autocast(self):
         """bf16 autocast on CUDA: no loss scaler needed, unlike fp16."""

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Reproduces the shipped explorer checkpoints (each run's config.json also records its command).
+# Usage: bash checkpoints/train_all.sh DATA_ROOT [LANE]; lanes a and b can run side by side.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=${1:-data}
+lane=${2:-all}
+common=(--data-root "$root" --no-progress --set train.weights_dtype=float16 --set train.log_every=100)
+run() {  # run OUT ARGS...: train unless finished, resuming after an interruption
+  local out=$1; shift
+  if [ -f "$out/state.pt" ]; then python -m training train --out "$out" --resume "${common[@]:0:3}"; else
+    python -m training train --out "$out" "$@" "${common[@]}"; fi
+}
+if [ "$lane" = a ] || [ "$lane" = all ]; then
+  run checkpoints/dcgan-mnist --model dcgan --dataset mnist --steps 4000 --set train.snapshot_every=500
+  run checkpoints/acgan-fashion-mnist --model acgan --dataset fashion-mnist --steps 4000 --set train.snapshot_every=500
+  run checkpoints/vae-2d-mnist --preset vae-2d --steps 4000 --set train.snapshot_every=500
+  run checkpoints/mode-collapse-mnist --preset mode-collapse --steps 3000 --set train.snapshot_every=500
+  run checkpoints/convergence-failure-mnist --preset convergence-failure --steps 3000 --set train.snapshot_every=500
+fi
+if [ "$lane" = b ] || [ "$lane" = all ]; then
+  run checkpoints/dcgan-celeba --model dcgan --dataset celeba --steps 3000 --set train.snapshot_every=500 \
+    --set arch.generator.width=32 --set arch.discriminator.width=32
+  run checkpoints/wgan-gp-fashion-mnist --model wgan_gp --dataset fashion-mnist --steps 1500 --set train.snapshot_every=250 \
+    --set arch.generator.width=32 --set arch.discriminator.width=32
+fi

@@ -1,0 +1,27 @@
+"""Model-card text written into every run's config.json: what the model is for, and what its
+dataset does and does not cover. Written once at the start of a run; edit config.json to refine."""
+
+from __future__ import annotations
+
+DATASET_NOTES = {
+    "mnist": "MNIST: 60,000 28x28 handwritten digits by US Census employees and students (LeCun, Cortes, Burges). "
+             "Centred, size-normalized digits in one writing tradition; no licence is stated by the source.",
+    "fashion-mnist": "Fashion-MNIST (Zalando, MIT licence): 60,000 28x28 grayscale product photos in 10 classes. "
+                     "Catalogue images on plain backgrounds; not representative of clothing as worn.",
+    "celeba": "CelebA aligned faces (first 10,000 images, 64x64) with 40 binary attributes. Celebrities only, mostly young, "
+              "light-skinned and smiling; attribute labels are subjective. Non-commercial research use only (CelebA agreement).",
+    "anime": "Anime faces (5,000 64x64 crops scraped from getchu.com). No licence stated; for research and demos only.",
+    "flowers": "Flowers Recognition (5 classes, Flickr photos, CC-BY 2.0 via TensorFlow flower_photos).",
+    "paired": "CMP Facades (pix2pix layout): 400 training facades, mostly European buildings.",
+    "unpaired": "summer2winter_yosemite (CycleGAN): Flickr photos of Yosemite; one place, one photographic style.",
+    "fake": "Random tensors: a dry run, not a model.",
+}
+
+INTENDED_USE = (
+    "Exploring what a generative model learned (latent sliders, codes, interpolation, arithmetic) and teaching how GANs "
+    "and VAEs behave. Not for generating images of real people or for any decision about people."
+)
+
+
+def model_card(dataset: str) -> dict:
+    return {"intended_use": INTENDED_USE, "dataset_notes": DATASET_NOTES.get(dataset, f"Images from the folder dataset {dataset!r}.")}

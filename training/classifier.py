@@ -1,0 +1,105 @@
+"""Small per-dataset classifiers, trained on the real train split and shipped beside the models.
+
+Their penultimate features stand in for Inception's in a domain FID (Inception features are
+meaningless for 28x28 digits and its weights cannot be downloaded offline), their predictions score
+InfoGAN's codes and conditional models' classes, and CelebA's attribute classifier turns samples
+into attribute directions in latent space.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import nn
+from torch.utils.data import DataLoader
+
+from training.checkpoint import atomic_write
+from training.data import dataset_spec, load_dataset
+
+CLASSIFIERS = Path(__file__).resolve().parent.parent / "checkpoints" / "classifiers"
+MULTILABEL = {"celeba": 40}  # datasets whose targets are binary attribute vectors
+
+
+class DomainClassifier(nn.Module):
+    """Two conv blocks, a 128-d feature layer, a linear head. Works at 28 and 64 px."""
+
+    def __init__(self, channels: int, outputs: int, width: int = 32, features: int = 128):
+        super().__init__()
+        self.trunk = nn.Sequential(
+            nn.Conv2d(channels, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(True), nn.MaxPool2d(2),
+            nn.Conv2d(width, 2 * width, 3, padding=1), nn.BatchNorm2d(2 * width), nn.ReLU(True), nn.MaxPool2d(2),
+            nn.Conv2d(2 * width, 2 * width, 3, padding=1), nn.BatchNorm2d(2 * width), nn.ReLU(True), nn.AdaptiveAvgPool2d(4),
+            nn.Flatten(), nn.Linear(2 * width * 16, features), nn.ReLU(True),
+        )
+        self.head = nn.Linear(features, outputs)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.trunk(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.trunk(x))
+
+
+def classifier_path(dataset: str) -> Path:
+    return CLASSIFIERS / f"{dataset}.safetensors"
+
+
+def load_classifier(dataset: str, device: str | torch.device = "cpu") -> DomainClassifier | None:
+    """The shipped classifier for `dataset`, in eval mode, or None when there is none."""
+    path = classifier_path(dataset)
+    if not path.is_file():
+        return None
+    from safetensors import safe_open
+
+    with safe_open(path, "pt") as f:
+        meta = json.loads(f.metadata()["info"])
+    model = DomainClassifier(meta["channels"], meta["outputs"])
+    model.load_state_dict(load_file(path))
+    model.info = meta
+    return model.to(device).eval()
+
+
+@torch.no_grad()
+def batched(fn, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """fn over `images` in batches (bounded memory), concatenated."""
+    return torch.cat([fn(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
+
+
+def train_classifier(dataset: str, data_root: str | None, epochs: int = 3, seed: int = 0, command: str = "") -> dict:
+    """Train and ship the classifier for `dataset`; returns its metadata (with test accuracy)."""
+    torch.manual_seed(seed)
+    spec = dataset_spec(dataset)
+    train_set, test_set = load_dataset(spec, data_root, "train"), load_dataset(spec, data_root, "test")
+    multilabel = dataset in MULTILABEL
+    outputs = MULTILABEL.get(dataset) or spec.num_classes
+    model = DomainClassifier(spec.channels, outputs)
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        model.train()
+        for x, y in DataLoader(train_set, 128, shuffle=True, generator=torch.Generator().manual_seed(seed)):
+            logits = model(x)
+            loss = F.binary_cross_entropy_with_logits(logits, y.float()) if multilabel else F.cross_entropy(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    model.eval()
+    correct = total = 0
+    with torch.no_grad():
+        for x, y in DataLoader(test_set, 1000):
+            pred = model(x)
+            correct += ((pred > 0) == y.bool()).sum().item() if multilabel else (pred.argmax(1) == y).sum().item()
+            total += y.numel()
+    meta = {"dataset": dataset, "channels": spec.channels, "outputs": outputs, "image_size": spec.image_size,
+            "multilabel": multilabel, "test_accuracy": round(correct / total, 4), "epochs": epochs,
+            "train_seconds": round(time.perf_counter() - start, 1), "command": command, "threads": torch.get_num_threads()}
+    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
+    atomic_write(classifier_path(dataset), lambda tmp: save_file(tensors, tmp, metadata={"info": json.dumps(meta)}))
+    return meta
+
+

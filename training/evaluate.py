@@ -1,0 +1,160 @@
+"""`python -m training evaluate RUN`: measure a run and record the numbers in its config.json.
+
+For the latent models: a domain FID and Inception-Score analogue from the dataset's classifier
+(with the real test set's FID as the floor), k-NN precision and recall, a nearest-neighbour
+memorization check, InfoGAN's code purity and continuous-code effects, conditional models' class
+accuracy, and for faces the attribute directions the explorer offers as sliders.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+from torchvision.utils import save_image
+
+from training.checkpoint import CONFIG, LoadedRun, atomic_write, load_run, write_json
+from training.classifier import batched, load_classifier
+from training.config import LatentSample
+from training.data import celeba_attributes, load_dataset, to_unit
+from training.metrics import frechet_distance, gaussian, inception_score, nearest_neighbours, precision_recall, purity
+
+IMAGE_TO_IMAGE = ("pix2pix", "cyclegan")
+DIRECTIONS = "directions.safetensors"
+
+
+@torch.inference_mode()
+def generate(run: LoadedRun, sample: LatentSample, batch_size: int = 500) -> torch.Tensor:
+    """Images in [-1, 1] on the CPU for a (large) latent sample, rendered in batches."""
+    out = []
+    for i in range(0, len(sample.z), batch_size):
+        part = LatentSample(sample.spec, sample.z[i:i + batch_size], [c[i:i + batch_size] for c in sample.categorical],
+                            sample.continuous[i:i + batch_size], None if sample.labels is None else sample.labels[i:i + batch_size])
+        out.append(run.family.render(run.modules, part.to(run.device)).float().cpu())
+    return torch.cat(out)
+
+
+def real_images(dataset) -> torch.Tensor:
+    """All images of a dataset in [-1, 1] (in-memory datasets without a copy per item)."""
+    if hasattr(dataset, "images"):
+        return to_unit(dataset.images)
+    return torch.stack([dataset[i][0] for i in range(len(dataset))])
+
+
+def inception_fid(fake: torch.Tensor, real: torch.Tensor) -> tuple[float | None, str]:
+    """Standard Inception-v3 FID through torchmetrics when it and its weights are available
+    locally; offline it says why it was skipped instead of failing."""
+    try:
+        from torchmetrics.image.fid import FrechetInceptionDistance
+    except ImportError:
+        return None, "Inception FID skipped: torchmetrics is not installed (pip install torchmetrics[image])"
+    try:
+        fid = FrechetInceptionDistance(feature=2048, normalize=True)
+    except Exception as e:  # the weights download fails offline
+        return None, f"Inception FID skipped: Inception-v3 weights are not available locally ({type(e).__name__})"
+    to_rgb = lambda x: ((x + 1) / 2).expand(-1, 3, -1, -1) if x.shape[1] == 1 else (x + 1) / 2  # noqa: E731
+    for images, is_real in ((real, True), (fake, False)):
+        for i in range(0, len(images), 200):
+            fid.update(to_rgb(images[i:i + 200]), real=is_real)
+    return float(fid.compute()), "Inception-v3 pool features (torchmetrics)"
+
+
+def infogan_codes(run: LoadedRun, classifier, n: int, seed: int) -> dict:
+    """Categorical purity (each code value mapped to its majority digit) and, per continuous code,
+    how much sweeping it over the training range changes the image and whether the digit survives."""
+    lat = run.config.latent
+    g = torch.Generator().manual_seed(seed + 1)
+    sample = lat.sample(n, g)
+    preds = batched(classifier, generate(run, sample)).argmax(1)
+    score, mapping = purity(sample.categorical[0], preds)
+    out = {"purity": round(score, 4), "purity_distinct_classes": len(set(mapping.values())), "purity_mapping": mapping}
+    base = lat.sample(500, g)
+    for j in range(lat.continuous):
+        ends = []
+        for value in (-lat.continuous_range, lat.continuous_range):
+            moved = LatentSample(lat, base.z, base.categorical, base.continuous.clone(), base.labels)
+            moved.continuous[:, j] = value
+            ends.append(generate(run, moved))
+        same = (batched(classifier, ends[0]).argmax(1) == batched(classifier, ends[1]).argmax(1)).float().mean()
+        out[f"cont{j}_pixel_change"] = round(float(((ends[1] - ends[0]).abs() / 2).mean()), 4)
+        out[f"cont{j}_class_kept"] = round(float(same), 4)
+    return out
+
+
+def attribute_directions(run: LoadedRun, classifier, n: int, seed: int, names: list[str]) -> tuple[dict[str, torch.Tensor], dict]:
+    """Per attribute: mean z of samples the attribute classifier calls positive minus negative."""
+    sample = run.config.latent.sample(n, torch.Generator().manual_seed(seed + 2))
+    positive = batched(classifier, generate(run, sample)) > 0
+    directions, counts = {}, {}
+    for i, name in enumerate(names):
+        pos, neg = positive[:, i], ~positive[:, i]
+        counts[name] = int(pos.sum())
+        if pos.sum() >= 20 and neg.sum() >= 20:
+            directions[name] = (sample.z[pos].mean(0) - sample.z[neg].mean(0)).contiguous()
+    return directions, counts
+
+
+def memorization(run_dir: Path, fake: torch.Tensor, train: torch.Tensor, test: torch.Tensor, shown: int = 8) -> dict:
+    """Nearest training images (pixel L2) of generated samples, against the same for held-out real
+    images: fakes much closer to the training set than test images are would mean copying.
+    Saves nearest.png: each row is a sample followed by its three nearest training images."""
+    d_fake, idx = nearest_neighbours(fake[:1000], train, k=3)
+    d_test, _ = nearest_neighbours(test[:1000], train, k=1)
+    rows = [torch.cat([fake[i:i + 1], train[idx[i]]]) for i in range(shown)]
+    grid = torch.cat(rows)
+    atomic_write(run_dir / "nearest.png", lambda tmp: save_image(grid, tmp, nrow=4, normalize=True, value_range=(-1, 1), format="png"))
+    return {"nn_distance": round(float(d_fake[:, 0].mean()), 3), "nn_distance_test": round(float(d_test[:, 0].mean()), 3)}
+
+
+@torch.no_grad()
+def evaluate_run(run_dir: str | Path, data_root: str | None = None, samples: int = 10000, seed: int = 0) -> dict:
+    """Measure the run in `run_dir` and merge the numbers into its config.json metrics."""
+    run_dir = Path(run_dir)
+    run = load_run(run_dir)
+    cfg = run.config
+    if cfg.family in IMAGE_TO_IMAGE:
+        from training.img2img_eval import evaluate_run as evaluate_image_to_image
+
+        return evaluate_image_to_image(run_dir, data_root)
+    results: dict = {"eval_samples": samples, "eval_seed": seed}
+    fake = generate(run, cfg.latent.sample(samples, torch.Generator().manual_seed(seed)))
+    train = real_images(load_dataset(cfg.data, data_root, "train"))
+    test = real_images(load_dataset(cfg.data, data_root, "test"))
+    classifier = load_classifier(cfg.data.dataset)
+    if classifier is None:
+        results["classifier"] = f"no classifier for {cfg.data.dataset}: domain FID, IS and precision/recall skipped"
+    else:
+        size = classifier.info["image_size"]
+        fit = (lambda x: x) if fake.shape[-1] == size else (lambda x: F.interpolate(x, size=size, mode="bilinear", antialias=True))
+        feats = {name: batched(lambda x: classifier.features(fit(x)), images) for name, images in
+                 (("fake", fake), ("train", train), ("test", test))}
+        ref = gaussian(feats["train"])
+        results["fid"] = round(frechet_distance(gaussian(feats["fake"]), ref), 3)
+        results["fid_floor"] = round(frechet_distance(gaussian(feats["test"]), ref), 3)
+        if not classifier.info["multilabel"]:
+            results["inception_score"] = round(inception_score(classifier.head(feats["fake"]).softmax(1)), 3)
+            results["inception_score_real"] = round(inception_score(classifier.head(feats["test"]).softmax(1)), 3)
+        g = torch.Generator().manual_seed(seed)
+        pick = lambda f: f[torch.randperm(len(f), generator=g)[:5000]]  # noqa: E731
+        results["precision"], results["recall"] = (round(v, 4) for v in precision_recall(pick(feats["train"]), pick(feats["fake"])))
+        results["classifier_test_accuracy"] = classifier.info["test_accuracy"]
+        if cfg.family == "infogan" and cfg.latent.categorical:
+            results.update(infogan_codes(run, lambda x: classifier(fit(x)), samples, seed))
+        if cfg.latent.num_classes:
+            sample = cfg.latent.sample(samples, torch.Generator().manual_seed(seed + 3))
+            preds = batched(lambda x: classifier(fit(x)), generate(run, sample)).argmax(1)
+            results["class_accuracy"] = round(float((preds == sample.labels).float().mean()), 4)
+        if cfg.data.dataset == "celeba":
+            names = celeba_attributes(data_root)
+            directions, counts = attribute_directions(run, lambda x: classifier(fit(x)), samples, seed, names)
+            atomic_write(run_dir / DIRECTIONS, lambda tmp: save_file(directions, tmp, metadata={"positive_counts": json.dumps(counts)}))
+            results["attribute_directions"] = len(directions)
+    results.update(memorization(run_dir, fake, train, test))
+    results["inception_fid"], results["inception_fid_note"] = inception_fid(fake[:2000], test[:2000])
+    raw = json.loads((run_dir / CONFIG).read_text())
+    raw.setdefault("metrics", {}).update(results)
+    write_json(run_dir / CONFIG, raw)
+    return results
