@@ -32,6 +32,11 @@ def _train(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from training.checkpoint import CheckpointError, find_runs, read_config
 
+    if args.markdown:
+        from training.report import model_table
+
+        print(model_table(args.folder))
+        return 0
     rows = []
     for run in find_runs(args.folder):
         try:
@@ -97,6 +102,7 @@ def parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="list run directories with family, dataset, step and metrics")
     ls.add_argument("folder", nargs="?", default="checkpoints")
     ls.add_argument("--json", action="store_true")
+    ls.add_argument("--markdown", action="store_true", help="README's model table")
     ls.set_defaults(run=_list)
 
     b = sub.add_parser("bench", help="generator latency and training images/s per family on this machine")

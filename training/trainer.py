@@ -110,9 +110,14 @@ def grid_rows(cfg: RunConfig) -> int:
 
 
 def hardware(device: torch.device) -> str:
+    """What trained the run, for the model card: the GPU's name, or the CPU's and its threads."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+    name = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        name = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")), name)
+    return f"{name}, {torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''}"
 
 
 def train(
