@@ -40,13 +40,15 @@ def norm_1d(kind: str, features: int) -> nn.Module:
 class ConvGenerator(nn.Module):
     """DCGAN generator: project to a small feature map, then stride-2 transposed convs to tanh."""
 
-    def __init__(self, input_dim: int, channels: int, image_size: int, width: int = 64, norm: str = "batch"):
+    def __init__(self, input_dim: int, channels: int, image_size: int, width: int = 64, norm: str = "batch", hidden: int = 0):
         super().__init__()
         start, n_up = _stages(image_size)
         top = width * 2 ** (n_up - 1)
         self.shape = (top, start, start)
+        # InfoGAN's generator puts a fully connected layer (1024) before the projection.
+        fc = [nn.Linear(input_dim, hidden, bias=False), norm_1d(norm, hidden), nn.ReLU(True)] if hidden else []
         self.project = nn.Sequential(
-            nn.Linear(input_dim, top * start * start, bias=False), norm_1d(norm, top * start * start), nn.ReLU(True)
+            *fc, nn.Linear(hidden or input_dim, top * start * start, bias=False), norm_1d(norm, top * start * start), nn.ReLU(True)
         )
         layers: list[nn.Module] = []
         c = top
