@@ -18,6 +18,14 @@ if [ "$lane" = a ] || [ "$lane" = all ]; then
   run checkpoints/mode-collapse-mnist --preset mode-collapse --steps 3000 --set train.snapshot_every=500
   run checkpoints/convergence-failure-mnist --preset convergence-failure --steps 3000 --set train.snapshot_every=500
 fi
+if [ "$lane" = c ] || [ "$lane" = all ]; then  # the seed book's recipe for the same models and steps
+  run checkpoints/seed-recipe/dcgan-mnist --model dcgan --dataset mnist --preset seed-mlp --steps 4000 --set train.snapshot_every=1000
+  run checkpoints/seed-recipe/acgan-fashion-mnist --model acgan --dataset fashion-mnist --preset seed-mlp --steps 4000 \
+    --set train.snapshot_every=1000
+  run checkpoints/seed-recipe/infogan-mnist --model infogan --dataset mnist --preset seed-mlp --steps 6000 --set train.snapshot_every=1000
+  run checkpoints/seed-recipe/wgan-gp-fashion-mnist --model wgan_gp --dataset fashion-mnist --preset seed-mlp --steps 1500 \
+    --set train.snapshot_every=500
+fi
 if [ "$lane" = b ] || [ "$lane" = all ]; then
   run checkpoints/dcgan-celeba --model dcgan --dataset celeba --steps 3000 --set train.snapshot_every=500 \
     --set arch.generator.width=32 --set arch.discriminator.width=32
