@@ -183,3 +183,30 @@ def window_positions(dim: int, window: int, stride: int) -> list[int]:
     if stride < 1:
         raise ValueError(f"stride must be at least 1, got {stride}")
     return list(range(0, dim - window + 1, stride))
+
+
+def steer(z: Tensor, directions: Tensor, weights: Sequence[float]) -> Tensor:
+    """z + sum_i weights[i] * directions[i]: move along named attribute directions ([K, D]).
+
+    A direction points from images without an attribute towards images with it, so a positive
+    weight adds the attribute and a negative one takes it away; z itself is left unchanged.
+    """
+    if directions.ndim != 2 or directions.shape[1] != z.shape[-1]:
+        raise ValueError(f"directions must be shaped [K, {z.shape[-1]}], got {tuple(directions.shape)}")
+    if len(weights) != directions.shape[0]:
+        raise ValueError(f"got {len(weights)} weights for {directions.shape[0]} directions")
+    w = torch.as_tensor(list(weights), dtype=z.dtype, device=z.device)
+    return z + w @ directions.to(z)
+
+
+def plane(n: int, extent: float) -> Tensor:
+    """[n * n, 2] points of an n x n grid over [-extent, extent]^2, in reading order.
+
+    Rows run from y = +extent at the top to -extent at the bottom and columns from x = -extent
+    to +extent, so the decoded grid is laid out like the usual plot of the latent plane.
+    """
+    if n < 2:
+        raise ValueError(f"the grid needs at least 2 points a side, got {n}")
+    axis = torch.linspace(-extent, extent, n)
+    y, x = torch.meshgrid(axis.flip(0), axis, indexing="ij")
+    return torch.stack([x.flatten(), y.flatten()], dim=1)

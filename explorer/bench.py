@@ -1,0 +1,118 @@
+"""How fast the explorer answers a slider move, on this machine: `python -m explorer.bench`.
+
+Prints numbers, not a pass or fail. For each model, a slider move is timed the way the Sliders
+view handles it (new latent state -> generator input -> image -> PNG), and the generator's part on
+its own; then whole AppTest reruns of the page after a slider move. Models: the shipped runs
+(checkpoints/, or LATENT_STUDIO_RUNS) and a 64x64 face-sized DCGAN of the default architecture,
+untrained unless a trained 64x64 run is shipped. Set LATENT_STUDIO_CPU_THREADS to compare thread
+counts (see explorer.models).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from streamlit.testing.v1 import AppTest
+
+from explorer import models, session
+from explorer.imaging import picture
+from explorer.runs import scan, shipped_folder
+from explorer.sampling import LatentState, build
+from explorer.views import codes, sliders
+from training.checkpoint import LoadedRun, best_device
+from training.families import get_family
+from training.trainer import new_config
+
+PAGE = Path(__file__).resolve().parent / "page.py"
+
+
+def percentiles(times_ms: list[float]) -> tuple[float, float]:
+    """(p50, p95) of a list of timings."""
+    ordered = sorted(times_ms)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def timed(fn: Callable[[int], object], repeats: int, warmup: int = 5) -> list[float]:
+    """Milliseconds of fn(i) for i in range(repeats), after a few untimed calls."""
+    for i in range(warmup):
+        fn(i)
+    out = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        fn(i)
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def face_dcgan() -> LoadedRun:
+    """An untrained DCGAN of the default architecture at 64x64 RGB (the CelebA model's shape)."""
+    cfg = new_config("dcgan", "fake", 1, overrides=[{"data": {"image_size": 64, "channels": 3}}])
+    family = get_family("dcgan")(cfg)
+    device = best_device()
+    modules = torch.nn.ModuleDict({"generator": family.build()["generator"]}).to(device).eval()
+    return models.prepare(LoadedRun(Path("untrained-dcgan-64"), cfg, family, modules, device))
+
+
+def bench_model(run: LoadedRun, repeats: int) -> dict[str, float]:
+    """p50/p95 of a slider move (state to PNG) and of the generator call alone, in ms."""
+    spec = run.config.latent
+
+    def slider_move(i: int) -> bytes:
+        state = LatentState(seed=0).with_z(i % spec.dim, (i % 61) / 10 - 3)  # a new value every time
+        return picture(models.generate(run, build(spec, state).generator_input()).images)
+
+    inputs = build(spec, LatentState()).generator_input()
+    move = percentiles(timed(slider_move, repeats))
+    gen = percentiles(timed(lambda i: models.generate(run, inputs), repeats))
+    return {"move_p50": move[0], "move_p95": move[1], "gen_p50": gen[0], "gen_p95": gen[1]}
+
+
+def bench_rerun(model: str, view: str, panel: str, repeats: int) -> tuple[float, float]:
+    """p50/p95 of a whole AppTest rerun after the first slider of the live panel `panel` moved
+    (the report the browser sends while a slider is dragged), with `view` open."""
+    at = AppTest.from_file(str(PAGE), default_timeout=60)
+    at.query_params.update(model=model, view=view)
+    at.run()
+    key = f"{panel}@{at.session_state[session.REVISION]}"
+
+    def move(i: int) -> None:
+        at.session_state[key] = {"values": {"0": round(-2 + 0.4 * (i % 10), 2)}}
+        at.run()
+        assert not at.exception, at.exception
+
+    return percentiles(timed(move, repeats, warmup=3))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=200, help="slider moves per model")
+    parser.add_argument("--reruns", type=int, default=30, help="AppTest reruns per view")
+    args = parser.parse_args()
+
+    entries = [e for e in scan([shipped_folder()]) if e.explorable]
+    runs = [(e.id, models.load(str(e.path), e.config.step)) for e in entries]
+    if not any(run.config.data.image_size == 64 for _, run in runs):
+        runs.append(("dcgan 64x64 (untrained, default architecture)", face_dcgan()))
+    device = runs[0][1].device if runs else best_device()
+    print(f"device {device}, torch intra-op threads {torch.get_num_threads()}, {args.repeats} slider moves per model")
+    print(f"{'model':48} {'size':>6} {'move p50':>9} {'move p95':>9} {'G p50':>7} {'G p95':>7}   (ms)")
+    for name, run in runs:
+        r = bench_model(run, args.repeats)
+        size = f"{run.config.data.image_size}px"
+        print(f"{name:48} {size:>6} {r['move_p50']:9.2f} {r['move_p95']:9.2f} {r['gen_p50']:7.2f} {r['gen_p95']:7.2f}")
+    infogan = [e for e in entries if e.config.family == "infogan"]
+    views = [(sliders, e.id) for e in entries[:1]] + [(codes, e.id) for e in infogan[:1]]
+    if views:
+        print(f"\nfull AppTest rerun of the page after a slider move ({args.reruns} reruns)")
+    for view, model in views:
+        p50, p95 = bench_rerun(model, view.TITLE, view.PANEL, args.reruns)
+        print(f"  {view.TITLE:14} {model:20} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

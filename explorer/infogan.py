@@ -1,0 +1,67 @@
+"""InfoGAN's codes: the sweep grid that shows what a code does, and Q's reading of an image.
+
+Q sits on the discriminator's trunk and returns, per image, the logits of each categorical code,
+then the mean and then the log-std of each continuous code (training.families.infogan.QHead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from training.checkpoint import LoadedRun
+from training.config import LatentSample
+
+SWEEP_RANGE = 2.0  # twice the usual training range of 1: the outer columns show extrapolation
+
+
+def sweep(sample: LatentSample, categorical: int | None, continuous: int | None, values: Tensor) -> LatentSample:
+    """A grid of inputs around the single `sample`: one row per value of categorical code
+    `categorical`, one column per entry of `values` for continuous code `continuous` (a single
+    row or column where that code is None).
+
+    Rows are in reading order (row r, column c is entry r * columns + c). z, the other codes and
+    the class stay those of `sample`, so neighbouring cells differ only in the swept code.
+    """
+    spec = sample.spec
+    rows = spec.categorical[categorical] if categorical is not None else 1
+    columns = len(values) if continuous is not None else 1
+    n = rows * columns
+    codes = [c[:1].expand(n).clone() for c in sample.categorical]
+    if categorical is not None:
+        codes[categorical] = torch.arange(rows).repeat_interleave(columns)
+    cont = sample.continuous[:1].expand(n, -1).clone()
+    if continuous is not None:
+        cont[:, continuous] = values.to(cont).repeat(rows)
+    labels = None if sample.labels is None else sample.labels[:1].expand(n)
+    return LatentSample(spec, sample.z[:1].expand(n, -1), codes, cont, labels)
+
+
+@dataclass
+class QReading:
+    """What Q reads from each image: a probability per value of each categorical code, and the
+    mean and std of each continuous code."""
+
+    probabilities: list[Tensor]  # per categorical code: [N, size], rows sum to 1
+    means: Tensor  # [N, continuous]
+    stds: Tensor  # [N, continuous]
+
+
+def read_q(q_out: Tensor, categorical: list[int], continuous: int) -> QReading:
+    """Split Q's raw output [N, sum(categorical) + 2 * continuous] into a QReading."""
+    expected = sum(categorical) + 2 * continuous
+    if q_out.shape[-1] != expected:
+        raise ValueError(f"Q output has {q_out.shape[-1]} values per image; the codes need {expected}")
+    logits = torch.split(q_out[:, : sum(categorical)], categorical, dim=1) if categorical else []
+    rest = q_out[:, sum(categorical) :]
+    return QReading([piece.softmax(dim=1) for piece in logits], rest[:, :continuous], rest[:, continuous:].exp())
+
+
+def predict(run: LoadedRun, images: Tensor) -> QReading:
+    """Q's reading of `images` ([N, C, H, W] in [-1, 1]) through the run's D trunk and Q head."""
+    spec = run.config.latent
+    with torch.inference_mode():
+        features = run.modules["discriminator"](images.to(run.device))["features"]
+        return read_q(run.modules["q"](features).float().cpu(), spec.categorical, spec.continuous)

@@ -1,0 +1,46 @@
+"""A VAE's latent plane: where its encoder puts real test images, and a plotly scatter of them.
+
+The test set is read with the run's own DataSpec (the same size, channels and normalization it
+was trained on), so the points are where the encoder puts images like its training data.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Subset
+
+from training.checkpoint import LoadedRun
+from training.data import load_dataset
+
+LIMIT = 5000  # points in the scatter: enough to see the clusters, few enough for the browser
+
+
+def encode_test_set(run: LoadedRun, root: str, limit: int = LIMIT, batch_size: int = 500) -> tuple[Tensor, Tensor]:
+    """Encoder means ([N, dim]) and labels ([N]) of the first `limit` test images; raises
+    training.data.DatasetMissing when the data is not under `root`."""
+    dataset = load_dataset(run.config.data, root, "test")
+    subset = Subset(dataset, range(min(limit, len(dataset))))
+    means, labels = [], []
+    with torch.inference_mode():
+        for x, y in DataLoader(subset, batch_size):
+            means.append(run.modules["encoder"](x.to(run.device))["mu"].float().cpu())
+            labels.append(y)
+    return torch.cat(means), torch.cat(labels)
+
+
+def scatter(means: Tensor, labels: Tensor, class_names: list[str], current: tuple[float, float]) -> go.Figure:
+    """The encoded points, one color per class, with the explorer's current z marked."""
+    figure = go.Figure()
+    for k in sorted(labels.unique().tolist()):
+        points = means[labels == k]
+        name = class_names[k] if 0 <= k < len(class_names) else str(k)
+        figure.add_trace(go.Scattergl(x=points[:, 0].tolist(), y=points[:, 1].tolist(), mode="markers", name=name,
+                                      marker=dict(size=4, opacity=0.7)))
+    figure.add_trace(go.Scatter(x=[current[0]], y=[current[1]], mode="markers", name="current z",
+                                marker=dict(symbol="x", size=14, color="black", line=dict(width=2))))
+    figure.update_layout(height=520, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="z[0]", yaxis_title="z[1]",
+                         legend=dict(itemsizing="constant"))
+    figure.update_yaxes(scaleanchor="x", scaleratio=1)
+    return figure

@@ -1,0 +1,59 @@
+"""The explorer page: pick a model in the sidebar, explore it in tabs, train new ones.
+
+Served by app.py (`streamlit run app.py`); tests drive this file with Streamlit's AppTest. Only
+the open tab runs (lazy tabs), so a slider move costs the sidebar and one view. The page ends by
+writing the URL, so a copied link reopens the same model, view and latent state.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer import session
+from explorer.runs import scan
+from explorer.views import (
+    attributes,
+    bank,
+    classes,
+    codes,
+    interpolation,
+    manifold,
+    perturbation,
+    picker,
+    seed,
+    sliders,
+    training,
+)
+
+MODEL_VIEWS = [sliders, codes, classes, attributes, bank, interpolation, perturbation, manifold]
+
+st.set_page_config(page_title="Latent Studio", page_icon=":material/tune:", layout="wide")
+session.start()
+
+folders = picker.folders()
+entries = scan(folders)
+with st.sidebar:
+    st.title("Latent Studio")
+    entry = picker.choose(entries)
+if entry and entry.config:
+    picker.card(entry)
+run = picker.load(entry) if entry else None
+if run is not None:
+    session.fit(run.config.latent)
+    with st.sidebar:
+        seed.render()
+
+views = [v for v in MODEL_VIEWS if run is not None and v.available(run)]
+titles = [v.TITLE for v in views] + [training.TITLE]
+if st.session_state.get(session.VIEW) not in titles:
+    st.session_state.pop(session.VIEW, None)
+tabs = st.tabs(titles, key=session.VIEW, on_change="rerun")
+for view, tab in zip(views, tabs):
+    if tab.open:
+        with tab:
+            view.render(run)
+if tabs[-1].open:
+    with tabs[-1]:
+        training.render(folders[-1], entries, entry)
+
+session.publish(entry.id if entry else None, next(t for t, tab in zip(titles, tabs) if tab.open))

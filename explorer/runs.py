@@ -1,0 +1,80 @@
+"""Which runs the explorer offers: every run directory under the shipped folder and the user's.
+
+Scanned on every page run, never cached: a run that a background job finishes, or that someone
+copies in, shows up on the next click without a restart. Reading a config is one small JSON file,
+so the scan stays cheap.
+
+    LATENT_STUDIO_RUNS        shipped runs (default: checkpoints/ beside the app)
+    LATENT_STUDIO_USER_RUNS   default user folder, where runs started from the page go (default: runs)
+    LATENT_STUDIO_DATA        data root for training and the VAE's test set (default: data)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from training.checkpoint import CheckpointError, find_runs, read_config
+from training.config import RunConfig
+
+PROJECT = Path(__file__).resolve().parent.parent
+# Image-to-image runs have no latent to explore; they open in the Colorize & translate tab.
+IMAGE_TO_IMAGE = frozenset({"pix2pix", "cyclegan"})
+
+
+def shipped_folder() -> Path:
+    return Path(os.environ.get("LATENT_STUDIO_RUNS") or PROJECT / "checkpoints")
+
+
+def default_user_folder() -> str:
+    return os.environ.get("LATENT_STUDIO_USER_RUNS") or "runs"
+
+
+def data_root() -> str:
+    return os.environ.get("LATENT_STUDIO_DATA") or "data"
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    """One run directory as the picker shows it: its config, or why it cannot be read."""
+
+    id: str  # its path under its folder: what the URL and the picker name it by
+    path: Path
+    config: RunConfig | None
+    error: str | None = None
+
+    @property
+    def explorable(self) -> bool:
+        return self.config is not None and self.config.family not in IMAGE_TO_IMAGE
+
+    @property
+    def label(self) -> str:
+        if self.config is None:
+            return f"{self.id} (cannot be read)"
+        c = self.config
+        if c.family in IMAGE_TO_IMAGE:
+            return f"{self.id} ({c.family}: open in Colorize & translate)"
+        progress = f"step {c.step}" if c.step >= c.train.steps else f"step {c.step}/{c.train.steps}"
+        return f"{self.id} ({c.family} on {c.data.dataset}, {progress})"
+
+
+def scan(folders: list[Path]) -> list[RunEntry]:
+    """Every run under `folders`, in folder order then by path; a folder given twice counts once,
+    and an id already taken by an earlier folder is kept by that folder's run."""
+    entries: dict[str, RunEntry] = {}
+    seen: set[Path] = set()
+    for folder in folders:
+        folder = Path(folder).resolve()
+        if folder in seen:
+            continue
+        seen.add(folder)
+        for path in find_runs(folder):
+            run_id = path.relative_to(folder).as_posix()
+            if run_id in entries:
+                continue
+            try:
+                entries[run_id] = RunEntry(run_id, path, read_config(path))
+            except CheckpointError as e:
+                entries[run_id] = RunEntry(run_id, path, None, str(e))
+    return list(entries.values())

@@ -1,0 +1,65 @@
+"""Training from the page: the arguments of a background job (training.jobs), a free run name,
+the runs started there, and the loss curves of a run's metrics.jsonl."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import plotly.graph_objects as go
+
+from training.config import parse_override
+from training.jobs import JOB
+
+# Curves drawn from the start; the other logged numbers are one legend click away.
+MAIN_CURVES = ("d_loss", "g_loss", "loss")
+NOT_CURVES = ("step", "warnings", "images_per_s")
+
+
+def train_args(model: str, dataset: str, steps: int, data_root: str, preset: str | None = None, settings: str = "") -> list[str]:
+    """CLI arguments of `python -m training train` (without --out) for a run set up on the page.
+
+    `settings` holds space-separated KEY=VALUE overrides (--set); a malformed one raises
+    ValueError here, before any process starts, so the page can say what is wrong.
+    """
+    args = ["--model", model, "--dataset", dataset, "--steps", str(steps), "--data-root", data_root]
+    if preset:
+        args += ["--preset", preset]
+    for item in settings.split():
+        parse_override(item)
+        args += ["--set", item]
+    return args
+
+
+def free_name(folder: Path, base: str) -> str:
+    """`base`, or `base-2`, `base-3`, ... : the first name not taken in `folder`."""
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-.") or "run"
+    name, n = base, 1
+    while (Path(folder) / name).exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+def started_runs(folder: Path) -> list[Path]:
+    """Run directories under `folder` that a background job trained, the newest first."""
+    jobs = Path(folder).glob(f"**/{JOB}") if Path(folder).is_dir() else []
+    return [p.parent for p in sorted(jobs, key=lambda p: p.stat().st_mtime, reverse=True)]
+
+
+def loss_figure(metrics: list[dict]) -> go.Figure:
+    """One line per logged number against the step; the main losses shown, the rest in the legend."""
+    keys = [k for k in dict.fromkeys(k for row in metrics for k in row) if k not in NOT_CURVES]
+    figure = go.Figure()
+    for key in keys:
+        rows = [r for r in metrics if isinstance(r.get(key), (int, float))]
+        figure.add_trace(go.Scatter(x=[r["step"] for r in rows], y=[r[key] for r in rows], mode="lines", name=key,
+                                    visible=True if key in MAIN_CURVES else "legendonly"))
+    figure.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="step", title="Losses")
+    return figure
+
+
+def latest_samples(run: Path) -> tuple[int, Path] | None:
+    """(step, path) of the newest samples/step_N.png, or None before the first snapshot."""
+    grids = [(int(p.stem.split("_")[1]), p) for p in (Path(run) / "samples").glob("step_*.png") if p.stem.split("_")[1].isdigit()]
+    return max(grids) if grids else None

@@ -1,0 +1,45 @@
+"""Attribute sliders for models that ship directions.safetensors (a CelebA DCGAN): the current
+z moved along each named direction, z + sum_i w_i * direction_i, live while dragging."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer import models, session
+from explorer.latent import steer
+from explorer.live_sliders import LiveSlider, live_sliders, reported
+from explorer.sampling import build, with_rows
+from explorer.views import show
+from training.checkpoint import CheckpointError, LoadedRun
+
+TITLE = "Attributes"
+PANEL = "attribute_panel"
+WEIGHTS = "attribute_weights"  # {run path: {attribute: weight}}, kept while other tabs are open
+
+
+def available(run: LoadedRun) -> bool:
+    return (run.path / models.DIRECTIONS).is_file()
+
+
+def render(run: LoadedRun) -> None:
+    spec = run.config.latent
+    file = run.path / models.DIRECTIONS
+    try:
+        names, directions = models.directions(str(run.path), file.stat().st_mtime, spec.dim)
+    except CheckpointError as e:
+        st.error(str(e))
+        return
+    weights = st.session_state.setdefault(WEIGHTS, {}).setdefault(str(run.path), {})
+    panel = f"{PANEL}:{run.path}"  # one per run: a report never reaches another model
+    weights.update({name: round(w, 1) for name, w in reported(panel).items() if name in names})
+    values = [weights.get(name, 0.0) for name in names]
+    sample = build(spec, session.state())
+    steered = with_rows(sample, steer(sample.z, directions, values))
+    picture, controls = st.columns([2, 3], gap="large")
+    with controls:
+        live_sliders([LiveSlider(name, name.replace("_", " "), -3.0, 3.0, w, step=0.1) for name, w in zip(names, values)], panel)
+    with picture:
+        generated = show.images(run, steered.generator_input(), cell=show.MAIN)
+        show.performance(generated)
+        moved = [f"{n.replace('_', ' ')} {w:+.1f}" for n, w in zip(names, values) if w]
+        st.caption("z of the Sliders tab" + (", moved: " + ", ".join(moved) if moved else ", unmoved."))

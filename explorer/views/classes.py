@@ -1,0 +1,40 @@
+"""Class control for conditional models (CGAN, ACGAN): pick the class, z stays fixed, and see
+the same z drawn as every class."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer import session
+from explorer.sampling import build, each_class
+from explorer.views import show
+from training.checkpoint import LoadedRun
+
+TITLE = "Classes"
+
+
+def available(run: LoadedRun) -> bool:
+    return run.config.latent.num_classes > 0
+
+
+def class_name(run: LoadedRun, label: int) -> str:
+    names = run.config.data.class_names
+    return names[label] if label < len(names) else f"class {label}"
+
+
+def render(run: LoadedRun) -> None:
+    spec = run.config.latent
+    sample = build(spec, session.state())
+    widget = session.key("label")
+    picture, controls = st.columns([2, 3], gap="large")
+    with controls:
+        st.selectbox("Class", range(spec.num_classes), index=int(sample.labels[0]), key=widget,
+                     format_func=lambda v: class_name(run, v), on_change=session.label_changed, args=(widget,))
+        st.caption("z stays as the seed and the sliders set it; only the class input changes.")
+    with picture:
+        generated = show.images(run, sample.generator_input(), cell=show.MAIN)
+        show.performance(generated)
+    st.subheader("This z as every class")
+    every = each_class(sample)
+    show.images(run, every.generator_input(), columns=min(spec.num_classes, 10),
+                labels=[class_name(run, k) for k in range(spec.num_classes)], cell=show.GRID)

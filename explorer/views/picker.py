@@ -1,0 +1,86 @@
+"""The model picker (sidebar): every run under the shipped and the user folder, the open run's
+model card and metrics, and the load, which shows a CheckpointError as a message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from explorer import models, session
+from explorer.runs import RunEntry, default_user_folder, shipped_folder
+from training.checkpoint import CheckpointError, LoadedRun
+
+USER_FOLDER = "user_folder"
+
+
+def folders() -> list[Path]:
+    """The shipped folder and the user's (typed in the sidebar, so read before it is drawn)."""
+    st.session_state.setdefault(USER_FOLDER, default_user_folder())
+    return [shipped_folder(), Path(st.session_state[USER_FOLDER]).expanduser()]
+
+
+def choose(entries: list[RunEntry]) -> RunEntry | None:
+    """The run the user picked; broken runs are listed too, so their problem can be read."""
+    st.text_input("Your runs folder", key=USER_FOLDER, help=f"Runs started on the Training tab go here. Shipped runs: {shipped_folder()}")
+    choices = [e for e in entries if e.explorable or e.config is None]
+    translate = [e.id for e in entries if e.config is not None and not e.explorable]
+    if translate:
+        st.caption("Image-to-image runs, opened in Colorize & translate: " + ", ".join(translate))
+    if not choices:
+        st.info("No runs yet. Start one on the Training tab, or with `python -m training train ... --out runs/NAME`.")
+        return None
+    by_id = {e.id: e for e in choices}
+    if st.session_state.get(session.MODEL) not in by_id:
+        if session.MODEL in st.session_state:
+            st.warning(f"There is no run {st.session_state[session.MODEL]!r} here; showing {choices[0].id}.")
+            session.model_changed()
+        st.session_state[session.MODEL] = choices[0].id
+    chosen = st.selectbox("Model", list(by_id), format_func=lambda i: by_id[i].label, key=session.MODEL, on_change=session.model_changed)
+    return by_id[chosen]
+
+
+def card(entry: RunEntry) -> None:
+    """The model card, folded above the tabs: what the run is, how it was made, how it measured."""
+    c = entry.config
+    lat = c.latent
+    parts = [f"z of {lat.dim} ({lat.prior})"]
+    parts += [f"a {size}-way code" for size in lat.categorical]
+    parts += [f"{lat.continuous} continuous codes in ±{lat.continuous_range:g}"] if lat.continuous else []
+    parts += [f"{lat.num_classes} classes"] if lat.num_classes else []
+    with st.expander(f"Model card: {entry.id}"):
+        about, measured = st.columns([3, 2], gap="large")
+        about.markdown(
+            f"**{c.family}** on **{c.data.dataset}** ({c.data.image_size}x{c.data.image_size}, {c.data.channels} channel"
+            f"{'s' if c.data.channels > 1 else ''}), step {c.step} of {c.train.steps}"
+            + (f", preset `{c.preset}`" if c.preset else "") + ".\n\nLatent: " + ", ".join(parts) + "."
+        )
+        if c.card.get("notes"):
+            about.markdown(str(c.card["notes"]))
+        facts = {"hardware": c.card.get("hardware"), "training time": _duration(c.card.get("train_seconds"))}
+        about.markdown("\n".join(f"- {k}: {v}" for k, v in facts.items() if v))
+        if c.card.get("command"):
+            about.code(c.card["command"], language="bash", wrap_lines=True)
+        if c.metrics:
+            rows = "\n".join(f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in c.metrics.items())
+            measured.markdown("| metric | value |\n|---|---|\n" + rows)
+
+
+def _duration(seconds: float | None) -> str | None:
+    if not seconds:
+        return None
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+def load(entry: RunEntry) -> LoadedRun | None:
+    """The picked run's networks, or None after showing why they cannot be loaded."""
+    if entry.config is None:
+        st.error(entry.error)
+        return None
+    try:
+        return models.load(str(entry.path), entry.config.step)
+    except CheckpointError as e:
+        st.error(str(e))
+        return None
+

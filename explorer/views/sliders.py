@@ -1,0 +1,62 @@
+"""One slider per latent dimension, and the image follows them while they are dragged (a live
+panel, explorer.live_sliders). A model with many dimensions shows a chosen subset (the
+multiselect is searchable: type "z[12"), always including the dimensions already changed."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer import session
+from explorer.live_sliders import LiveSlider, live_sliders, reported
+from explorer.sampling import build
+from explorer.views import show
+from training.checkpoint import LoadedRun
+from training.config import LatentSpec
+
+TITLE = "Sliders"
+PANEL = "z_panel"
+ALL_UP_TO = 16  # models with at most this many dimensions show every slider
+FIRST_SHOWN = 8
+
+
+def available(run: LoadedRun) -> bool:
+    return True
+
+
+def slider_range(spec: LatentSpec, value: float) -> tuple[float, float]:
+    """About ±3 standard deviations for a normal prior, [-1, 1] for a uniform one, widened to
+    hold a drawn value that lies outside."""
+    r = 1.0 if spec.prior == "uniform" else 3.0
+    return min(-r, value), max(r, value)
+
+
+def shown_dims(spec: LatentSpec) -> list[int]:
+    if spec.dim <= ALL_UP_TO:
+        return list(range(spec.dim))
+    edited = set(session.state().z)
+    st.session_state.setdefault(session.SHOWN_DIMS, sorted(set(range(FIRST_SHOWN)) | edited))
+    chosen = st.multiselect("Dimensions to show", range(spec.dim), format_func=lambda i: f"z[{i}]", key=session.SHOWN_DIMS,
+                            persist_state="page", placeholder="Type a dimension, e.g. z[12]")
+    return sorted(chosen)
+
+
+def render(run: LoadedRun) -> None:
+    spec = run.config.latent
+    panel = session.key(PANEL)
+    session.z_moved(reported(panel))
+    state = session.state()
+    sample = build(spec, state)
+    picture, controls = st.columns([2, 3], gap="large")
+    with controls:
+        sliders = []
+        for dim in shown_dims(spec):
+            value = float(sample.z[0, dim])
+            sliders.append(LiveSlider(str(dim), f"z[{dim}]", *slider_range(spec, value), value))
+        live_sliders(sliders, panel)
+    with picture:
+        generated = show.images(run, sample.generator_input(), cell=show.MAIN)
+        show.performance(generated)
+        if state.z:
+            st.caption("Changed from seed {}: {}".format(state.seed, ", ".join(f"z[{d}] = {v:.2f}" for d, v in sorted(state.z.items()))))
+        else:
+            st.caption(f"The unchanged draw of seed {state.seed}.")
