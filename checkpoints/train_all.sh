@@ -13,14 +13,14 @@ run() {  # run OUT ARGS...: train unless finished, resuming after an interruptio
 }
 if [ "$lane" = a ] || [ "$lane" = all ]; then
   run checkpoints/dcgan-mnist --model dcgan --dataset mnist --steps 4000 --set train.snapshot_every=500
-  run checkpoints/acgan-fashion-mnist --model acgan --dataset fashion-mnist --steps 3000 --set train.snapshot_every=500
-  run checkpoints/vae-2d-mnist --preset vae-2d --steps 2000 --set train.snapshot_every=500
-  run checkpoints/mode-collapse-mnist --preset mode-collapse --steps 1500 --set train.snapshot_every=500
-  run checkpoints/convergence-failure-mnist --preset convergence-failure --steps 1500 --set train.snapshot_every=500
+  run checkpoints/vae-2d-mnist --preset vae-2d --steps 1500 --set train.snapshot_every=500
+  run checkpoints/acgan-fashion-mnist --model acgan --dataset fashion-mnist --steps 2000 --set train.snapshot_every=500
+  run checkpoints/mode-collapse-mnist --preset mode-collapse --steps 1000 --set train.snapshot_every=250
+  run checkpoints/convergence-failure-mnist --preset convergence-failure --steps 1000 --set train.snapshot_every=250
 fi
 if [ "$lane" = c ] || [ "$lane" = all ]; then  # the seed book's recipe for the same models and steps
   run checkpoints/seed-recipe/dcgan-mnist --model dcgan --dataset mnist --preset seed-mlp --steps 4000 --set train.snapshot_every=1000
-  run checkpoints/seed-recipe/acgan-fashion-mnist --model acgan --dataset fashion-mnist --preset seed-mlp --steps 3000 \
+  run checkpoints/seed-recipe/acgan-fashion-mnist --model acgan --dataset fashion-mnist --preset seed-mlp --steps 2000 \
     --set train.snapshot_every=1000
   run checkpoints/seed-recipe/infogan-mnist --model infogan --dataset mnist --preset seed-mlp --steps 6000 --set train.snapshot_every=1000
   run checkpoints/seed-recipe/wgan-gp-fashion-mnist --model wgan_gp --dataset fashion-mnist --preset seed-mlp --steps 1000 \
