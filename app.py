@@ -1,6 +1,16 @@
-"""Latent Studio in the browser: `streamlit run app.py` finds `app` and serves it (Streamlit's
-ASGI app), the explorer page at /. Routes and a lifespan for other apps mount here."""
+"""Latent Studio in the browser, one process and one port: `streamlit run app.py` finds `app`
+(Streamlit's ASGI app) and serves the explorer page at / and the Gradio colorize/translate app at
+/gradio, which the explorer's Colorize & translate tab embeds. Gradio's lifespan (its queue)
+runs inside Streamlit's: without it every Gradio request would hang."""
 
-import streamlit as st
+import os
 
-app = st.App("explorer/page.py")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home, online or offline
+
+import streamlit as st  # noqa: E402
+from starlette.routing import Mount  # noqa: E402
+
+from explorer import gradio_app  # noqa: E402
+
+gradio_asgi, gradio_lifespan = gradio_app.mount(gradio_app.build())
+app = st.App("explorer/page.py", routes=[Mount("/gradio", app=gradio_asgi)], lifespan=gradio_lifespan)

@@ -16,6 +16,7 @@ from explorer.views import (
     bank,
     classes,
     codes,
+    colorize,
     interpolation,
     manifold,
     perturbation,
@@ -44,7 +45,7 @@ if run is not None:
         seed.render()
 
 views = [v for v in MODEL_VIEWS if run is not None and v.available(run)]
-titles = [v.TITLE for v in views] + [training.TITLE]
+titles = [v.TITLE for v in views] + [training.TITLE, colorize.TITLE]
 if st.session_state.get(session.VIEW) not in titles:
     st.session_state.pop(session.VIEW, None)
 tabs = st.tabs(titles, key=session.VIEW, on_change="rerun")
@@ -52,8 +53,11 @@ for view, tab in zip(views, tabs):
     if tab.open:
         with tab:
             view.render(run)
+if tabs[-2].open:
+    with tabs[-2]:
+        training.render(folders[-1], entries, entry)
 if tabs[-1].open:
     with tabs[-1]:
-        training.render(folders[-1], entries, entry)
+        colorize.render()
 
 session.publish(entry.id if entry else None, next(t for t, tab in zip(titles, tabs) if tab.open))

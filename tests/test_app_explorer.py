@@ -29,12 +29,12 @@ def test_picker_lists_every_run_and_opens_the_first():
 def test_a_run_that_cannot_load_shows_its_error_and_the_training_tab(model, message):
     at = open_page(model=model)
     assert [e.value for e in at.error if message in e.value]
-    assert [t.label for t in at.tabs] == ["Training"]
+    assert [t.label for t in at.tabs] == ["Training", "Colorize & translate"]
 
 
 def test_tabs_follow_the_family():
     assert [t.label for t in open_page(model="infogan").tabs] == [
-        "Sliders", "InfoGAN codes", "Sample bank", "Interpolation", "Perturbation", "Training"]
+        "Sliders", "InfoGAN codes", "Sample bank", "Interpolation", "Perturbation", "Training", "Colorize & translate"]
     assert "Classes" in [t.label for t in open_page(model="cgan").tabs]
     assert "VAE manifold" in [t.label for t in open_page(model="vae").tabs]
     assert "Attributes" in [t.label for t in open_page(model="dcgan").tabs]

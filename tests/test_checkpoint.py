@@ -67,7 +67,7 @@ def test_weights_that_disagree_with_the_config_are_refused(run):
     cfg = json.loads((run / "config.json").read_text())
     cfg["latent"]["dim"] = 30
     (run / "config.json").write_text(json.dumps(cfg))
-    with pytest.raises(CheckpointError, match=r"'project.0.weight' has shape \[784, 74\] in the file but \[784, 42\]"):
+    with pytest.raises(CheckpointError, match=r"'project.0.weight' has shape \[256, 74\] in the file but \[256, 42\]"):
         load_run(run)
 
 

@@ -111,6 +111,7 @@ class TrainSpec:
     labeled_per_class: int = 100  # SGAN: labels kept per class, the rest are unlabeled
     adversarial: str = "bce"  # pix2pix and CycleGAN: bce | mse (LSGAN)
     l1_weight: float = 100.0  # pix2pix: L1 to the true target beside the adversarial term
+    adv_start: float = 0.0  # pix2pix: fraction of steps that train G on L1 alone before D and the adversarial term join
     cycle_weight: float = 10.0  # CycleGAN: L1 of A -> B -> A and B -> A -> B to where they started
     identity_weight: float = 5.0  # CycleGAN: L1 of G_AB(B) to B and G_BA(A) to A (the paper's 0.5 x cycle)
     pool_size: int = 50  # CycleGAN: past fakes each D is also shown (0 = only the current batch)

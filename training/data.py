@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
 
+from training import color
 from training.config import DataSpec
 
 DATA_ENV = "LATENT_STUDIO_DATA"
@@ -79,6 +80,22 @@ class UnpairedImages(Dataset):
     def __getitem__(self, i: int):
         j = int(torch.randint(len(self.b), ()))
         return to_unit(self.a[i % len(self.a)]), to_unit(self.b[j])
+
+
+class ColorPairs(Dataset):
+    """Colorization pairs made on the fly from colour photos: item i is (gray input, target chroma)
+    in the model units of `color_space` (training/color.py). Only the uint8 photos are held, so
+    the same data serves either colour space."""
+
+    def __init__(self, images: torch.Tensor, color_space: str):
+        color.io_channels(color_space)  # refuses an unknown colour space before training starts
+        self.images, self.color_space = images, color_space
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int):
+        return color.split(to_unit(self.images[i]), self.color_space)
 
 
 class FakeImages(Dataset):
@@ -153,6 +170,7 @@ class DatasetInfo:
     load: Callable[[DataSpec, Path, str, bool], Dataset]
     class_names: list[str] = field(default_factory=list)
     how_to_get: str = "copy the images there"
+    color_space: str | None = None  # default: gray for one channel, rgb for three
 
 
 def _folder(spec: DataSpec, root: Path) -> Path:
@@ -238,6 +256,30 @@ def _unpaired(spec: DataSpec, root: Path, split: str, download: bool) -> Dataset
     return UnpairedImages(decode_files(a, spec.image_size, spec.channels), decode_files(b, spec.image_size, spec.channels))
 
 
+COLORIZE_SOURCES = ("flowers_128", "summer2winter_yosemite_128")
+
+
+def colorize_files(root: Path, split: str) -> list[Path]:
+    """The colour photos of the default colorization corpus: flowers (every tenth file held out,
+    as split_files does) and all of summer2winter (its own testA/testB held out)."""
+    flowers, yosemite = (root / name for name in COLORIZE_SOURCES)
+    for folder in (flowers, yosemite):
+        if not folder.is_dir():
+            raise DatasetMissing(
+                f"dataset 'colorize' not found: looked for the folder {folder}. Point --data-root (or ${DATA_ENV}) at the "
+                f"folder that holds {' and '.join(COLORIZE_SOURCES)}, or pass --dataset-path DIR for any folder of colour photos."
+            )
+    return split_files(image_files(flowers), split) + image_files(yosemite / f"{split}A") + image_files(yosemite / f"{split}B")
+
+
+def _colorize(spec: DataSpec, root: Path, split: str, download: bool) -> Dataset:
+    """Colour photos as (gray, chroma) pairs: the default corpus, or any folder via --dataset-path."""
+    files = split_files(image_files(_folder(spec, root)), split) if spec.path else colorize_files(root, split)
+    if not files:
+        raise DatasetMissing(f"no colour photos found for the {split} split of dataset 'colorize'")
+    return ColorPairs(decode_files(files, spec.image_size, 3), spec.color_space)
+
+
 def _fake(spec: DataSpec, root: Path, split: str, download: bool) -> Dataset:
     return FakeImages(spec, seed=0 if split == "train" else 1)
 
@@ -257,6 +299,7 @@ DATASETS = {
         DatasetInfo("paired", "facades", 128, 3, _paired, how_to_get="use pix2pix's datasets (e.g. facades) in the A|B layout"),
         DatasetInfo("unpaired", "summer2winter_yosemite_128", 128, 3, _unpaired,
                     how_to_get="use CycleGAN's datasets (trainA/trainB/testA/testB)"),
+        DatasetInfo("colorize", None, 128, 3, _colorize, color_space="lab"),
         DatasetInfo("fake", None, 28, 1, _fake, DIGITS),
     ]
 }
@@ -270,7 +313,8 @@ def dataset_spec(name: str, image_size: int | None = None, channels: int | None 
     channels = channels or info.channels
     return DataSpec(
         dataset=name, path=path or info.path, image_size=image_size or info.image_size, channels=channels,
-        color_space="gray" if channels == 1 else "rgb", num_classes=len(info.class_names), class_names=list(info.class_names),
+        color_space=info.color_space or ("gray" if channels == 1 else "rgb"),
+        num_classes=len(info.class_names), class_names=list(info.class_names),
     )
 
 

@@ -37,5 +37,25 @@ PRESETS: dict[str, Preset] = {
         {"arch": {"generator": {"kind": "mlp", "hidden": [256, 512]}, "discriminator": {"kind": "mlp", "hidden": [512, 256]},
                   "init": "default", "q_hidden": 128}},
     ),
+    "cyclegan-book-unet": Preset(
+        "cyclegan", "the GAN book's CycleGAN: a U-Net generator (4 levels, 32 to 256 wide, instance norm, no dropout), "
+                    "cycle weight 10, identity weight 3",
+        {"arch": {"generator": {"kind": "unet", "in_channels": 3, "out_channels": 3, "depth": 4, "width": 32, "max_width": 256,
+                                "dropout": 0.0, "norm": "instance"},
+                  "discriminator": {"kind": "patch", "width": 32, "n_layers": 3, "norm": "instance"}},
+         "train": {"cycle_weight": 10.0, "identity_weight": 3.0}},
+        "unpaired",
+    ),
+    "cyclegan-book-resnet": Preset(
+        "cyclegan", "the GAN book's CycleGAN with a 9-block ResNet generator (32 wide), cycle weight 10, identity weight 5",
+        {"arch": {"generator": {"kind": "resnet", "in_channels": 3, "out_channels": 3, "width": 32, "n_blocks": 9, "norm": "instance"},
+                  "discriminator": {"kind": "patch", "width": 32, "n_layers": 3, "norm": "instance"}},
+         "train": {"cycle_weight": 10.0, "identity_weight": 5.0}},
+        "unpaired",
+    ),
+    "pix2pix-facades": Preset(
+        "pix2pix", "pix2pix paper's facades setting: label map -> photo (the B half to the A half), batch 1, L1 weight 100",
+        {"arch": {"direction": "BtoA"}}, "paired",
+    ),
     "vae-2d": Preset("vae", "VAE with a 2-D latent, so the whole latent plane can be drawn as a manifold", {"latent": {"dim": 2}}, "mnist"),
 }

@@ -1,0 +1,160 @@
+"""The Colorize & translate app (Gradio Blocks), mounted at /gradio beside the explorer.
+
+Two tabs, each also a named API endpoint for gradio_client: `/colorize` and `/translate`. The
+model a request names must be one of the discovered runs (never a path from the request), the
+queue runs as many jobs at once as the machine can serve, and every upload goes through
+explorer.uploads, so a bad one comes back as a readable message instead of a stack trace.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import gradio as gr
+from fastapi import FastAPI
+from gradio.utils import get_upload_folder
+from PIL import Image
+
+from explorer.img2img import DIRECTIONS, colorize, translate
+from explorer.runs import IMAGE_TO_IMAGE, RunEntry, scan, shipped_folder
+from explorer.uploads import UploadError, UploadLimits
+from training.families.pix2pix import is_colorizer
+
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+LIMITS = UploadLimits()
+# Past this Gradio itself refuses the upload; below it our own limit gives the clearer message.
+GRADIO_MAX_FILE_SIZE = LIMITS.max_bytes + 2**20
+CONCURRENCY = int(os.environ.get("LATENT_STUDIO_CONCURRENCY") or max(1, (os.cpu_count() or 2) // 2))
+
+
+def image_to_image_runs(folders: list[Path] | None = None) -> tuple[dict[str, RunEntry], dict[str, RunEntry]]:
+    """(colorizers, translators) by run name, for every readable pix2pix/CycleGAN run."""
+    colorizers, translators = {}, {}
+    for entry in scan(folders or [shipped_folder()]):
+        if entry.config is None or entry.config.family not in IMAGE_TO_IMAGE:
+            continue
+        (colorizers if is_colorizer(entry.config.data) else translators)[entry.id] = entry
+    return colorizers, translators
+
+
+def _pick(runs: dict[str, RunEntry], name: str | None, kind: str) -> RunEntry:
+    """Only a discovered run may be used: a request names a run, never a path."""
+    if name not in runs:
+        raise gr.Error(f"Unknown {kind} model {name!r}; choose one of: {', '.join(runs) or 'none installed'}")
+    return runs[name]
+
+
+def upload_source(payload: dict | str | None, allowed: list[Path]) -> str | bytes:
+    """The uploaded file behind an image payload, for explorer.uploads to check and decode.
+
+    The events run with preprocess=False, so Gradio never decodes an upload itself (a non-image
+    would only get its generic "could not preprocess" error) and our messages reach the user.
+    That also skips Gradio's own check of where a payload's path points, so it is done here: only
+    files in Gradio's upload cache or the example folder are read, never a path a client made up.
+    """
+    if not payload:
+        raise gr.Error("Upload a photo first.")
+    url = payload.get("url") or "" if isinstance(payload, dict) else ""
+    if url.startswith("data:"):  # a pasted or webcam image sent inline
+        return base64.b64decode(url.partition(",")[2])
+    path = Path(payload["path"] if isinstance(payload, dict) else payload).resolve()
+    if not any(path.is_relative_to(folder.resolve()) for folder in allowed):
+        raise gr.Error("That file was not uploaded to this app; upload the photo again.")
+    return str(path)
+
+
+def build(folders: list[Path] | None = None) -> gr.Blocks:
+    """The Blocks app. Runs are discovered again on every page load and request, so a model that
+    finishes training appears without a restart."""
+
+    def do_colorize(photo: dict | None, model: str) -> tuple[tuple[Image.Image, Image.Image], str]:
+        """Color a photo: returns (before, after) for the slider and a PNG file to download."""
+        source = upload_source(photo, allowed)
+        try:
+            result = colorize(source, _pick(image_to_image_runs(folders)[0], model, "colorizer").path, LIMITS)
+        except UploadError as e:
+            raise gr.Error(str(e)) from e
+        out = Path(tempfile.mkdtemp(dir=cache)) / "colorized.png"  # Gradio serves its own cache folder
+        result.save(out)
+        before = result.convert("L").convert("RGB")  # the photo's own lightness, upright, at its size
+        return (before, result), str(out)
+
+    def do_translate(photo: dict | None, model: str, direction: str) -> tuple[Image.Image, Image.Image | None, Image.Image | None]:
+        """Translate a photo: the translation, and for CycleGAN the reconstruction and |A - A'| map."""
+        source = upload_source(photo, allowed)
+        run = _pick(image_to_image_runs(folders)[1], model, "translation")
+        try:
+            t = translate(source, run.path, direction if run.config.family == "cyclegan" else None, LIMITS)
+        except (UploadError, ValueError) as e:  # a bad upload, or a direction the model was not trained for
+            raise gr.Error(str(e)) from e
+        return t.output, t.reconstruction, t.error_map
+
+    def choices() -> tuple[gr.Dropdown, gr.Dropdown]:
+        return tuple(gr.Dropdown(choices=list(runs), value=next(iter(runs), None)) for runs in image_to_image_runs(folders))
+
+    colorizers, translators = image_to_image_runs(folders)
+    cache = Path(get_upload_folder())  # where Gradio keeps uploads (GRADIO_TEMP_DIR)
+    allowed = [cache, EXAMPLES]
+    cache.mkdir(parents=True, exist_ok=True)
+
+    with gr.Blocks(title="Latent Studio: colorize and translate") as blocks:
+        with gr.Tab("Colorize"):
+            gr.Markdown("Upload a black-and-white photo (or use the webcam or paste one); the model adds color and keeps "
+                        "every detail of your photo's lightness.")
+            with gr.Row():
+                with gr.Column():
+                    photo = gr.Image(type="filepath", sources=["upload", "webcam", "clipboard"], label="Black-and-white photo")
+                    model = gr.Dropdown(list(colorizers), value=next(iter(colorizers), None), label="Model", allow_custom_value=True)
+                    go = gr.Button("Colorize", variant="primary")
+                with gr.Column():
+                    compare = gr.ImageSlider(label="Before / after", type="pil")
+                    download = gr.File(label="Download the colorized photo")
+            gr.Examples(sorted(str(p) for p in (EXAMPLES / "colorize").glob("*.jpg")), inputs=photo, label="Held-out photos")
+            go.click(do_colorize, [photo, model], [compare, download], api_name="colorize", preprocess=False)
+        with gr.Tab("Translate"):
+            gr.Markdown("Translate a photo to another style: summer to winter and back (CycleGAN, with the round trip and "
+                        "its error), or a facade label map to a photo (pix2pix).")
+            with gr.Row():
+                with gr.Column():
+                    source = gr.Image(type="filepath", sources=["upload", "webcam", "clipboard"], label="Photo")
+                    t_model = gr.Dropdown(list(translators), value=next(iter(translators), None), label="Model", allow_custom_value=True)
+                    direction = gr.Radio(list(DIRECTIONS), value="AtoB", label="Direction (CycleGAN: A = summer, B = winter)")
+                    t_go = gr.Button("Translate", variant="primary")
+                with gr.Column():
+                    translated = gr.Image(label="Translation", type="pil")
+                    with gr.Row():
+                        reconstruction = gr.Image(label="Round trip A -> B -> A'", type="pil")
+                        error = gr.Image(label="|A - A'| error", type="pil")
+            gr.Examples(sorted(str(p) for p in (EXAMPLES / "translate").glob("*.jpg")), inputs=source, label="Examples")
+            t_go.click(do_translate, [source, t_model, direction], [translated, reconstruction, error], api_name="translate",
+                       preprocess=False)
+        blocks.load(choices, None, [model, t_model], api_name=False)
+    blocks.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
+    return blocks
+
+
+def mount(blocks: gr.Blocks, path: str = "/gradio"):
+    """(ASGI app to mount at `path`, lifespan to run) for serving `blocks` inside another app.
+
+    Gradio's queue and startup events live in its lifespan, which mount_gradio_app wires into a
+    parent FastAPI app's; we hand that lifespan to st.App instead. A mounted Blocks is never
+    "launched", and Gradio skips its check that request files were uploaded by a user until it is,
+    so the lifespan marks it launched: without that a request could make Gradio copy any server
+    file into its cache and serve it.
+    """
+    shell = FastAPI()
+    gr.mount_gradio_app(shell, blocks, path=path, max_file_size=GRADIO_MAX_FILE_SIZE, allowed_paths=[str(EXAMPLES)],
+                        footer_links=["api"])
+    asgi = next(route.app for route in shell.routes if getattr(route, "path", None) == path)
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        async with shell.router.lifespan_context(shell):
+            blocks.has_launched = True
+            yield
+
+    return asgi, lifespan

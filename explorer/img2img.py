@@ -1,0 +1,192 @@
+"""Colorize and translate an upload with a trained run: what the Colorize/Translate tab calls.
+
+Every upload goes through explorer.uploads.load_upload first (size limits, bombs, any format or
+mode, EXIF rotation), so a model only ever sees an upright 8-bit RGB photo, and the result comes
+back as RGB at that photo's size and orientation. The models run at about their training size
+(the shorter side at the run's image size, the longer in proportion): that is the scale their
+textures were learned at, and it keeps a 24-megapixel upload cheap. Colorization then upsamples
+only the predicted chroma and keeps the photo's own full-resolution lightness (training/color.py).
+
+Images of the same working size run as one batch; on CUDA under fp16 autocast, elsewhere in fp32.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from explorer.uploads import UploadLimits, load_upload
+from training import color
+from training.checkpoint import LoadedRun, load_run
+from training.families.img2img import size_multiple
+from training.families.pix2pix import DIRECTIONS, is_colorizer
+
+BATCH = 16  # same-sized images per forward pass
+MAX_ASPECT = 4  # the longer working side is at most this many model sizes (a panorama gets smaller)
+ERROR_FULL_SCALE = 0.25  # |A - A'| (mean over channels, [0, 1] scale) drawn at full heat
+STRIP_PIXELS = 2**20  # colour merging works on strips of about this many pixels: bounded memory
+
+Upload = bytes | str | os.PathLike | BinaryIO | Image.Image  # what load_upload accepts
+
+
+@dataclass(frozen=True)
+class Translation:
+    output: Image.Image
+    reconstruction: Image.Image | None = None  # CycleGAN: the output translated back
+    error_map: Image.Image | None = None  # CycleGAN: |input - reconstruction| as a heat map
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: str) -> LoadedRun:
+    return load_run(path)
+
+
+def get_run(run: str | os.PathLike | LoadedRun) -> LoadedRun:
+    """A loaded run, cached per process by its resolved path (models are read once)."""
+    return run if isinstance(run, LoadedRun) else _load(str(Path(run).resolve()))
+
+
+def work_size(size: tuple[int, int], model_size: int, multiple: int) -> tuple[int, int]:
+    """(width, height) to run a model at: the shorter side at `model_size`, the longer in
+    proportion (at most MAX_ASPECT times), both rounded to a multiple the generator accepts."""
+    scale = min(model_size / min(size), MAX_ASPECT * model_size / max(size))
+    return tuple(max(multiple, round(s * scale / multiple) * multiple) for s in size)
+
+
+def _tensor(img: Image.Image) -> torch.Tensor:
+    """PIL RGB -> [3, H, W] uint8 (no float copy of a large photo until it is needed)."""
+    return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
+
+
+def _image(x: torch.Tensor) -> Image.Image:
+    """[3, H, W] in [0, 1] -> PIL RGB."""
+    return Image.fromarray(x.clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy())
+
+
+def _resized(img: Image.Image, size: tuple[int, int]) -> torch.Tensor:
+    """The photo at `size` as [3, h, w] in [0, 1] (Pillow's antialiased bicubic)."""
+    return _tensor(img if img.size == size else img.resize(size, Image.BICUBIC)).float() / 255
+
+
+def _run_batched(loaded: LoadedRun, module: str, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+    """module(x) for each [C, h, w] input in model units; same-sized inputs share a batch."""
+    net = loaded.modules[module]
+    by_size: dict[tuple[int, ...], list[int]] = {}
+    for i, x in enumerate(inputs):
+        by_size.setdefault(tuple(x.shape), []).append(i)
+    out: list[torch.Tensor] = [torch.empty(0)] * len(inputs)
+    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16, enabled=loaded.device.type == "cuda"):
+        for indices in by_size.values():
+            for chunk in (indices[i:i + BATCH] for i in range(0, len(indices), BATCH)):
+                y = net(torch.stack([inputs[i] for i in chunk]).to(loaded.device)).float().cpu()
+                for i, yi in zip(chunk, y):
+                    out[i] = yi
+    return out
+
+
+def _require(loaded: LoadedRun, colorizer: bool) -> None:
+    cfg = loaded.config
+    if colorizer and not (cfg.family == "pix2pix" and is_colorizer(cfg.data)):
+        raise ValueError(f"{loaded.path} is a {cfg.family} model of {cfg.data.dataset!r}, not a colorizer")
+    if not colorizer and (cfg.family not in ("pix2pix", "cyclegan") or is_colorizer(cfg.data)):
+        raise ValueError(f"{loaded.path} is a {cfg.family} model of {cfg.data.dataset!r}; translation needs pix2pix or cyclegan")
+
+
+def colorize_many(
+    uploads: Sequence[Upload], run: str | os.PathLike | LoadedRun, limits: UploadLimits = UploadLimits(),
+) -> list[Image.Image]:
+    """Colour versions of black-and-white (or colour) photos, each RGB at its upload's size.
+
+    Raises explorer.uploads.UploadError (a message for the user) for a bad upload, ValueError
+    for a run that is not a colorizer.
+    """
+    loaded = get_run(run)
+    _require(loaded, colorizer=True)
+    cfg = loaded.config
+    space = cfg.data.color_space
+    photos = [load_upload(u, limits) for u in uploads]
+    multiple = size_multiple(cfg.arch["generator"])
+    grays = [color.split(_resized(p, work_size(p.size, cfg.data.image_size, multiple)) * 2 - 1, space)[0] for p in photos]
+    results = []
+    for photo, prediction in zip(photos, _run_batched(loaded, "generator", grays)):
+        full = _tensor(photo)
+        chroma = F.interpolate(color.chroma(prediction[None], space), size=full.shape[-2:], mode="bilinear", align_corners=False)[0]
+        out = torch.empty_like(full)
+        rows = max(1, STRIP_PIXELS // full.shape[-1])
+        for r in range(0, full.shape[-2], rows):
+            strip = color.with_chroma(full[:, r:r + rows].float() / 255, chroma[:, r:r + rows], space)
+            out[:, r:r + rows] = strip.mul(255).round().byte()
+        results.append(Image.fromarray(out.permute(1, 2, 0).numpy()))
+    return results
+
+
+def colorize(upload: Upload, run: str | os.PathLike | LoadedRun, limits: UploadLimits = UploadLimits()) -> Image.Image:
+    """A colour version of a photo: RGB at the upload's size and orientation, with the upload's
+    own lightness at full resolution and the model's chroma."""
+    return colorize_many([upload], run, limits)[0]
+
+
+def _generators(loaded: LoadedRun, direction: str | None) -> tuple[str, str | None]:
+    """(forward, backward) module names for a direction; pix2pix has one way only."""
+    cfg = loaded.config
+    if cfg.family == "cyclegan":
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be AtoB or BtoA for a CycleGAN, not {direction!r}")
+        return ("generator_ab", "generator_ba") if direction == "AtoB" else ("generator_ba", "generator_ab")
+    trained = cfg.arch.get("direction", "AtoB")
+    if direction not in (None, trained):
+        raise ValueError(f"{loaded.path} was trained {trained} only; it cannot translate {direction}")
+    return "generator", None
+
+
+def _heat(error: torch.Tensor) -> torch.Tensor:
+    """[h, w] errors -> [3, h, w] colours: black, red, yellow, white as the error grows ("hot")."""
+    t = (error / ERROR_FULL_SCALE).clamp(0, 1)
+    return torch.stack([(3 * t).clamp(0, 1), (3 * t - 1).clamp(0, 1), (3 * t - 2).clamp(0, 1)])
+
+
+def translate_many(
+    uploads: Sequence[Upload], run: str | os.PathLike | LoadedRun, direction: str | None = None, limits: UploadLimits = UploadLimits(),
+) -> list[Translation]:
+    """Each photo translated (CycleGAN: AtoB or BtoA; pix2pix: the direction it was trained in),
+    with CycleGAN's reconstruction and error heat map, all RGB at the upload's size."""
+    loaded = get_run(run)
+    _require(loaded, colorizer=False)
+    cfg = loaded.config
+    forward, backward = _generators(loaded, direction)
+    photos = [load_upload(u, limits) for u in uploads]
+    multiple = size_multiple(cfg.arch["generator"])
+    inputs = [_resized(p, work_size(p.size, cfg.data.image_size, multiple)) for p in photos]
+    if cfg.data.channels == 1:  # a gray model: give it the photos' luma
+        inputs = [color.luma(x) for x in inputs]
+    outputs = _run_batched(loaded, forward, [x * 2 - 1 for x in inputs])
+    recons = _run_batched(loaded, backward, outputs) if backward else [None] * len(photos)
+
+    def full_size(x: torch.Tensor, size: tuple[int, int]) -> Image.Image:
+        x = F.interpolate(x[None], size=(size[1], size[0]), mode="bicubic", align_corners=False)[0]
+        return _image(x.expand(3, -1, -1))
+
+    results = []
+    for photo, x, y, rec in zip(photos, inputs, outputs, recons):
+        if rec is None:
+            results.append(Translation(full_size((y + 1) / 2, photo.size)))
+            continue
+        error = ((rec + 1) / 2 - x).abs().mean(0)
+        results.append(Translation(full_size((y + 1) / 2, photo.size), full_size((rec + 1) / 2, photo.size),
+                                   full_size(_heat(error), photo.size)))
+    return results
+
+
+def translate(upload: Upload, run: str | os.PathLike | LoadedRun, direction: str | None = None,
+              limits: UploadLimits = UploadLimits()) -> Translation:
+    """One photo translated; see translate_many."""
+    return translate_many([upload], run, direction, limits)[0]

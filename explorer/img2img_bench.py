@@ -1,0 +1,77 @@
+"""Latency of the Colorize/Translate pipeline on this machine, as a user sees it: one upload in,
+one image out (decoding, the model, full-resolution merging and encoding checks included).
+
+    python -m explorer.img2img_bench [--colorizer RUN] [--translator RUN] [--size 512] [--repeats 20] [--device cpu] [--json]
+
+A benchmark that prints numbers, not a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+from PIL import Image
+
+from explorer.img2img import colorize, translate
+from training.checkpoint import load_run
+
+
+def sample_upload(size: int) -> bytes:
+    """A gray JPEG of `size` x `size` with detail at every scale (noise over a gradient)."""
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:size, 0:size]
+    gray = np.clip(128 + 60 * np.sin(x / 17) * np.cos(y / 23) + rng.normal(0, 12, (size, size)), 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(gray).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def time_ms(fn, repeats: int) -> dict[str, float]:
+    fn()  # warm-up: first-call allocations and kernel selection
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return {"p50_ms": round(statistics.median(times), 1), "p90_ms": round(times[int(0.9 * (len(times) - 1))], 1),
+            "min_ms": round(times[0], 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m explorer.img2img_bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--colorizer", default="checkpoints/colorize-photos")
+    p.add_argument("--translator", default="checkpoints/cyclegan-summer2winter")
+    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    upload = sample_upload(args.size)
+    colorizer, translator = load_run(args.colorizer, args.device), load_run(args.translator, args.device)
+    rows = [
+        {"task": "colorize", "run": args.colorizer, **time_ms(lambda: colorize(upload, colorizer), args.repeats)},
+        {"task": "translate AtoB", "run": args.translator, **time_ms(lambda: translate(upload, translator, "AtoB"), args.repeats)},
+    ]
+    for r in rows:
+        r.update(size=f"{args.size}x{args.size}", device=args.device, threads=torch.get_num_threads(), repeats=args.repeats)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        print(f"{r['task']:<15} {r['size']} on {r['device']} ({r['threads']} threads): p50 {r['p50_ms']} ms, "
+              f"p90 {r['p90_ms']} ms, min {r['min_ms']} ms over {r['repeats']} runs  [{r['run']}]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Load on one server (`python -m explorer.load_test`): 20 concurrent colorize calls through the
+public Gradio API and 10 explorer sessions in one headless Chromium, each moving a latent slider.
+Prints p50/p95 latencies and the server's memory before, during and after. A benchmark that
+prints numbers, not a timed test; it sends traffic only to the local server it starts (or --url).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from pathlib import Path
+
+from explorer.local_server import running
+from explorer.screenshots import ARGS, CHROMIUM, settle
+
+EXAMPLE = Path(__file__).resolve().parent / "examples" / "colorize" / "daisy.jpg"
+
+
+def rss_mb(pid: int | None) -> float | None:
+    """Resident memory of the server process (Linux /proc), in MB."""
+    if pid is None:
+        return None
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+def percentiles(seconds: list[float]) -> str:
+    ms = sorted(s * 1000 for s in seconds)
+    return f"p50 {statistics.median(ms):.0f} ms, p95 {ms[int(0.95 * (len(ms) - 1))]:.0f} ms, max {ms[-1]:.0f} ms (n={len(ms)})"
+
+
+def colorize_load(url: str, model: str, calls: int) -> tuple[list[float], list[str]]:
+    from gradio_client import Client, handle_file
+
+    client = Client(f"{url}/gradio/", verbose=False)
+    times, errors = [], []
+
+    def one(_):
+        start = time.perf_counter()
+        try:
+            client.predict(handle_file(str(EXAMPLE)), model, api_name="/colorize")
+            times.append(time.perf_counter() - start)
+        except Exception as e:  # a load test counts failures instead of stopping at the first
+            errors.append(f"{type(e).__name__}: {e}")
+
+    with ThreadPoolExecutor(calls) as pool:
+        list(pool.map(one, range(calls)))
+    return times, errors
+
+
+def explorer_load(url: str, model: str, sessions: int) -> tuple[list[float], list[str]]:
+    """Each session opens the explorer, then moves slider z[0] to its end and waits for the new image."""
+    from playwright.sync_api import sync_playwright
+
+    times, errors = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pages = [browser.new_context().new_page() for _ in range(sessions)]
+        for page in pages:
+            page.goto(f"{url}/?model={model}&view=Sliders")
+        for page in pages:
+            settle(page, 180_000)
+        for page in pages:
+            try:
+                before = page.locator('[data-testid="stImage"] img').first.get_attribute("src")
+                start = time.perf_counter()
+                page.get_by_role("slider", name="z[0]").focus()
+                page.keyboard.press("End")
+                page.wait_for_function("s => document.querySelector('[data-testid=\"stImage\"] img').src !== s", arg=before,
+                                       timeout=120_000)
+                times.append(time.perf_counter() - start)
+            except Exception as e:
+                errors.append(f"{type(e).__name__}: {e}")
+        browser.close()
+    return times, errors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="an already running server (default: start one on a free port)")
+    parser.add_argument("--colorizer", default="colorize-photos")
+    parser.add_argument("--model", default="infogan-mnist", help="explorer model for the slider sessions")
+    parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--sessions", type=int, default=10)
+    args = parser.parse_args()
+    with (nullcontext((args.url, None)) if args.url else running()) as (url, pid):
+        print(f"server {url}, memory at start: {rss_mb(pid)} MB")
+        peak = [rss_mb(pid) or 0.0]
+        stop = threading.Event()
+
+        def watch():
+            while not stop.wait(0.5):
+                peak.append(rss_mb(pid) or 0.0)
+
+        threading.Thread(target=watch, daemon=True).start()
+        start = time.perf_counter()
+        c_times, c_errors = colorize_load(url, args.colorizer, args.calls)
+        print(f"{args.calls} concurrent colorize calls: {percentiles(c_times) if c_times else 'none finished'}; "
+              f"errors {len(c_errors)}; wall {time.perf_counter() - start:.1f} s")
+        e_times, e_errors = explorer_load(url, args.model, args.sessions)
+        print(f"{args.sessions} explorer sessions, slider move to new image: {percentiles(e_times) if e_times else 'none'}; "
+              f"errors {len(e_errors)}")
+        stop.set()
+        print(f"server memory: peak {max(peak):.0f} MB, at end {rss_mb(pid)} MB")
+        for e in (c_errors + e_errors)[:5]:
+            print("error:", e[:300])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""A person's path through the app in a real Chromium: colorize a photo in the Gradio tab (inside
+the explorer's iframe), and drag a latent slider. Screenshots land in $SCREENSHOTS (default: the
+test's tmp folder)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from explorer.screenshots import ARGS, settle
+from tests.server import require_chromium, running_server, tiny_server_runs
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def browser_page(tmp_path_factory):
+    chromium = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    base = tmp_path_factory.mktemp("browser")
+    with running_server(tiny_server_runs(base), base / "user") as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        yield url, page
+        browser.close()
+
+
+def shot(page, tmp_path: Path, name: str) -> Path:
+    folder = Path(os.environ.get("SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=folder / name, full_page=True)
+    return folder / name
+
+
+def test_colorize_a_photo_in_the_gradio_tab(browser_page, tmp_path):
+    url, page = browser_page
+    photo = tmp_path / "old-photo.png"
+    Image.fromarray(np.random.default_rng(3).integers(0, 255, (90, 120), dtype=np.uint8)).save(photo)
+    page.goto(url + "/")
+    settle(page)
+    page.get_by_role("tab", name="Colorize & translate").click()
+    frame = page.frame_locator("iframe")
+    frame.get_by_role("button", name="Colorize", exact=True).wait_for(timeout=60_000)
+    frame.locator("input[type=file]").first.set_input_files(str(photo))
+    frame.locator("img").first.wait_for(timeout=30_000)  # the upload's preview
+    frame.get_by_role("button", name="Colorize", exact=True).click()
+    try:
+        # The result, ready to download: the file component shows its name and size.
+        frame.get_by_role("link", name=re.compile(r"\d KB")).wait_for(timeout=120_000)
+        assert "colorized.png" in frame.locator("body").inner_text().replace("\n", "")
+    finally:
+        shot(page, tmp_path, "colorize.png")
+    slider = frame.locator('[data-testid="image"] img, .image-container img')
+    assert slider.count() >= 2  # the upload's preview and the before/after comparison
+    assert shot(page, tmp_path, "colorize.png").stat().st_size > 10_000
+
+
+def test_dragging_a_latent_slider_changes_the_image(browser_page, tmp_path):
+    url, page = browser_page
+    page.goto(url + "/?model=dcgan&view=Sliders")
+    settle(page)
+    image = page.locator('[data-testid="stImage"] img').first
+    before = image.get_attribute("src")
+    slider = page.get_by_role("slider", name="z[0]")
+    box = slider.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.95, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+    page.wait_for_function("s => document.querySelector('[data-testid=\"stImage\"] img').src !== s", arg=before, timeout=60_000)
+    settle(page)
+    assert image.get_attribute("src") != before and "z=0%3A" in page.url
+    shot(page, tmp_path, "slider.png")

@@ -1,0 +1,116 @@
+"""Colour spaces for colorization and the image metrics: known values, exact round trips."""
+
+import math
+
+import pytest
+import torch
+
+from training import color
+from training.image_quality import colorfulness, l1, psnr, ssim
+
+
+def pixels(*rgb: tuple[float, float, float]) -> torch.Tensor:
+    """[3, 1, N] image holding the given RGB values."""
+    return torch.tensor(rgb, dtype=torch.float32).T[:, None, :]
+
+
+@pytest.mark.parametrize(
+    ("rgb", "lab"),
+    [
+        ((1, 1, 1), (100, 0, 0)),
+        ((0, 0, 0), (0, 0, 0)),
+        ((1, 0, 0), (53.2408, 80.0925, 67.2032)),  # published sRGB primaries in CIE Lab (D65)
+        ((0, 1, 0), (87.7347, -86.1827, 83.1793)),
+        ((0, 0, 1), (32.2970, 79.1875, -107.8602)),
+        ((0.5, 0.5, 0.5), (53.3890, 0, 0)),
+    ],
+)
+def test_rgb_to_lab_known_values(rgb, lab):
+    got = color.rgb_to_lab(pixels(rgb))[:, 0, 0]
+    assert got.tolist() == pytest.approx(lab, abs=2e-3)
+
+
+def test_lab_round_trip_is_exact_to_float_precision():
+    rgb = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    assert (color.lab_to_rgb(color.rgb_to_lab(rgb)) - rgb).abs().max() < 1e-4
+
+
+def test_out_of_gamut_lab_clips_into_srgb():
+    out = color.lab_to_rgb(torch.tensor([50.0, 127.0, -127.0]).view(3, 1, 1))
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_luma_uses_itu_r_601_weights():
+    assert color.luma(pixels((1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 1))).flatten().tolist() == pytest.approx([0.299, 0.587, 0.114, 1])
+
+
+@pytest.mark.parametrize(("space", "channels"), [("lab", 2), ("rgb", 3)])
+def test_split_gives_model_units_and_merge_inverts_it(space, channels):
+    rgb = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    gray, target = color.split(rgb, space)
+    assert gray.shape == (2, 1, 8, 8) and target.shape == (2, channels, 8, 8)
+    assert gray.abs().max() <= 1 and target.abs().max() <= 1
+    assert (color.merge(gray, target, space) - rgb).abs().max() < 1e-4
+    assert color.io_channels(space) == (1, channels)
+
+
+def test_lab_gray_input_is_lightness_and_rgb_gray_input_is_luma():
+    rgb = pixels((1, 0, 0)) * 2 - 1
+    assert color.split(rgb, "lab")[0].item() == pytest.approx(53.2408 / 50 - 1, abs=1e-4)
+    assert color.split(rgb, "rgb")[0].item() == pytest.approx(0.299 * 2 - 1, abs=1e-6)
+
+
+@pytest.mark.parametrize("space", ["lab", "rgb"])
+def test_gray_shown_as_rgb_has_no_colour_and_the_same_lightness(space):
+    rgb = torch.rand(1, 3, 8, 8) * 2 - 1
+    shown = color.as_gray_rgb(color.split(rgb, space)[0], space)
+    assert shown.shape == (1, 3, 8, 8)
+    assert colorfulness((shown + 1) / 2).item() == pytest.approx(0, abs=1e-3)
+
+
+@pytest.mark.parametrize("space", ["lab", "rgb"])
+def test_with_chroma_restores_a_photo_from_its_own_chroma(space):
+    photo = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(2))
+    prediction = color.split(photo * 2 - 1, space)[1]
+    assert (color.with_chroma(photo, color.chroma(prediction, space), space) - photo).abs().max() < 1e-4
+
+
+def test_with_chroma_keeps_the_photos_lightness():
+    photo = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(3)) * 0.6 + 0.2
+    chroma = torch.randn(1, 2, 8, 8, generator=torch.Generator().manual_seed(4)) * 0.1
+    lab = color.with_chroma(photo, color.chroma(chroma, "lab"), "lab")
+    assert (color.rgb_to_lab(lab)[:, 0] - color.rgb_to_lab(photo)[:, 0]).abs().max() < 1e-3
+    rgb = color.with_chroma(photo, color.chroma(chroma.repeat(1, 2, 1, 1)[:, :3], "rgb") * 0.2, "rgb")
+    assert (color.luma(rgb) - color.luma(photo)).abs().max() < 1e-5  # 601 luma exactly, while in gamut
+
+
+def test_unknown_color_space_is_refused():
+    with pytest.raises(ValueError, match="unknown colorization color space 'hsv'"):
+        color.split(torch.zeros(1, 3, 2, 2), "hsv")
+
+
+def test_psnr_and_l1_known_values():
+    x = torch.zeros(2, 3, 4, 4)
+    y = torch.full_like(x, 0.1)  # MSE 0.01 -> 20 dB
+    assert psnr(x, y).tolist() == pytest.approx([20.0, 20.0])
+    assert l1(x, y).tolist() == pytest.approx([0.1, 0.1])
+
+
+def test_ssim_of_constant_images_has_its_closed_form():
+    a, b = 0.3, 0.6
+    x, y = torch.full((1, 3, 16, 16), a), torch.full((1, 3, 16, 16), b)
+    c1 = 0.01**2
+    assert ssim(x, y).item() == pytest.approx((2 * a * b + c1) / (a * a + b * b + c1), rel=1e-5)
+    noisy = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    assert ssim(noisy, noisy).item() == pytest.approx(1.0, abs=1e-5)
+    assert ssim(noisy, (noisy + 0.2 * torch.randn_like(noisy)).clamp(0, 1)).item() < 0.9
+
+
+def test_colorfulness_known_values():
+    assert colorfulness(torch.full((1, 3, 4, 4), 0.5)).item() == pytest.approx(0.0)
+    red_green = torch.zeros(1, 3, 2, 2)
+    red_green[0, 0, 0] = 1  # top row red
+    red_green[0, 1, 1] = 1  # bottom row green
+    # rg = +-255 (sd 255, mean 0); yb = 127.5 everywhere (sd 0, mean 127.5)
+    assert colorfulness(red_green).item() == pytest.approx(255 + 0.3 * 127.5)
+    assert math.isfinite(colorfulness(torch.rand(3, 3, 8, 8)).sum().item())

@@ -1,0 +1,308 @@
+"""pix2pix and CycleGAN: shapes, how the loss terms combine, the history pool, the learning-rate
+schedule, alternating updates, and tiny end-to-end runs that load back."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from tests.img2img_helpers import SIZE, tiny_config, write_data_root
+from training import color
+from training.checkpoint import load_run, read_config, snapshot_steps
+from training.data import DatasetMissing, dataset_spec, load_dataset
+from training.families import StepContext, get_family
+from training.families.cyclegan import ImagePool
+from training.families.img2img import apply_lr_decay, linear_decay, unet_depth
+from training.presets import PRESETS
+from training.trainer import new_config, train
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    return write_data_root(tmp_path_factory.mktemp("data"))
+
+
+def batch_for(cfg, n=2, seed=0):
+    """A random (A, B) batch shaped as the family's dataset yields it."""
+    g = torch.Generator().manual_seed(seed)
+    if cfg.data.dataset == "colorize":
+        c_in, c_out = cfg.arch["generator"]["in_channels"], cfg.arch["generator"]["out_channels"]
+    else:
+        c_in = c_out = cfg.data.channels
+    return torch.rand(n, c_in, SIZE, SIZE, generator=g) * 2 - 1, torch.rand(n, c_out, SIZE, SIZE, generator=g) * 2 - 1
+
+
+def context(cfg, m, step=0):
+    batch = batch_for(cfg)
+    return StepContext(torch.device("cpu"), get_family(cfg.family)(cfg).make_optimizers(m), lambda: batch, step=step)
+
+
+CASES = {  # family, dataset, overrides
+    "colorize-lab": ("pix2pix", "colorize"),
+    "colorize-rgb": ("pix2pix", "colorize", {"data": {"color_space": "rgb"}, "arch": {"generator": {"out_channels": 3}}}),
+    "facades": ("pix2pix", "paired", {"arch": {"direction": "BtoA"}}),
+    "cyclegan": ("cyclegan", "unpaired"),
+}
+
+
+def case_config(case, *overrides, steps=2):
+    return tiny_config(*CASES[case], *overrides, steps=steps)
+
+
+@pytest.mark.parametrize(("case", "g_in", "g_out", "d_in"), [("colorize-lab", 1, 2, 3), ("colorize-rgb", 1, 3, 4), ("facades", 3, 3, 6)])
+def test_pix2pix_maps_source_to_target_and_conditions_d_on_the_source(case, g_in, g_out, d_in):
+    cfg = case_config(case)
+    m = get_family("pix2pix")(cfg).build()
+    assert cfg.arch["generator"]["depth"] == unet_depth(SIZE) == 5
+    assert m["generator"](torch.zeros(2, g_in, SIZE, SIZE)).shape == (2, g_out, SIZE, SIZE)
+    assert m["discriminator"].net[0].in_channels == d_in
+
+
+def test_unet_depth_follows_the_image_size():
+    assert (unet_depth(128), unet_depth(256)) == (7, 8)
+    with pytest.raises(ValueError, match="power-of-two"):
+        unet_depth(100)
+
+
+def test_colorizer_records_its_color_space_and_refuses_a_mismatched_generator():
+    cfg = tiny_config("pix2pix", "colorize")
+    assert (cfg.data.color_space, cfg.arch["generator"]["out_channels"]) == ("lab", 2)
+    bad = tiny_config("pix2pix", "colorize", {"data": {"color_space": "rgb"}})
+    with pytest.raises(ValueError, match="needs 1 -> 3: set arch.generator.in_channels and out_channels"):
+        get_family("pix2pix")(bad).build()
+
+
+def test_cyclegan_builds_two_generators_and_two_patch_discriminators():
+    cfg = case_config("cyclegan")
+    m = get_family("cyclegan")(cfg).build()
+    x = torch.zeros(1, 3, SIZE, SIZE)
+    assert m["generator_ab"](x).shape == m["generator_ba"](x).shape == x.shape
+    assert m["discriminator_a"](x).shape == m["discriminator_b"](x).shape == (1, 1, 2, 2)
+    assert get_family("cyclegan").exported == ("generator_ab", "generator_ba")
+
+
+class ConstantD(nn.Module):
+    """Outputs `value` everywhere (with one parameter, so its optimizer has something to step)."""
+
+    def __init__(self, value: float):
+        super().__init__()
+        self.value, self.scale = value, nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        return self.scale * x[:, :1] + self.value
+
+
+@pytest.mark.parametrize(("kind", "d_loss", "g_adv"), [("bce", math.log(2), math.log(2)), ("mse", 0.5, 1.0)])
+@pytest.mark.parametrize("l1_weight", [100.0, 7.0])
+def test_pix2pix_loss_is_adversarial_plus_weighted_l1(kind, d_loss, g_adv, l1_weight):
+    cfg = case_config("facades", {"train": {"adversarial": kind, "l1_weight": l1_weight}})
+    fam = get_family("pix2pix")(cfg)
+    m = fam.build()
+    m["discriminator"] = ConstantD(0.0)  # logits 0: BCE ln 2 either way; LSGAN (0 - 1)^2 = 1 and 0^2 = 0
+    out = fam.train_step(m, context(cfg, m))
+    assert out["d_loss"].item() == pytest.approx(d_loss, rel=1e-5)
+    assert out["g_adv"].item() == pytest.approx(g_adv, rel=1e-5)
+    assert out["g_loss"].item() == pytest.approx(g_adv + l1_weight * out["g_l1"].item(), rel=1e-5)
+
+
+def test_pix2pix_warm_up_trains_g_on_l1_alone_then_d_joins():
+    cfg = case_config("colorize-lab", {"train": {"adv_start": 0.5}}, steps=10)
+    fam = get_family("pix2pix")(cfg)
+    m = fam.build()
+    d_before = [p.detach().clone() for p in m["discriminator"].parameters()]
+    warm = fam.train_step(m, context(cfg, m, step=4))
+    assert set(warm) == {"g_loss", "g_l1", "lr_factor"} and warm["g_loss"].item() == pytest.approx(100 * warm["g_l1"].item())
+    assert all(torch.equal(a, b) for a, b in zip(d_before, m["discriminator"].parameters()))
+    assert {"d_loss", "g_adv"} <= set(fam.train_step(m, context(cfg, m, step=5)))
+
+
+def test_colorizer_outputs_keep_the_sources_lightness_at_any_size():
+    """Evaluation colorizes larger test photos as the app does: the model at its own size, its
+    chroma upsampled under the photo's lightness."""
+    cfg = case_config("colorize-lab")
+    fam = get_family("pix2pix")(cfg)
+    m = fam.build().eval()
+    src = torch.rand(2, 1, 2 * SIZE, 2 * SIZE) * 2 - 1
+    with torch.no_grad():
+        out = fam.to_rgb(src, fam.generate(m, src))
+    assert out.shape == (2, 3, 2 * SIZE, 2 * SIZE)
+    assert torch.allclose(color.split(out, "lab")[0], src, atol=2e-3)
+
+
+def test_pix2pix_defaults_follow_the_paper():
+    t = tiny_config("pix2pix", "paired").train
+    assert (t.l1_weight, t.adversarial, t.lr_g, t.betas) == (100.0, "bce", 2e-4, [0.5, 0.999])
+
+
+def test_pix2pix_direction_picks_which_half_is_the_source():
+    a, b = torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4)
+    forward = get_family("pix2pix")(case_config("facades", {"arch": {"direction": "AtoB"}}))
+    backward = get_family("pix2pix")(case_config("facades"))
+    assert forward.source_target((a, b)) == (a, b)
+    assert backward.source_target((a, b)) == (b, a)
+
+
+@pytest.mark.parametrize(("identity_weight", "generator_passes"), [(5.0, 6), (0.0, 4)])
+def test_cyclegan_loss_weights_cycle_ten_and_identity_half_of_that(identity_weight, generator_passes):
+    cfg = case_config("cyclegan", {"train": {"identity_weight": identity_weight}})
+    assert cfg.train.cycle_weight == 10.0 and cfg.train.adversarial == "mse"
+    fam = get_family("cyclegan")(cfg)
+    m = fam.build()
+    calls = []
+    for name in ("generator_ab", "generator_ba"):
+        m[name].register_forward_hook(lambda *_: calls.append(1))
+    out = fam.train_step(m, context(cfg, m))
+    assert len(calls) == generator_passes  # A->B, B->A, both cycles back, and the two identity passes
+    expected = out["g_adv"] + 10.0 * out["cycle"] + identity_weight * out["identity"]
+    assert out["g_loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+    assert (out["identity"].item() > 0) == (identity_weight > 0)
+
+
+def test_paper_identity_weight_is_half_the_cycle_weight():
+    t = tiny_config("cyclegan", "unpaired").train
+    assert t.identity_weight == 0.5 * t.cycle_weight == 5.0
+
+
+def images(n, start=0):
+    return torch.arange(start, start + n, dtype=torch.float32).view(n, 1, 1, 1).expand(n, 3, 2, 2)
+
+
+def test_history_pool_returns_new_images_until_full():
+    pool = ImagePool(4)
+    assert torch.equal(pool.query(images(3)), images(3))
+    assert torch.equal(pool.query(images(1, 3)), images(1, 3))
+    assert len(pool.images) == 4
+
+
+def test_full_history_pool_swaps_about_half_for_stored_images():
+    pool = ImagePool(50, seed=0)
+    pool.query(images(50))
+    returned = torch.cat([pool.query(images(10, 100 + 10 * i)) for i in range(20)])[:, 0, 0, 0]
+    new = torch.arange(100, 300, dtype=torch.float32)
+    from_history = returned != new
+    assert 0.35 < from_history.float().mean() < 0.65  # each image: probability 1/2
+    assert len(pool.images) == 50  # the pool never grows past its size
+    # an image from history is one stored earlier: either an original or a newer one swapped in
+    assert all(v < 50 or (100 <= v < 300 and v < n) for v, n in zip(returned[from_history].tolist(), new[from_history].tolist()))
+
+
+def test_pool_of_size_zero_passes_images_through():
+    x = images(5)
+    assert ImagePool(0).query(x) is x
+
+
+@pytest.mark.parametrize(("step", "factor"), [(0, 1.0), (49, 1.0), (50, 1.0), (75, 0.5), (99, 0.02)])
+def test_linear_decay_is_constant_then_falls_to_zero_over_the_second_half(step, factor):
+    assert linear_decay(step, 100, 0.5) == pytest.approx(factor)
+
+
+def test_no_decay_when_it_starts_at_the_end():
+    assert linear_decay(99, 100, 1.0) == 1.0
+
+
+def test_cyclegan_step_sets_both_optimizers_rates_from_the_step_count():
+    cfg = case_config("cyclegan", {"train": {"lr_g": 2e-4, "lr_d": 1e-4}}, steps=100)
+    fam = get_family("cyclegan")(cfg)
+    m = fam.build()
+    ctx = context(cfg, m, step=75)
+    out = fam.train_step(m, ctx)
+    assert out["lr_factor"].item() == pytest.approx(0.5)
+    assert [g["lr"] for g in ctx.optimizers["g"].param_groups] == [pytest.approx(1e-4)]
+    assert [g["lr"] for g in ctx.optimizers["d"].param_groups] == [pytest.approx(5e-5)]
+    ctx.step = 10
+    assert apply_lr_decay(ctx, 2e-4, 1e-4, 100, 0.5) == 1.0 and ctx.optimizers["d"].param_groups[0]["lr"] == 1e-4
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_each_player_leaves_the_others_parameters_unchanged(case):
+    cfg = case_config(case)
+    fam = get_family(cfg.family)(cfg)
+    m = fam.build()
+    ctx = context(cfg, m)
+    groups = {name: [p for key in keys for p in m[key].parameters()] for name, keys in fam.optimizer_modules.items()}
+    seen = []
+    original_update = ctx.update
+
+    def checked_update(name, loss):
+        others = {o: [p.detach().clone() for p in ps] for o, ps in groups.items() if o != name}
+        mine = [p.detach().clone() for p in groups[name]]
+        original_update(name, loss)
+        for o, before in others.items():
+            assert all(torch.equal(a, b) for a, b in zip(before, groups[o])), f"{name} step changed {o}'s parameters"
+        assert any(not torch.equal(a, b) for a, b in zip(mine, groups[name])), f"{name} step changed nothing"
+        seen.append(name)
+
+    ctx.update = checked_update
+    fam.train_step(m, ctx)
+    assert sorted(seen) == ["d", "g"]
+
+
+def test_colorize_dataset_holds_out_a_fixed_test_split(data_root):
+    spec = dataset_spec("colorize", SIZE)
+    train_set, test_set = load_dataset(spec, data_root, "train"), load_dataset(spec, data_root, "test")
+    assert (len(train_set), len(test_set)) == (9 + 12, 1 + 4)  # flowers 9 | 1; summer2winter train A+B | test A+B
+    gray, ab = train_set[0]
+    assert gray.shape == (1, SIZE, SIZE) and ab.shape == (2, SIZE, SIZE)
+    test_images = {tuple(test_set[i][0].flatten()[:50].tolist()) for i in range(len(test_set))}
+    assert not test_images & {tuple(train_set[i][0].flatten()[:50].tolist()) for i in range(len(train_set))}
+
+
+def test_colorize_dataset_takes_any_folder_of_colour_photos(data_root):
+    spec = dataset_spec("colorize", SIZE, path="flowers_128")
+    assert (len(load_dataset(spec, data_root, "train")), len(load_dataset(spec, data_root, "test"))) == (9, 1)
+
+
+def test_colorize_dataset_missing_says_where_it_looked(tmp_path):
+    with pytest.raises(DatasetMissing, match="flowers_128"):
+        load_dataset(dataset_spec("colorize"), tmp_path, "train")
+
+
+@pytest.mark.parametrize(("case", "files", "metrics"), [
+    ("colorize-lab", ["generator.safetensors"], {"test_psnr", "test_ssim", "gray_psnr", "colorfulness", "colorfulness_ratio"}),
+    ("facades", ["generator.safetensors"], {"test_l1", "test_psnr", "test_ssim"}),
+    ("cyclegan", ["generator_ab.safetensors", "generator_ba.safetensors"], {"test_cycle_l1", "test_cycle_l1_a", "test_cycle_l1_b"}),
+])
+def test_tiny_training_run_writes_a_loadable_run_directory(tmp_path, data_root, case, files, metrics):
+    cfg = case_config(case)
+    train(cfg, tmp_path, data_root=data_root, progress=False)
+    saved = read_config(tmp_path)
+    assert saved.step == 2 and metrics <= set(saved.metrics) and {"d_loss", "g_loss", "lr_factor"} <= set(saved.metrics)
+    for f in [*files, "config.json", "state.pt", "samples/step_2.png"]:
+        assert (tmp_path / f).is_file(), f
+    assert snapshot_steps(tmp_path) == [2]
+    run = load_run(tmp_path, device="cpu")
+    assert sorted(run.modules) == sorted(f.removesuffix(".safetensors") for f in files)
+    assert not run.modules[files[0].removesuffix(".safetensors")].training
+
+
+def test_resumed_cyclegan_continues_the_schedule(tmp_path, data_root):
+    train(case_config("cyclegan", {"train": {"lr_decay_start": 0.5}}), tmp_path, data_root=data_root, progress=False)
+    result = train(case_config("cyclegan", steps=4), tmp_path, resume=True, data_root=data_root, progress=False)
+    # the resumed steps run with factors 1 and 0.5 of the 4-step schedule; the last one is logged
+    assert result.config.step == 4 and result.config.metrics["lr_factor"] == pytest.approx(0.5)
+
+
+def test_book_and_paper_cyclegan_presets():
+    unet, resnet = (new_config(None, None, 10, preset=name) for name in ("cyclegan-book-unet", "cyclegan-book-resnet"))
+    assert (unet.arch["generator"]["kind"], unet.train.identity_weight, unet.train.cycle_weight) == ("unet", 3.0, 10.0)
+    assert (resnet.arch["generator"]["kind"], resnet.arch["generator"]["n_blocks"], resnet.train.identity_weight) == ("resnet", 9, 5.0)
+    paper = new_config("cyclegan", "unpaired", 10)
+    assert (paper.arch["generator"]["n_blocks"], paper.train.identity_weight, paper.train.pool_size) == (6, 5.0, 50)
+    for cfg in (unet, resnet):
+        assert cfg.data.dataset == "unpaired" and PRESETS[cfg.preset].family == "cyclegan"
+        get_family("cyclegan")(cfg).build()
+    facades = new_config(None, None, 10, preset="pix2pix-facades")
+    assert (facades.family, facades.data.dataset, facades.arch["direction"]) == ("pix2pix", "paired", "BtoA")
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_layer_is_a_registered_module(case):
+    """Layers held in plain Python lists would be missing from state_dict and .to(device)."""
+    cfg = case_config(case)
+    m = get_family(cfg.family)(cfg).build()
+    for module in m.modules():
+        for value in vars(module).values():
+            assert not (isinstance(value, (list, tuple)) and any(isinstance(v, nn.Module) for v in value))
+    n_params = sum(p.numel() for p in m.parameters())
+    assert n_params == sum(t.numel() for k, t in m.state_dict().items() if "running" not in k and "num_batches" not in k)

@@ -1,0 +1,128 @@
+"""One process, one port: the explorer at /, Gradio at /gradio, both from README's command.
+gradio_client against the real server; path traversal; README and Dockerfile agree."""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import ROOT
+from tests.server import readme_commands, running_server, tiny_server_runs
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("server")
+    with running_server(tiny_server_runs(base), base / "user") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(f"{server}/gradio/", verbose=False)
+
+
+def upload(tmp_path, name: str, image: Image.Image) -> str:
+    from gradio_client import handle_file
+
+    path = tmp_path / name
+    image.save(path)
+    return handle_file(str(path))
+
+
+def test_dockerfile_runs_readmes_install_and_start_commands():
+    install, start = readme_commands()
+    docker = (ROOT / "Dockerfile").read_text()
+    assert f"RUN {install}\n" in docker and f"CMD {start}\n" in docker
+    assert re.search(r"^USER user$", docker, re.M)  # not root
+    front = (ROOT / "README.md").read_text().split("---")[1]
+    assert "sdk: docker" in front and "app_port: 8501" in front
+
+
+def test_explorer_and_gradio_share_one_port(server):
+    with urllib.request.urlopen(server + "/") as r:
+        assert r.status == 200
+    with urllib.request.urlopen(server + "/gradio/config") as r:
+        assert b'"api_prefix"' in r.read()
+
+
+def test_colorize_returns_a_color_image_of_the_uploads_size(client, tmp_path):
+    gray = Image.fromarray(np.random.default_rng(0).integers(0, 255, (53, 77), dtype=np.uint8))
+    (before, after), download = client.predict(upload(tmp_path, "bw.png", gray), "colorizer", api_name="/colorize")
+    result = Image.open(after["path"] if isinstance(after, dict) else after)
+    assert result.size == (77, 53) and result.mode == "RGB"
+    assert Image.open(download).size == (77, 53)
+
+
+def test_translate_returns_translation_round_trip_and_error_map(client, tmp_path):
+    photo = Image.fromarray(np.random.default_rng(1).integers(0, 255, (40, 64, 3), dtype=np.uint8))
+    out, recon, error = client.predict(upload(tmp_path, "summer.jpg", photo), "summer2winter", "AtoB", api_name="/translate")
+    assert [Image.open(p).size for p in (out, recon, error)] == [(64, 40)] * 3
+    out, recon, error = client.predict(upload(tmp_path, "labels.png", photo), "facades", "AtoB", api_name="/translate")
+    assert Image.open(out).size == (64, 40) and recon is None and error is None
+
+
+def test_bad_uploads_and_unknown_models_get_a_clear_message(client, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    text = tmp_path / "notes.png"
+    text.write_text("not an image at all")
+    with pytest.raises(AppError, match="This file is not an image that can be read here"):
+        client.predict(handle_file(str(text)), "colorizer", api_name="/colorize")
+    big = tmp_path / "big.png"
+    Image.new("L", (8, 8)).save(big)
+    with open(big, "ab") as f:  # a valid image padded past the 20 MiB limit
+        f.write(b"\0" * (20 * 2**20 + 1000))
+    with pytest.raises(AppError, match="larger than the 20 MB upload limit"):
+        client.predict(handle_file(str(big)), "summer2winter", "AtoB", api_name="/translate")
+    photo = upload(tmp_path, "ok.png", Image.new("L", (8, 8)))
+    with pytest.raises(AppError, match="Unknown colorizer model '../../etc'"):
+        client.predict(photo, "../../etc", api_name="/colorize")
+
+
+def test_a_made_up_file_path_in_a_request_is_refused(server):
+    """The events skip Gradio's preprocessing, so the app itself must refuse paths it did not receive."""
+    import json
+
+    body = json.dumps({"data": [{"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}}, "colorizer"]}).encode()
+    request = urllib.request.Request(f"{server}/gradio/gradio_api/call/colorize", body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as r:
+        event = json.loads(r.read())["event_id"]
+    with urllib.request.urlopen(f"{server}/gradio/gradio_api/call/colorize/{event}") as r:
+        stream = r.read().decode()
+    assert "event: error" in stream and "not uploaded by a user" in stream
+
+
+def test_upload_source_reads_only_uploaded_or_example_files(tmp_path):
+    import gradio as gr
+
+    from explorer.gradio_app import EXAMPLES, upload_source
+
+    example = EXAMPLES / "colorize" / "daisy.jpg"
+    assert upload_source({"path": str(example)}, [tmp_path, EXAMPLES]) == str(example)
+    for made_up in ("/etc/hostname", str(tmp_path / ".." / "elsewhere.png")):
+        with pytest.raises(gr.Error, match="not uploaded to this app"):
+            upload_source({"path": made_up}, [tmp_path, EXAMPLES])
+    with pytest.raises(gr.Error, match="Upload a photo first"):
+        upload_source(None, [tmp_path])
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "README.md", "app.py", "../README.md", "checkpoints/dcgan-mnist/config.json"])
+def test_gradio_serves_no_file_outside_its_temp_and_example_folders(server, path):
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(f"{server}/gradio/gradio_api/file={path}")
+    assert e.value.code in (403, 404)
+
+
+def test_gradio_serves_its_example_photos(server):
+    example = ROOT / "explorer" / "examples" / "colorize" / "daisy.jpg"
+    with urllib.request.urlopen(f"{server}/gradio/gradio_api/file={example}") as r:
+        assert r.status == 200 and r.read() == example.read_bytes()

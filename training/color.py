@@ -1,0 +1,133 @@
+"""Colour spaces for colorization: sRGB <-> CIE Lab (D65), ITU-R 601 luma, and the model's view.
+
+A colorizer is given the lightness of a photo and predicts only what is missing, the chroma. Two
+ways to split a photo are supported (DataSpec.color_space):
+
+- "lab": input L* (lightness), target a*b*. L* is perceptually uniform and a*b* carry no
+  lightness at all, so the generator cannot spend capacity re-predicting what it was given.
+- "rgb": input ITU-R 601 luma (what a black-and-white photo stores), target all of R, G, B.
+
+Every tensor here is [..., 3, H, W] (channels third from last), float. Model-side tensors are in
+[-1, 1] like every dataset: L* / 50 - 1 and a*b* / 110 (sRGB's a*b* stay within about +-108).
+Pure functions, so each property is tested exactly.
+"""
+
+from __future__ import annotations
+
+import torch
+
+COLOR_SPACES = ("lab", "rgb")
+
+# Linear sRGB -> CIE XYZ under D65 (IEC 61966-2-1). The white point is the image of RGB (1, 1, 1),
+# so sRGB white maps to exactly L* = 100, a* = b* = 0.
+_RGB_TO_XYZ = torch.tensor([
+    [0.4124564, 0.3575761, 0.1804375],
+    [0.2126729, 0.7151522, 0.0721750],
+    [0.0193339, 0.1191920, 0.9503041],
+], dtype=torch.float64)
+_XYZ_TO_RGB = torch.linalg.inv(_RGB_TO_XYZ)
+_WHITE = _RGB_TO_XYZ.sum(1)
+_DELTA = 6 / 29  # where CIE's cube root gives way to a straight line near black
+LUMA_601 = (0.299, 0.587, 0.114)
+L_SCALE, AB_SCALE = 50.0, 110.0  # L* in [0, 100] -> [-1, 1]; a*b* / 110 -> about [-1, 1]
+
+
+def _mix(matrix: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Apply a 3x3 colour matrix over the channel axis of [..., 3, H, W]."""
+    return torch.einsum("ij,...jhw->...ihw", matrix.to(x), x)
+
+
+def srgb_to_linear(rgb: torch.Tensor) -> torch.Tensor:
+    return torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb.clamp(min=0) + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(linear: torch.Tensor) -> torch.Tensor:
+    linear = linear.clamp(0, 1)  # out-of-gamut colours clip to the nearest sRGB value
+    return torch.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
+
+
+def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
+    """sRGB in [0, 1] -> Lab with L* in [0, 100]."""
+    xyz = _mix(_RGB_TO_XYZ, srgb_to_linear(rgb)) / _WHITE.to(rgb).view(3, 1, 1)
+    f = torch.where(xyz > _DELTA**3, xyz.clamp(min=_DELTA**3) ** (1 / 3), xyz / (3 * _DELTA**2) + 4 / 29)
+    fx, fy, fz = f.unbind(-3)
+    return torch.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)], dim=-3)
+
+
+def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
+    """Lab -> sRGB in [0, 1]; colours outside the sRGB gamut are clipped."""
+    L, a, b = lab.unbind(-3)
+    fy = (L + 16) / 116
+    f = torch.stack([fy + a / 500, fy, fy - b / 200], dim=-3)
+    xyz = torch.where(f > _DELTA, f**3, 3 * _DELTA**2 * (f - 4 / 29)) * _WHITE.to(lab).view(3, 1, 1)
+    return linear_to_srgb(_mix(_XYZ_TO_RGB, xyz))
+
+
+def luma(rgb: torch.Tensor) -> torch.Tensor:
+    """ITU-R 601 luma, [..., 3, H, W] -> [..., 1, H, W]: the gray a black-and-white photo holds
+    (Pillow's convert("L") and JPEG's Y use the same weights)."""
+    return _mix(torch.tensor([LUMA_601], dtype=torch.float64), rgb)
+
+
+def io_channels(color_space: str) -> tuple[int, int]:
+    """(input, output) channels of a colorizer: one of lightness in, the chroma it predicts out."""
+    if color_space == "lab":
+        return 1, 2
+    if color_space == "rgb":
+        return 1, 3
+    raise ValueError(f"unknown colorization color space {color_space!r}; use {' or '.join(COLOR_SPACES)}")
+
+
+def split(rgb: torch.Tensor, color_space: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """A colour photo in [-1, 1] -> (gray input, target) in the model's units, a training pair."""
+    io_channels(color_space)
+    unit = (rgb + 1) / 2
+    if color_space == "rgb":
+        return luma(unit) * 2 - 1, rgb
+    lab = rgb_to_lab(unit)
+    return lab[..., :1, :, :] / L_SCALE - 1, lab[..., 1:, :, :] / AB_SCALE
+
+
+def merge(gray: torch.Tensor, prediction: torch.Tensor, color_space: str) -> torch.Tensor:
+    """(gray input, predicted chroma) in model units -> the colour photo in [-1, 1]."""
+    io_channels(color_space)
+    if color_space == "rgb":
+        return prediction
+    lab = torch.cat([(gray + 1) * L_SCALE, prediction * AB_SCALE], dim=-3)
+    return lab_to_rgb(lab) * 2 - 1
+
+
+def as_gray_rgb(gray: torch.Tensor, color_space: str) -> torch.Tensor:
+    """The gray input shown as an RGB image in [-1, 1] (no chroma): the colorizer's baseline."""
+    io_channels(color_space)
+    if color_space == "rgb":
+        return gray.expand(*gray.shape[:-3], 3, *gray.shape[-2:])
+    return merge(gray, torch.zeros_like(gray).expand(*gray.shape[:-3], 2, *gray.shape[-2:]), color_space)
+
+
+def chroma(prediction: torch.Tensor, color_space: str) -> torch.Tensor:
+    """The colour a prediction (model units) adds to lightness, as two channels that can be
+    resized on their own: a*b* for lab, 601 (B - Y, R - Y) for rgb."""
+    io_channels(color_space)
+    if color_space == "lab":
+        return prediction.float() * AB_SCALE
+    rgb = (prediction.float() + 1) / 2
+    y = luma(rgb)
+    return torch.cat([rgb[..., 2:3, :, :] - y, rgb[..., 0:1, :, :] - y], dim=-3)
+
+
+def with_chroma(photo: torch.Tensor, chroma_: torch.Tensor, color_space: str) -> torch.Tensor:
+    """The lightness of `photo` (sRGB in [0, 1]) with the given chroma (same size): sRGB in [0, 1].
+
+    This is how a colorizer keeps full detail: chroma is smooth and the eye is far less sensitive
+    to its detail than to lightness (the idea behind JPEG's 4:2:0), so the model runs small, only
+    its chroma is upsampled, and every edge of the photo survives at full resolution. Pointwise,
+    so a large photo can be done in strips.
+    """
+    io_channels(color_space)
+    if color_space == "lab":
+        return lab_to_rgb(torch.cat([rgb_to_lab(photo)[..., :1, :, :], chroma_], dim=-3))
+    y = luma(photo)
+    r, b = y + chroma_[..., 1:2, :, :], y + chroma_[..., 0:1, :, :]
+    g = (y - LUMA_601[0] * r - LUMA_601[2] * b) / LUMA_601[1]  # keeps the photo's luma exactly
+    return torch.cat([r, g, b], dim=-3).clamp(0, 1)

@@ -1,0 +1,159 @@
+"""pix2pix (Isola et al. 2017): a U-Net maps a source image to its target, judged by a PatchGAN
+that sees the source beside the (real or generated) target, plus L1 to the true target.
+
+The same family colorizes: on the `colorize` dataset the source is a photo's lightness and the
+target its chroma, in the colour space DataSpec.color_space names (training/color.py). L1 alone
+would settle on the average of the plausible colours, which is gray-brown; the conditional D
+penalises exactly that washed-out look, so the adversarial term is what keeps colours vivid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from training import color
+from training.config import DataSpec
+from training.families.base import Family, StepContext, register
+from training.families.img2img import apply_lr_decay, fixed_batch, make_discriminator, make_generator, unet_depth
+from training.families.losses import adversarial, confidence
+from training.image_quality import colorfulness, l1, psnr, ssim
+from training.models.gan import dcgan_init
+
+DIRECTIONS = ("AtoB", "BtoA")
+
+
+def is_colorizer(data: DataSpec) -> bool:
+    return data.dataset == "colorize"
+
+
+def io_channels(data: DataSpec) -> tuple[int, int]:
+    """(source, target) channels: lightness -> chroma for colorization, else the images' own."""
+    return color.io_channels(data.color_space) if is_colorizer(data) else (data.channels, data.channels)
+
+
+def unit(x: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] -> [0, 1], the scale the image metrics use."""
+    return ((x.float() + 1) / 2).clamp(0, 1)
+
+
+@register
+class Pix2Pix(Family):
+    name = "pix2pix"
+
+    @classmethod
+    def defaults(cls, data: DataSpec) -> dict:
+        c_in, c_out = io_channels(data)
+        return {
+            "arch": {
+                "generator": {"kind": "unet", "in_channels": c_in, "out_channels": c_out, "depth": unet_depth(data.image_size),
+                              "width": 64, "max_width": 512, "dropout": 0.5, "norm": "batch"},
+                "discriminator": {"kind": "patch", "width": 64, "n_layers": 3, "norm": "batch"},
+                "direction": "AtoB",  # the source is the dataset's A (facades: A is the photo, so label -> photo is BtoA)
+            },
+            "train": {"optimizer": "adam", "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "adversarial": "bce", "l1_weight": 100.0,
+                      "lr_decay_start": 0.5, "batch_size": 16 if is_colorizer(data) else 1},
+        }
+
+    def build(self) -> nn.ModuleDict:
+        arch, data = self.cfg.arch, self.cfg.data
+        g = arch["generator"]
+        if (g["in_channels"], g["out_channels"]) != io_channels(data):
+            raise ValueError(
+                f"arch.generator maps {g['in_channels']} -> {g['out_channels']} channels, but dataset {data.dataset!r} in color space "
+                f"{data.color_space!r} needs {' -> '.join(map(str, io_channels(data)))}: set arch.generator.in_channels and out_channels"
+            )
+        if arch.get("direction", "AtoB") not in DIRECTIONS:
+            raise ValueError(f"unknown direction {arch['direction']!r}; use AtoB or BtoA")
+        d_in = g["in_channels"] + g["out_channels"]  # D is conditioned on the source: both stacked on channels
+        d = make_discriminator({**arch["discriminator"], "in_channels": d_in})
+        m = nn.ModuleDict({"generator": make_generator(g), "discriminator": d})
+        dcgan_init(m)
+        return m
+
+    def source_target(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        a, b = batch
+        return (b, a) if self.cfg.arch.get("direction") == "BtoA" else (a, b)
+
+    def train_step(self, m: nn.ModuleDict, ctx: StepContext) -> dict[str, torch.Tensor]:
+        t = self.cfg.train
+        G, D = m["generator"], m["discriminator"]
+        src, tgt = self.source_target(ctx.next_batch())
+        factor = apply_lr_decay(ctx, t.lr_g, t.lr_d, t.steps, t.lr_decay_start)
+        if ctx.step < t.adv_start * t.steps:  # warm-up: G learns plausible colours first, then D sharpens them
+            with ctx.autocast():
+                g_l1 = F.l1_loss(G(src).float(), tgt.float())
+                ctx.update("g", t.l1_weight * g_l1)
+            return {"g_loss": (t.l1_weight * g_l1).detach(), "g_l1": g_l1.detach(), "lr_factor": torch.tensor(factor)}
+        with ctx.autocast():
+            fake = G(src)  # one forward: detached for D's step, kept whole for G's
+            d_real, d_fake = D(torch.cat([src, tgt], 1)), D(torch.cat([src, fake.detach()], 1))
+            # halved, as in the paper, so D learns at half G's pace
+            d_loss = 0.5 * (adversarial(d_real, True, t.adversarial) + adversarial(d_fake, False, t.adversarial))
+        ctx.update("d", d_loss)
+        with ctx.frozen("d"), ctx.autocast():
+            g_adv = adversarial(D(torch.cat([src, fake], 1)), True, t.adversarial)
+            g_l1 = F.l1_loss(fake.float(), tgt.float())
+            g_loss = g_adv + t.l1_weight * g_l1
+            ctx.update("g", g_loss)
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "g_adv": g_adv.detach(), "g_l1": g_l1.detach(),
+                "d_real": confidence(d_real, t.adversarial).detach(), "d_fake": confidence(d_fake, t.adversarial).detach(),
+                "lr_factor": torch.tensor(factor)}
+
+    def fixed_inputs(self, dataset, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.source_target(fixed_batch(dataset, n, device))
+
+    def to_rgb(self, src: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """A source and a target-side image (generated or true) -> the target as an image in [-1, 1].
+
+        A colorizer's output is its chroma upsampled to the source's size under the source's own
+        lightness, exactly as the app colorizes an upload, so test metrics measure what users get.
+        """
+        if not is_colorizer(self.cfg.data):
+            return out
+        space = self.cfg.data.color_space
+        chroma = F.interpolate(color.chroma(out, space), size=src.shape[-2:], mode="bilinear", align_corners=False)
+        return color.with_chroma(unit(color.as_gray_rgb(src, space)), chroma, space) * 2 - 1
+
+    def generate(self, m: nn.ModuleDict, src: torch.Tensor) -> torch.Tensor:
+        """G's output for a source of any size: a larger one is shrunk to the model's size first."""
+        size = self.cfg.data.image_size
+        if src.shape[-1] != size or src.shape[-2] != size:
+            src = F.interpolate(src, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        return m["generator"](src)
+
+    def show_source(self, src: torch.Tensor) -> torch.Tensor:
+        return color.as_gray_rgb(src, self.cfg.data.color_space) if is_colorizer(self.cfg.data) else src
+
+    def render(self, m: nn.ModuleDict, fixed: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """Three rows: source | output | true target."""
+        src, tgt = fixed
+        return torch.cat([self.show_source(src), self.to_rgb(src, self.generate(m, src)), self.to_rgb(src, tgt)])
+
+    def evaluate(self, m: nn.ModuleDict, test_batches: Iterator[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
+        """On the test split: L1, PSNR and SSIM of outputs against true targets; for colorization
+        also the plain gray image's PSNR and SSIM (the baseline to beat) and colourfulness against
+        the real photos'. Test images larger than the model's size are colorized as the app does
+        it (see to_rgb), so metrics can be taken at the photos' own resolution."""
+        sums: dict[str, float] = {}
+        n = 0
+        for batch in test_batches:
+            src, tgt = self.source_target(batch)
+            out, true = unit(self.to_rgb(src, self.generate(m, src))), unit(self.to_rgb(src, tgt))
+            values = {"test_l1": l1(out, true), "test_psnr": psnr(out, true), "test_ssim": ssim(out, true)}
+            if is_colorizer(self.cfg.data):
+                gray = unit(self.show_source(src))
+                values.update(gray_psnr=psnr(gray, true), gray_ssim=ssim(gray, true), colorfulness=colorfulness(out),
+                              real_colorfulness=colorfulness(true))
+            for k, v in values.items():
+                sums[k] = sums.get(k, 0.0) + float(v.sum())
+            n += len(src)
+        if not n:
+            return {}
+        metrics = {k: round(v / n, 4) for k, v in sums.items()}
+        if "colorfulness" in metrics:
+            metrics["colorfulness_ratio"] = round(metrics["colorfulness"] / max(metrics["real_colorfulness"], 1e-8), 4)
+        return {**metrics, "test_images": n}
