@@ -34,8 +34,9 @@ def model_table(root: str | Path) -> str:
         extra = [f"{k} {_fmt(m[k])}" for k in ("purity", "class_accuracy", "test_accuracy", "attribute_directions") if k in m]
         minutes = f"{card.get('train_seconds', 0) / 60:.0f} min" if "train_seconds" in card else "–"
         name = Path(run).relative_to(root).as_posix()
-        lines.append(f"| {name} | {cfg.family}{' (' + cfg.preset + ')' if cfg.preset else ''} | {cfg.data.dataset} | {cfg.step} | "
-                     f"{minutes} | {card.get('hardware', '–')} | {fid} | {_fmt(m.get('inception_score'))} | {pr} | {', '.join(extra) or '–'} |")
+        family = f"{cfg.family} ({cfg.preset})" if cfg.preset else cfg.family
+        lines.append(f"| {name} | {family} | {cfg.data.dataset} | {cfg.step} | {minutes} | {card.get('hardware', '–')} | {fid} | "
+                     f"{_fmt(m.get('inception_score'))} | {pr} | {', '.join(extra) or '–'} |")
     return "\n".join(lines)
 
 
