@@ -23,3 +23,26 @@ def real_data() -> Path:
     if not (SHARED_DATA / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
         pytest.skip(f"real datasets not found at {SHARED_DATA} (set LATENT_STUDIO_DATA to the folder holding MNIST/)")
     return SHARED_DATA
+
+
+def checked_train_step(family, m, ctx) -> list[str]:
+    """Run one train_step, asserting that each optimizer's update changes its own parameters and
+    no other player's; returns the order of the updates."""
+    import torch
+
+    groups = {name: [p for key in keys for p in m[key].parameters()] for name, keys in family.optimizer_modules.items()}
+    seen: list[str] = []
+    original_update = ctx.update
+
+    def checked_update(name, loss):
+        others = {o: [p.detach().clone() for p in ps] for o, ps in groups.items() if o != name}
+        mine = [p.detach().clone() for p in groups[name]]
+        original_update(name, loss)
+        for o, before in others.items():
+            assert all(torch.equal(a, b) for a, b in zip(before, groups[o])), f"{name} step changed {o}'s parameters"
+        assert any(not torch.equal(a, b) for a, b in zip(mine, groups[name])), f"{name} step changed nothing"
+        seen.append(name)
+
+    ctx.update = checked_update
+    family.train_step(m, ctx)
+    return seen

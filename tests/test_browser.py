@@ -63,8 +63,11 @@ def test_colorize_a_photo_in_the_gradio_tab(browser_page, tmp_path):
 
 def test_dragging_a_latent_slider_changes_the_image(browser_page, tmp_path):
     url, page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url + "/?model=dcgan&view=Sliders")
     settle(page)
+    assert page.title() == "Latent Studio" and page.locator('[data-testid="stException"]').count() == 0
     image = page.locator('[data-testid="stImage"] img').first
     before = image.get_attribute("src")
     slider = page.get_by_role("slider", name="z[0]")
@@ -75,5 +78,6 @@ def test_dragging_a_latent_slider_changes_the_image(browser_page, tmp_path):
     page.mouse.up()
     page.wait_for_function("s => document.querySelector('[data-testid=\"stImage\"] img').src !== s", arg=before, timeout=60_000)
     settle(page)
-    assert image.get_attribute("src") != before and "z=0%3A" in page.url
+    assert image.get_attribute("src") != before and "z=0%3A" in page.url  # the edit is in the permalink
+    assert not errors
     shot(page, tmp_path, "slider.png")
