@@ -5,6 +5,10 @@ The same family colorizes: on the `colorize` dataset the source is a photo's lig
 target its chroma, in the colour space DataSpec.color_space names (training/color.py). L1 alone
 would settle on the average of the plausible colours, which is gray-brown; the conditional D
 penalises exactly that washed-out look, so the adversarial term is what keeps colours vivid.
+
+train.adv_start lets G learn on L1 alone for a first share of the steps (as if starting from a
+pretrained generator). With little compute that matters: a D that joins from step one drags G
+towards whatever hues it currently favours, and G never learns which colours are right.
 """
 
 from __future__ import annotations
