@@ -194,7 +194,14 @@ def test_shipped_checkpoints_colorize_and_translate():
     assert all((SHIPPED / n / "config.json").is_file() for n in names), f"shipped checkpoints missing under {SHIPPED}"
     upload = encode(photo(11, (300, 200)).convert("L"), "JPEG")
     out = colorize(upload, SHIPPED / "colorize-photos")
-    assert out.size == (300, 200) and np.abs(luma(out) - luma(Image.open(io.BytesIO(upload)))).mean() < 2
+    assert out.size == (300, 200)
+    # The shipped colorizer works in Lab: the photo's own lightness L* is kept (601 luma moves a
+    # little with the new colours, as it must).
+    def lightness(img):
+        rgb = torch.from_numpy(np.asarray(img.convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1) * 2 - 1
+        return color.split(rgb, "lab")[0]
+
+    assert (lightness(out) - lightness(Image.open(io.BytesIO(upload)))).abs().mean() < 0.01
     for direction in ("AtoB", "BtoA"):
         result = translate(upload, SHIPPED / "cyclegan-summer2winter", direction)
         assert result.output.size == result.error_map.size == (300, 200)
