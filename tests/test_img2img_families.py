@@ -126,9 +126,21 @@ def test_colorizer_outputs_keep_the_sources_lightness_at_any_size():
     m = fam.build().eval()
     src = torch.rand(2, 1, 2 * SIZE, 2 * SIZE) * 2 - 1
     with torch.no_grad():
-        out = fam.to_rgb(src, fam.generate(m, src))
+        out = fam.to_rgb(src, fam.predict(m, fam.model_sized(src)))
     assert out.shape == (2, 3, 2 * SIZE, 2 * SIZE)
     assert torch.allclose(color.split(out, "lab")[0], src, atol=2e-3)
+
+
+def test_flip_averaged_colorizer_treats_an_image_and_its_mirror_alike():
+    cfg = case_config("colorize-lab")
+    assert cfg.arch["flip_average"] and not case_config("facades").arch["flip_average"]
+    fam = get_family("pix2pix")(cfg)
+    m = fam.build().eval()
+    src = torch.rand(2, 1, SIZE, SIZE) * 2 - 1
+    with torch.no_grad():
+        out, mirrored = fam.predict(m, src), fam.predict(m, src.flip(-1))
+        assert torch.allclose(out, (m["generator"](src) + m["generator"](src.flip(-1)).flip(-1)) / 2)
+    assert torch.allclose(mirrored, out.flip(-1), atol=1e-6)
 
 
 def test_pix2pix_defaults_follow_the_paper():

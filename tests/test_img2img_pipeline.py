@@ -190,7 +190,7 @@ SHIPPED = ROOT / "checkpoints"
 
 
 def test_shipped_checkpoints_colorize_and_translate():
-    names = ("colorize-photos", "cyclegan-summer2winter")
+    names = ("colorize-photos", "cyclegan-summer2winter", "pix2pix-facades")
     assert all((SHIPPED / n / "config.json").is_file() for n in names), f"shipped checkpoints missing under {SHIPPED}"
     upload = encode(photo(11, (300, 200)).convert("L"), "JPEG")
     out = colorize(upload, SHIPPED / "colorize-photos")
@@ -205,6 +205,8 @@ def test_shipped_checkpoints_colorize_and_translate():
     for direction in ("AtoB", "BtoA"):
         result = translate(upload, SHIPPED / "cyclegan-summer2winter", direction)
         assert result.output.size == result.error_map.size == (300, 200)
+    facade = translate(upload, SHIPPED / "pix2pix-facades")
+    assert facade.output.size == (300, 200) and facade.reconstruction is None
 
 
 def test_latency_benchmark_prints_p50_per_task(runs, capsys):

@@ -60,7 +60,9 @@ def _classifier_input(x: torch.Tensor) -> torch.Tensor:
     return F.interpolate(x.float(), size=CLASSIFIER_SIZE, mode="bilinear", antialias=True, align_corners=False)
 
 
-def domain_classifier(run: LoadedRun, data_root: str | os.PathLike | None, epochs: int = 6, seed: int = 0) -> tuple[DomainClassifier, dict]:
+def domain_classifier(
+    run: LoadedRun, data_root: str | os.PathLike | None, epochs: int = 15, seed: int = 0,
+) -> tuple[DomainClassifier, dict]:
     """The run's A (0) vs B (1) classifier: loaded from the run directory, else trained on the real
     train split (seeded) and saved there. Returns it in eval mode with its metadata."""
     path = run.path / CLASSIFIER
