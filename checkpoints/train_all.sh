@@ -22,7 +22,7 @@ if [ "$lane" = c ] || [ "$lane" = all ]; then  # the seed book's recipe for the 
   run checkpoints/seed-recipe/dcgan-mnist --model dcgan --dataset mnist --preset seed-mlp --steps 4000 --set train.snapshot_every=1000
   run checkpoints/seed-recipe/acgan-fashion-mnist --model acgan --dataset fashion-mnist --preset seed-mlp --steps 2000 \
     --set train.snapshot_every=1000
-  run checkpoints/seed-recipe/infogan-mnist --model infogan --dataset mnist --preset seed-mlp --steps 6000 --set train.snapshot_every=1000
+  run checkpoints/seed-recipe/infogan-mnist --model infogan --dataset mnist --preset seed-mlp --steps 7741 --set train.snapshot_every=1000
   run checkpoints/seed-recipe/wgan-gp-fashion-mnist --model wgan_gp --dataset fashion-mnist --preset seed-mlp --steps 1000 \
     --set train.snapshot_every=500
 fi

@@ -61,6 +61,40 @@ def test_colorize_a_photo_in_the_gradio_tab(browser_page, tmp_path):
     assert shot(page, tmp_path, "colorize.png").stat().st_size > 10_000
 
 
+def test_translate_a_photo_in_the_gradio_tab(browser_page, tmp_path):
+    url, page = browser_page
+    photo = tmp_path / "summer.png"
+    Image.fromarray(np.random.default_rng(4).integers(0, 255, (72, 96, 3), dtype=np.uint8)).save(photo)
+    page.goto(url + "/")
+    settle(page)
+    page.get_by_role("tab", name="Colorize & translate").click()
+    frame = page.frame_locator("iframe")
+    frame.get_by_role("tab", name="Translate").click()
+    frame.get_by_role("button", name="Translate", exact=True).wait_for(timeout=60_000)
+    frame.get_by_label("Model").filter(visible=True).click()
+    frame.get_by_role("option", name="summer2winter").click()
+    frame.locator("input[type=file]").nth(1).set_input_files(str(photo))
+    frame.get_by_role("button", name="Translate", exact=True).click()
+    try:
+        # CycleGAN's three outputs: the translation, the round trip and its error map.
+        for label in ("Translation", "Round trip", "error"):
+            frame.locator(".block", has_text=label).locator("img").first.wait_for(timeout=120_000)
+    finally:
+        shot(page, tmp_path, "translate.png")
+
+
+def test_explorer_sessions_and_colorize_calls_at_once_all_finish(browser_page):
+    """The load benchmark's own code at a small scale: sessions move a slider while colorize calls run."""
+    from explorer.load_test import colorize_load, explorer_load
+
+    url, _ = browser_page
+    colorized = []
+    times, errors = explorer_load(url, "dcgan", 2, during=lambda: colorized.extend(colorize_load(url, "colorizer", 3)))
+    assert not errors and len(times) == 2 and all(t > 0 for t in times)
+    colorize_times, colorize_errors = colorized
+    assert not colorize_errors and len(colorize_times) == 3
+
+
 def test_dragging_a_latent_slider_changes_the_image(browser_page, tmp_path):
     url, page = browser_page
     errors: list[str] = []

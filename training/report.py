@@ -17,10 +17,29 @@ def _fmt(value, digits: int = 3) -> str:
     return str(value)
 
 
+def _pct(value) -> str:
+    return f"{100 * value:.0f}%"
+
+
+def other_metrics(m: dict) -> list[str]:
+    """The numbers particular to a kind of model: InfoGAN purity, class accuracy, face directions,
+    and the image-to-image measures (against the gray input for colorizers)."""
+    out = [f"{k} {_fmt(m[k])}" for k in ("purity", "class_accuracy", "test_accuracy", "attribute_directions") if k in m]
+    if "gray_psnr" in m:
+        out.append(f"PSNR {m['test_psnr']:.2f} (gray {m['gray_psnr']:.2f}), SSIM {m['test_ssim']:.3f} (gray {m['gray_ssim']:.3f}), "
+                   f"colorfulness {_pct(m['colorfulness_ratio'])} of real")
+    elif "test_psnr" in m:
+        out.append(f"L1 {m['test_l1']:.3f}, PSNR {m['test_psnr']:.1f}, SSIM {m['test_ssim']:.3f}")
+    if "test_cycle_l1" in m:
+        out.append(f"cycle L1 {m['test_cycle_l1']:.3f}, classified as the target domain: "
+                   f"A→B {_pct(m['test_target_share_ab'])}, B→A {_pct(m['test_target_share_ba'])}")
+    return out
+
+
 def model_table(root: str | Path) -> str:
     """One markdown row per run: what it is, what it cost, what it measured."""
     lines = [
-        "| run | family | dataset | steps | train time | hardware | domain FID (floor) | IS | precision / recall | codes / classes |",
+        "| run | family | dataset | steps | train time | hardware | domain FID (floor) | IS | precision / recall | other measures |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in find_runs(root):
@@ -31,7 +50,7 @@ def model_table(root: str | Path) -> str:
         m, card = cfg.metrics, cfg.card
         fid = f"{_fmt(m.get('fid'))} ({_fmt(m.get('fid_floor'))})" if "fid" in m else "–"
         pr = f"{_fmt(m.get('precision'))} / {_fmt(m.get('recall'))}" if "precision" in m else "–"
-        extra = [f"{k} {_fmt(m[k])}" for k in ("purity", "class_accuracy", "test_accuracy", "attribute_directions") if k in m]
+        extra = other_metrics(m)
         minutes = f"{card.get('train_seconds', 0) / 60:.0f} min" if "train_seconds" in card else "–"
         name = Path(run).relative_to(root).as_posix()
         family = f"{cfg.family} ({cfg.preset})" if cfg.preset else cfg.family
