@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +90,9 @@ def test_explorer_sessions_and_colorize_calls_at_once_all_finish(browser_page):
 
     url, _ = browser_page
     colorized = []
-    times, errors = explorer_load(url, "dcgan", 2, during=lambda: colorized.extend(colorize_load(url, "colorizer", 3)))
+    with ThreadPoolExecutor(1) as own_thread:  # Playwright's sync API runs one instance per thread
+        times, errors = own_thread.submit(explorer_load, url, "dcgan", 2,
+                                          lambda: colorized.extend(colorize_load(url, "colorizer", 3))).result()
     assert not errors and len(times) == 2 and all(t > 0 for t in times)
     colorize_times, colorize_errors = colorized
     assert not colorize_errors and len(colorize_times) == 3
