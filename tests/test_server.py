@@ -4,6 +4,7 @@ gradio_client against the real server; path traversal; README and Dockerfile agr
 from __future__ import annotations
 
 import re
+import subprocess
 import urllib.error
 import urllib.request
 
@@ -44,6 +45,17 @@ def test_dockerfile_runs_readmes_install_and_start_commands():
     assert re.search(r"^USER user$", docker, re.M)  # not root
     front = (ROOT / "README.md").read_text().split("---")[1]
     assert "sdk: docker" in front and "app_port: 8501" in front
+
+
+def test_no_file_the_space_would_receive_is_over_10_mb():
+    """Hugging Face Spaces refuse files over 10 MB outside LFS: every tracked file stays under."""
+    try:
+        files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout: the tracked files are unknown")
+    sizes = {f: (ROOT / f).stat().st_size for f in files if f and (ROOT / f).is_file()}
+    assert "checkpoints/infogan-mnist/generator.safetensors" in sizes
+    assert not {f: n for f, n in sizes.items() if n > 10 * 1024 * 1024}
 
 
 def test_explorer_and_gradio_share_one_port(server):
