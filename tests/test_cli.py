@@ -31,11 +31,15 @@ def test_train_list_resume_with_the_cli(tmp_path):
     listed = json.loads(cli("list", tmp_path / "runs", "--json").stdout)
     assert [(r["family"], r["dataset"], r["step"]) for r in listed] == [("infogan", "fake", 4)]
     assert "info_loss" in listed[0]["metrics"]
+    raw = json.loads((run / "config.json").read_text())
+    raw["metrics"].update(fid=12.5, eval_step=4)  # as `evaluate` leaves it
+    (run / "config.json").write_text(json.dumps(raw))
     cli("train", "--out", run, "--resume", "--steps", 6, "--no-progress")
     cfg = read_config(run)
     assert cfg.step == 6 and cfg.card["command"].startswith("python -m training train --model infogan --dataset fake")
     assert cfg.card["resumed_with"][0].endswith("--resume --steps 6 --no-progress")
-    assert "infogan" in cli("list", tmp_path / "runs").stdout
+    line = cli("list", tmp_path / "runs").stdout
+    assert "infogan" in line and "fid=12.5" in line and "(evaluated at step 4)" in line  # measured numbers, marked stale
 
 
 def test_cli_errors_are_one_clear_line(tmp_path):

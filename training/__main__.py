@@ -54,13 +54,20 @@ def _list(args: argparse.Namespace) -> int:
         if "error" in r:
             print(f"{r['run']}  ERROR {r['error']}")
             continue
-        shown = {k: v for k, v in r["metrics"].items() if isinstance(v, (int, float)) and k in KEY_METRICS}
-        metrics = "  ".join(f"{k}={v:.4g}" for k, v in shown.items())
+        m = r["metrics"]
+        keys = [k for k in EVALUATED if isinstance(m.get(k), (int, float))] or [k for k in TRAINING if isinstance(m.get(k), (int, float))]
+        metrics = "  ".join(f"{k}={m[k]:.4g}" for k in keys)
+        if m.get("eval_step", r["step"]) != r["step"]:
+            metrics += f"  (evaluated at step {m['eval_step']})"
         print(f"{r['run']}  {r['family']:<8} {r['dataset']:<14} step {r['step']}/{r['steps']}  {metrics}")
     return 0
 
 
-KEY_METRICS = ("d_loss", "g_loss", "loss", "wasserstein", "info_loss", "q_cat_acc", "test_accuracy", "fid", "purity", "images_per_s")
+# What `list` prints: the measured numbers `evaluate` wrote, or the last losses for a run not evaluated yet.
+EVALUATED = ("fid", "fid_floor", "inception_score", "precision", "recall", "purity", "class_accuracy", "test_accuracy",
+             "attribute_directions", "test_psnr", "gray_psnr", "test_ssim", "colorfulness_ratio", "test_l1", "test_cycle_l1",
+             "test_target_share_ab", "test_target_share_ba")
+TRAINING = ("d_loss", "g_loss", "loss", "wasserstein", "info_loss", "q_cat_acc", "images_per_s")
 
 
 def _bench(args: argparse.Namespace) -> int:

@@ -119,7 +119,7 @@ def evaluate_run(run_dir: str | Path, data_root: str | None = None, samples: int
         from training.img2img_eval import evaluate_run as evaluate_image_to_image
 
         return evaluate_image_to_image(run_dir, data_root)
-    results: dict = {"eval_samples": samples, "eval_seed": seed}
+    results: dict = {"eval_step": cfg.step, "eval_samples": samples, "eval_seed": seed}
     fake = generate(run, cfg.latent.sample(samples, torch.Generator().manual_seed(seed)))
     train = real_images(load_dataset(cfg.data, data_root, "train"))
     test = real_images(load_dataset(cfg.data, data_root, "test"))

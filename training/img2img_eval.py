@@ -135,7 +135,7 @@ def evaluate_run(run_dir: str | os.PathLike, data_root: str | os.PathLike | None
     with torch.inference_mode():
         batches = _domains(test, run.device) if cfg.family == "cyclegan" else _batches(test, run.device)
         metrics = run.family.evaluate(run.modules, batches)
-    metrics["eval_image_size"] = data.image_size
+    metrics["eval_image_size"], metrics["eval_step"] = data.image_size, run.config.step
     if cfg.family == "cyclegan":
         classifier, meta = domain_classifier(run, data_root)
         metrics.update(_target_shares(run, classifier, test), classifier_test_accuracy=meta["test_accuracy"],
