@@ -23,12 +23,12 @@ if [ "$lane" = c ] || [ "$lane" = all ]; then  # the seed book's recipe for the 
   run checkpoints/seed-recipe/acgan-fashion-mnist --model acgan --dataset fashion-mnist --preset seed-mlp --steps 2000 \
     --set train.snapshot_every=1000
   run checkpoints/seed-recipe/infogan-mnist --model infogan --dataset mnist --preset seed-mlp --steps 7741 --set train.snapshot_every=1000
-  run checkpoints/seed-recipe/wgan-gp-fashion-mnist --model wgan_gp --dataset fashion-mnist --preset seed-mlp --steps 1000 \
+  run checkpoints/seed-recipe/wgan-gp-fashion-mnist --model wgan_gp --dataset fashion-mnist --preset seed-mlp --steps 3000 \
     --set train.snapshot_every=500
 fi
 if [ "$lane" = b ] || [ "$lane" = all ]; then
   run checkpoints/dcgan-celeba --model dcgan --dataset celeba --steps 2000 --set train.snapshot_every=500 \
     --set arch.generator.width=32 --set arch.discriminator.width=32
-  run checkpoints/wgan-gp-fashion-mnist --model wgan_gp --dataset fashion-mnist --steps 1000 --set train.snapshot_every=250 \
+  run checkpoints/wgan-gp-fashion-mnist --model wgan_gp --dataset fashion-mnist --steps 3000 --set train.snapshot_every=250 \
     --set arch.generator.width=32 --set arch.discriminator.width=32
 fi

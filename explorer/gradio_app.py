@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
 import tempfile
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -67,23 +69,51 @@ def upload_source(payload: dict | str | None, allowed: list[Path]) -> str | byte
     return str(path)
 
 
+class ResultFiles:
+    """Where the handlers write their result images, returned to Gradio as file paths.
+
+    Gradio copies a returned file into its cache under a temporary name and renames it into
+    place, but an image returned as an object it writes in place under a hash of its bytes: two
+    requests with the same result (the same example photo, say) then share one file, and one
+    can be sent while the other rewrites it (a broken response under load). A file here is only
+    needed until Gradio has copied it, so files older than `keep_s` go on the next write.
+    """
+
+    def __init__(self, folder: Path, keep_s: float = 600.0):
+        self.folder, self.keep_s = folder, keep_s
+
+    def save(self, images: dict[str, Image.Image | None]) -> list[str | None]:
+        """Each image as NAME.png in a fresh folder, as paths in the same order (None stays None)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        now = time.time()
+        for old in self.folder.iterdir():
+            if now - old.stat().st_mtime > self.keep_s:
+                shutil.rmtree(old, ignore_errors=True)
+        folder = Path(tempfile.mkdtemp(dir=self.folder))
+        paths: list[str | None] = []
+        for name, image in images.items():
+            if image is not None:
+                image.save(folder / f"{name}.png")
+            paths.append(str(folder / f"{name}.png") if image is not None else None)
+        return paths
+
+
 def build(folders: list[Path] | None = None) -> gr.Blocks:
     """The Blocks app. Runs are discovered again on every page load and request, so a model that
     finishes training appears without a restart."""
 
-    def do_colorize(photo: dict | None, model: str) -> tuple[tuple[Image.Image, Image.Image], str]:
+    def do_colorize(photo: dict | None, model: str) -> tuple[tuple[str, str], str]:
         """Color a photo: returns (before, after) for the slider and a PNG file to download."""
         source = upload_source(photo, allowed)
         try:
             result = colorize(source, _pick(image_to_image_runs(folders)[0], model, "colorizer").path, LIMITS)
         except UploadError as e:
             raise gr.Error(str(e)) from e
-        out = Path(tempfile.mkdtemp(dir=cache)) / "colorized.png"  # Gradio serves its own cache folder
-        result.save(out)
         before = result.convert("L").convert("RGB")  # the photo's own lightness, upright, at its size
-        return (before, result), str(out)
+        before_path, after_path = results.save({"lightness": before, "colorized": result})
+        return (before_path, after_path), after_path
 
-    def do_translate(photo: dict | None, model: str, direction: str) -> tuple[Image.Image, Image.Image | None, Image.Image | None]:
+    def do_translate(photo: dict | None, model: str, direction: str) -> tuple[str | None, ...]:
         """Translate a photo: the translation, and for CycleGAN the reconstruction and |A - A'| map."""
         source = upload_source(photo, allowed)
         run = _pick(image_to_image_runs(folders)[1], model, "translation")
@@ -91,7 +121,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             t = translate(source, run.path, direction if run.config.family == "cyclegan" else None, LIMITS)
         except (UploadError, ValueError) as e:  # a bad upload, or a direction the model was not trained for
             raise gr.Error(str(e)) from e
-        return t.output, t.reconstruction, t.error_map
+        return tuple(results.save({"translated": t.output, "round-trip": t.reconstruction, "error": t.error_map}))
 
     def choices() -> tuple[gr.Dropdown, gr.Dropdown]:
         return tuple(gr.Dropdown(choices=list(runs), value=next(iter(runs), None)) for runs in image_to_image_runs(folders))
@@ -100,8 +130,10 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
     cache = Path(get_upload_folder())  # where Gradio keeps uploads (GRADIO_TEMP_DIR)
     allowed = [cache, EXAMPLES]
     cache.mkdir(parents=True, exist_ok=True)
+    results = ResultFiles(cache / "latent-studio-results")
 
-    with gr.Blocks(title="Latent Studio: colorize and translate") as blocks:
+    # Gradio's copies of uploads and results are deleted an hour after they were made.
+    with gr.Blocks(title="Latent Studio: colorize and translate", delete_cache=(600, 3600)) as blocks:
         with gr.Tab("Colorize"):
             gr.Markdown("Upload a black-and-white photo (or use the webcam or paste one); the model adds color and keeps "
                         "every detail of your photo's lightness.")

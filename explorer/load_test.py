@@ -39,6 +39,8 @@ def percentiles(seconds: list[float]) -> str:
 def colorize_load(url: str, model: str, calls: int) -> tuple[list[float], list[str]]:
     from gradio_client import Client, handle_file
 
+    if not calls:
+        return [], []
     client = Client(f"{url}/gradio/", verbose=False)
     times, errors = [], []
 

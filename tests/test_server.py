@@ -3,15 +3,20 @@ gradio_client against the real server; path traversal; README and Dockerfile agr
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from explorer.gradio_app import ResultFiles
 from tests.conftest import ROOT
 from tests.server import readme_commands, running_server, tiny_server_runs
 
@@ -71,6 +76,30 @@ def test_colorize_returns_a_color_image_of_the_uploads_size(client, tmp_path):
     result = Image.open(after["path"] if isinstance(after, dict) else after)
     assert result.size == (77, 53) and result.mode == "RGB"
     assert Image.open(download).size == (77, 53)
+
+
+def test_the_same_photo_colorized_at_once_by_many_users_always_arrives_whole(server, tmp_path):
+    """Identical results of concurrent requests never share a file that one rewrites while
+    another is being sent (Gradio writes image objects in place under a hash of their bytes)."""
+    from gradio_client import Client
+
+    gray = Image.fromarray(np.random.default_rng(5).integers(0, 255, (48, 64), dtype=np.uint8))
+    photo = upload(tmp_path, "same.png", gray)
+    client = Client(f"{server}/gradio/", verbose=False)
+    with ThreadPoolExecutor(12) as pool:
+        results = list(pool.map(lambda _: client.predict(photo, "colorizer", api_name="/colorize"), range(12)))
+    assert all(Image.open(download).size == (64, 48) for _, download in results)
+
+
+def test_result_files_are_fresh_per_request_and_old_ones_are_removed(tmp_path):
+    results = ResultFiles(tmp_path / "results", keep_s=60)
+    image = Image.new("RGB", (8, 8), "red")
+    first, none = results.save({"colorized": image, "error": None})
+    second, = results.save({"colorized": image})
+    assert first != second and none is None and Image.open(first).size == (8, 8)
+    os.utime(Path(first).parent, (time.time() - 120,) * 2)  # an old request's folder
+    results.save({"colorized": image})
+    assert not Path(first).exists() and Path(second).exists()
 
 
 def test_translate_returns_translation_round_trip_and_error_map(client, tmp_path):
