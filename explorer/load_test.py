@@ -8,6 +8,7 @@ prints numbers, not a timed test; it sends traffic only to the local server it s
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import threading
 import time
@@ -29,6 +30,15 @@ def rss_mb(pid: int | None) -> float | None:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return None
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """CPU time the server process has used (Linux /proc), to tell its share of a latency from the
+    browsers' when both run on one machine."""
+    if pid is None:
+        return None
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentiles(seconds: list[float]) -> str:
@@ -126,7 +136,9 @@ def main() -> None:
             colorized["times"], colorized["errors"] = colorize_load(url, args.colorizer, args.calls)
             colorized["wall"] = time.perf_counter() - start
 
+        cpu_before, wall_before = cpu_seconds(pid), time.perf_counter()
         e_times, e_errors = explorer_load(url, args.model, args.sessions, during=colorize)
+        cpu_used = cpu_seconds(pid) - cpu_before if pid else None
         c_times, c_errors = colorized["times"], colorized["errors"]
         print(f"{args.calls} concurrent colorize calls: {percentiles(c_times) if c_times else 'none finished'}; "
               f"errors {len(c_errors)}; wall {colorized['wall']:.1f} s")
@@ -134,6 +146,9 @@ def main() -> None:
               f"{percentiles(e_times) if e_times else 'none'}; errors {len(e_errors)}")
         stop.set()
         print(f"server memory: peak {max(peak):.0f} MB, at end {rss_mb(pid)} MB")
+        if cpu_used is not None:
+            print(f"server CPU time during the test: {cpu_used:.1f} s over {time.perf_counter() - wall_before:.1f} s of wall time "
+                  f"(page loads included; the rest went to the browsers and clients on this machine)")
         for e in (c_errors + e_errors)[:5]:
             print("error:", e[:300])
 
