@@ -22,6 +22,11 @@ def test_picker_lists_every_run_and_opens_the_first():
     assert "not valid JSON" in at.error[0].value
 
 
+def test_the_flagship_infogan_opens_first_when_it_is_there(tmp_path):
+    make_run(tmp_path / "user" / "infogan-mnist", "dcgan", {"arch": {"generator": {"width": 8}}}, steps=(2,))
+    assert open_page().query_params["model"] == "infogan-mnist"
+
+
 @pytest.mark.parametrize("model, message", [
     ("broken", "config.json is not valid JSON"),
     ("mismatched", "generator.safetensors does not match config.json"),

@@ -12,6 +12,7 @@ from explorer.runs import RunEntry, default_user_folder, shipped_folder
 from training.checkpoint import CheckpointError, LoadedRun
 
 USER_FOLDER = "user_folder"
+OPENS_FIRST = "infogan-mnist"  # the shipped model with the most to steer: codes and sliders
 
 
 def folders() -> list[Path]:
@@ -32,10 +33,11 @@ def choose(entries: list[RunEntry]) -> RunEntry | None:
         return None
     by_id = {e.id: e for e in choices}
     if st.session_state.get(session.MODEL) not in by_id:
+        first = OPENS_FIRST if OPENS_FIRST in by_id else choices[0].id
         if session.MODEL in st.session_state:
-            st.warning(f"There is no run {st.session_state[session.MODEL]!r} here; showing {choices[0].id}.")
+            st.warning(f"There is no run {st.session_state[session.MODEL]!r} here; showing {first}.")
             session.model_changed()
-        st.session_state[session.MODEL] = choices[0].id
+        st.session_state[session.MODEL] = first
     chosen = st.selectbox("Model", list(by_id), format_func=lambda i: by_id[i].label, key=session.MODEL, on_change=session.model_changed)
     return by_id[chosen]
 
