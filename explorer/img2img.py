@@ -27,7 +27,7 @@ from PIL import Image
 from explorer.uploads import UploadLimits, load_upload
 from training import color
 from training.checkpoint import LoadedRun, load_run
-from training.families.img2img import size_multiple
+from training.families.img2img import IMAGE_TO_IMAGE, size_multiple
 from training.families.pix2pix import DIRECTIONS, is_colorizer
 
 BATCH = 16  # same-sized images per forward pass
@@ -96,7 +96,7 @@ def _require(loaded: LoadedRun, colorizer: bool) -> None:
     cfg = loaded.config
     if colorizer and not (cfg.family == "pix2pix" and is_colorizer(cfg.data)):
         raise ValueError(f"{loaded.path} is a {cfg.family} model of {cfg.data.dataset!r}, not a colorizer")
-    if not colorizer and (cfg.family not in ("pix2pix", "cyclegan") or is_colorizer(cfg.data)):
+    if not colorizer and (cfg.family not in IMAGE_TO_IMAGE or is_colorizer(cfg.data)):
         raise ValueError(f"{loaded.path} is a {cfg.family} model of {cfg.data.dataset!r}; translation needs pix2pix or cyclegan")
 
 

@@ -26,9 +26,8 @@ import streamlit as st
 import torch
 from torch import Tensor
 
-from training.checkpoint import CheckpointError, LoadedRun, load_run, read_weights
+from training.checkpoint import DIRECTIONS, CheckpointError, LoadedRun, load_run, read_weights
 
-DIRECTIONS = "directions.safetensors"
 CPU_THREADS = int(os.environ.get("LATENT_STUDIO_CPU_THREADS") or 1)
 
 

@@ -17,10 +17,9 @@ from pathlib import Path
 
 from training.checkpoint import CheckpointError, find_runs, read_config
 from training.config import RunConfig
+from training.families.img2img import IMAGE_TO_IMAGE
 
 PROJECT = Path(__file__).resolve().parent.parent
-# Image-to-image runs have no latent to explore; they open in the Colorize & translate tab.
-IMAGE_TO_IMAGE = frozenset({"pix2pix", "cyclegan"})
 
 
 def shipped_folder() -> Path:

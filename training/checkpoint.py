@@ -33,6 +33,7 @@ from training.families import Family, UnknownFamily, get_family
 CONFIG = "config.json"
 STATE = "state.pt"
 METRICS = "metrics.jsonl"
+DIRECTIONS = "directions.safetensors"  # face attribute directions, written by `evaluate`
 
 
 class CheckpointError(ValueError):

@@ -16,14 +16,12 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from torchvision.utils import save_image
 
-from training.checkpoint import CONFIG, LoadedRun, atomic_write, load_run, write_json
+from training.checkpoint import CONFIG, DIRECTIONS, LoadedRun, atomic_write, load_run, write_json
 from training.classifier import batched, load_classifier
 from training.config import LatentSample
 from training.data import celeba_attributes, load_dataset, to_unit
+from training.families.img2img import IMAGE_TO_IMAGE
 from training.metrics import frechet_distance, gaussian, inception_score, nearest_neighbours, precision_recall, purity
-
-IMAGE_TO_IMAGE = ("pix2pix", "cyclegan")
-DIRECTIONS = "directions.safetensors"
 
 
 @torch.inference_mode()

@@ -35,9 +35,9 @@ from torch.utils.data import DataLoader
 from training.checkpoint import CONFIG, CheckpointError, LoadedRun, atomic_write, load_run, read_config, write_json
 from training.classifier import DomainClassifier
 from training.data import DATASETS, DatasetMissing, load_dataset, to_unit
+from training.families.img2img import IMAGE_TO_IMAGE
 from training.families.pix2pix import is_colorizer
 
-FAMILIES = ("pix2pix", "cyclegan")
 CLASSIFIER = "classifier.safetensors"
 CLASSIFIER_SIZE = 64  # summer vs winter is plain at 64 px; a quarter of the cost of 128
 BATCH = 100
@@ -124,8 +124,8 @@ def evaluate_run(run_dir: str | os.PathLike, data_root: str | os.PathLike | None
     """The run's test-split metrics (see the module docstring), also merged into its config.json
     metrics unless write=False."""
     family = read_config(run_dir).family
-    if family not in FAMILIES:
-        raise ValueError(f"{run_dir} is a {family} run; img2img_eval measures {' and '.join(FAMILIES)} runs")
+    if family not in IMAGE_TO_IMAGE:
+        raise ValueError(f"{run_dir} is a {family} run; img2img_eval measures pix2pix and cyclegan runs")
     run = load_run(run_dir)
     cfg = run.config
     data = cfg.data

@@ -9,6 +9,8 @@ from torch import nn
 from training.families.base import StepContext
 from training.models.image2image import PatchDiscriminator, ResnetGenerator, UNetGenerator
 
+# The families that map an image to an image: no latent to explore or sample, measured on test pairs.
+IMAGE_TO_IMAGE = frozenset({"pix2pix", "cyclegan"})
 GRID_COLUMNS = 8  # the trainer's grid has 8 columns when a family has no classes
 
 
