@@ -11,9 +11,8 @@ counts (see explorer.models).
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -24,6 +23,7 @@ from explorer.imaging import picture
 from explorer.runs import scan, shipped_folder
 from explorer.sampling import LatentState, build
 from explorer.views import codes, sliders
+from training.bench import percentile, time_ms
 from training.checkpoint import LoadedRun, best_device
 from training.families import get_family
 from training.trainer import new_config
@@ -33,20 +33,7 @@ PAGE = Path(__file__).resolve().parent / "page.py"
 
 def percentiles(times_ms: list[float]) -> tuple[float, float]:
     """(p50, p95) of a list of timings."""
-    ordered = sorted(times_ms)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-
-
-def timed(fn: Callable[[int], object], repeats: int, warmup: int = 5) -> list[float]:
-    """Milliseconds of fn(i) for i in range(repeats), after a few untimed calls."""
-    for i in range(warmup):
-        fn(i)
-    out = []
-    for i in range(repeats):
-        start = time.perf_counter()
-        fn(i)
-        out.append((time.perf_counter() - start) * 1000)
-    return out
+    return statistics.median(times_ms), percentile(times_ms, 0.95)
 
 
 def face_dcgan() -> LoadedRun:
@@ -62,13 +49,16 @@ def bench_model(run: LoadedRun, repeats: int) -> dict[str, float]:
     """p50/p95 of a slider move (state to PNG) and of the generator call alone, in ms."""
     spec = run.config.latent
 
-    def slider_move(i: int) -> bytes:
+    moves = itertools.count()
+
+    def slider_move() -> bytes:
+        i = next(moves)
         state = LatentState(seed=0).with_z(i % spec.dim, (i % 61) / 10 - 3)  # a new value every time
         return picture(models.generate(run, build(spec, state).generator_input()).images)
 
     inputs = build(spec, LatentState()).generator_input()
-    move = percentiles(timed(slider_move, repeats))
-    gen = percentiles(timed(lambda i: models.generate(run, inputs), repeats))
+    move = percentiles(time_ms(slider_move, repeats, warmup=5))
+    gen = percentiles(time_ms(lambda: models.generate(run, inputs), repeats, warmup=5))
     return {"move_p50": move[0], "move_p95": move[1], "gen_p50": gen[0], "gen_p95": gen[1]}
 
 
@@ -80,12 +70,14 @@ def bench_rerun(model: str, view: str, panel: str, repeats: int) -> tuple[float,
     at.run()
     key = f"{panel}@{at.session_state[session.REVISION]}"
 
-    def move(i: int) -> None:
-        at.session_state[key] = {"values": {"0": round(-2 + 0.4 * (i % 10), 2)}}
+    moves = itertools.count()
+
+    def move() -> None:
+        at.session_state[key] = {"values": {"0": round(-2 + 0.4 * (next(moves) % 10), 2)}}
         at.run()
         assert not at.exception, at.exception
 
-    return percentiles(timed(move, repeats, warmup=3))
+    return percentiles(time_ms(move, repeats, warmup=3))
 
 
 def main() -> None:

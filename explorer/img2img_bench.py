@@ -13,13 +13,13 @@ import io
 import json
 import statistics
 import sys
-import time
 
 import numpy as np
 import torch
 from PIL import Image
 
 from explorer.img2img import colorize, translate
+from training.bench import percentile, time_ms
 from training.checkpoint import load_run
 
 
@@ -33,18 +33,10 @@ def sample_upload(size: int) -> bytes:
     return buffer.getvalue()
 
 
-def time_ms(fn, repeats: int) -> dict[str, float]:
-    fn()  # warm-up: first-call allocations and kernel selection
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return {"p50_ms": round(statistics.median(times), 1), "p90_ms": round(times[int(0.9 * (len(times) - 1))], 1),
-            "min_ms": round(times[0], 1)}
+def latency(fn, repeats: int) -> dict[str, float]:
+    """p50, p90 and min milliseconds of fn over `repeats` calls, after one warm-up call."""
+    times = time_ms(fn, repeats, warmup=1)
+    return {"p50_ms": round(statistics.median(times), 1), "p90_ms": round(percentile(times, 0.9), 1), "min_ms": round(min(times), 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     upload = sample_upload(args.size)
     colorizer, translator = load_run(args.colorizer, args.device), load_run(args.translator, args.device)
     rows = [
-        {"task": "colorize", "run": args.colorizer, **time_ms(lambda: colorize(upload, colorizer), args.repeats)},
-        {"task": "translate AtoB", "run": args.translator, **time_ms(lambda: translate(upload, translator, "AtoB"), args.repeats)},
+        {"task": "colorize", "run": args.colorizer, **latency(lambda: colorize(upload, colorizer), args.repeats)},
+        {"task": "translate AtoB", "run": args.translator, **latency(lambda: translate(upload, translator, "AtoB"), args.repeats)},
     ]
     for r in rows:
         r.update(size=f"{args.size}x{args.size}", device=args.device, threads=torch.get_num_threads(), repeats=args.repeats)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from explorer.local_server import running
 from explorer.screenshots import ARGS, CHROMIUM, settle
+from training.bench import percentile
 
 EXAMPLE = Path(__file__).resolve().parent / "examples" / "colorize" / "daisy.jpg"
 
@@ -42,8 +43,8 @@ def cpu_seconds(pid: int | None) -> float | None:
 
 
 def percentiles(seconds: list[float]) -> str:
-    ms = sorted(s * 1000 for s in seconds)
-    return f"p50 {statistics.median(ms):.0f} ms, p95 {ms[int(0.95 * (len(ms) - 1))]:.0f} ms, max {ms[-1]:.0f} ms (n={len(ms)})"
+    ms = [s * 1000 for s in seconds]
+    return f"p50 {statistics.median(ms):.0f} ms, p95 {percentile(ms, 0.95):.0f} ms, max {max(ms):.0f} ms (n={len(ms)})"
 
 
 def colorize_load(url: str, model: str, calls: int) -> tuple[list[float], list[str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -15,7 +16,11 @@ from training.trainer import new_config
 FAMILIES = ["dcgan", "lsgan", "wgan", "wgan_gp", "cgan", "acgan", "sgan", "infogan", "vae"]
 
 
-def _time_ms(fn, repeats: int) -> list[float]:
+def time_ms(fn: Callable[[], object], repeats: int, warmup: int = 0) -> list[float]:
+    """Milliseconds of each of `repeats` calls of fn, after `warmup` untimed calls (first-call
+    allocations, kernel selection). On CUDA each call is waited for, so GPU work is counted."""
+    for _ in range(warmup):
+        fn()
     out = []
     for _ in range(repeats):
         t = time.perf_counter()
@@ -24,6 +29,12 @@ def _time_ms(fn, repeats: int) -> list[float]:
             torch.cuda.synchronize()
         out.append((time.perf_counter() - t) * 1000)
     return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile of `values` (0 <= q <= 1), by nearest rank below: a value that was measured."""
+    ordered = sorted(values)
+    return ordered[int(q * (len(ordered) - 1))]
 
 
 def bench_family(family: str, image_size: int = 28, channels: int = 1, steps: int = 10, device: torch.device | None = None) -> dict:
@@ -37,9 +48,8 @@ def bench_family(family: str, image_size: int = 28, channels: int = 1, steps: in
     with torch.inference_mode():
         one = cfg.latent.sample(1, device=device).generator_input()
         batch = cfg.latent.sample(64, device=device).generator_input()
-        _time_ms(lambda: gen(one), 5)
-        single = _time_ms(lambda: gen(one), 50)
-        batched = _time_ms(lambda: gen(batch), 10)
+        single = time_ms(lambda: gen(one), 50, warmup=5)
+        batched = time_ms(lambda: gen(batch), 10)
     m.train()
     t = cfg.train
     x = torch.rand(t.batch_size, channels, image_size, image_size, device=device) * 2 - 1
