@@ -50,6 +50,16 @@ def _pick(runs: dict[str, RunEntry], name: str | None, kind: str) -> RunEntry:
     return runs[name]
 
 
+def photo_input(label: str) -> gr.Image:
+    """A photo from a file, the webcam or the clipboard, passed on as Gradio's upload payload."""
+    return gr.Image(type="filepath", sources=["upload", "webcam", "clipboard"], label=label)
+
+
+def model_choice(runs: dict[str, RunEntry], **kwargs) -> gr.Dropdown:
+    """The discovered runs by name, the first one chosen (the page load refreshes the list)."""
+    return gr.Dropdown(list(runs), value=next(iter(runs), None), **kwargs)
+
+
 def upload_source(payload: dict | str | None, allowed: list[Path]) -> str | bytes:
     """The uploaded file behind an image payload, for explorer.uploads to check and decode.
 
@@ -124,7 +134,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
         return tuple(results.save({"translated": t.output, "round-trip": t.reconstruction, "error": t.error_map}))
 
     def choices() -> tuple[gr.Dropdown, gr.Dropdown]:
-        return tuple(gr.Dropdown(choices=list(runs), value=next(iter(runs), None)) for runs in image_to_image_runs(folders))
+        return tuple(model_choice(runs) for runs in image_to_image_runs(folders))
 
     colorizers, translators = image_to_image_runs(folders)
     cache = Path(get_upload_folder())  # where Gradio keeps uploads (GRADIO_TEMP_DIR)
@@ -139,8 +149,8 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
                         "every detail of your photo's lightness.")
             with gr.Row():
                 with gr.Column():
-                    photo = gr.Image(type="filepath", sources=["upload", "webcam", "clipboard"], label="Black-and-white photo")
-                    model = gr.Dropdown(list(colorizers), value=next(iter(colorizers), None), label="Model", allow_custom_value=True)
+                    photo = photo_input("Black-and-white photo")
+                    model = model_choice(colorizers, label="Model", allow_custom_value=True)
                     go = gr.Button("Colorize", variant="primary")
                 with gr.Column():
                     compare = gr.ImageSlider(label="Before / after", type="pil")
@@ -152,8 +162,8 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
                         "its error), or a facade label map to a photo (pix2pix).")
             with gr.Row():
                 with gr.Column():
-                    source = gr.Image(type="filepath", sources=["upload", "webcam", "clipboard"], label="Photo")
-                    t_model = gr.Dropdown(list(translators), value=next(iter(translators), None), label="Model", allow_custom_value=True)
+                    source = photo_input("Photo")
+                    t_model = model_choice(translators, label="Model", allow_custom_value=True)
                     direction = gr.Radio(list(DIRECTIONS), value="AtoB", label="Direction (CycleGAN: A = summer, B = winter)")
                     t_go = gr.Button("Translate", variant="primary")
                 with gr.Column():
