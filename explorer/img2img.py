@@ -26,7 +26,7 @@ from PIL import Image
 
 from explorer.uploads import UploadLimits, load_upload
 from training import color
-from training.checkpoint import LoadedRun, load_run
+from training.checkpoint import LoadedRun, load_run, read_config
 from training.families.img2img import IMAGE_TO_IMAGE, size_multiple
 from training.families.pix2pix import DIRECTIONS, is_colorizer
 
@@ -46,13 +46,18 @@ class Translation:
 
 
 @functools.lru_cache(maxsize=8)
-def _load(path: str) -> LoadedRun:
+def _load(path: str, step: int) -> LoadedRun:
+    """`step` (config.json's) is only part of the key: a run that saves again is loaded afresh."""
     return load_run(path)
 
 
 def get_run(run: str | os.PathLike | LoadedRun) -> LoadedRun:
-    """A loaded run, cached per process by its resolved path (models are read once)."""
-    return run if isinstance(run, LoadedRun) else _load(str(Path(run).resolve()))
+    """A loaded run, cached per process by its resolved path and step (models are read once per
+    checkpoint, so a run trained further is served at its new step without a restart)."""
+    if isinstance(run, LoadedRun):
+        return run
+    path = Path(run).resolve()
+    return _load(str(path), read_config(path).step)
 
 
 def work_size(size: tuple[int, int], model_size: int, multiple: int) -> tuple[int, int]:

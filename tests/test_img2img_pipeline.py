@@ -2,6 +2,7 @@
 own size and orientation, colorization keeps the upload's full-resolution lightness, bad uploads
 get the uploads module's message, and the shipped checkpoints work when present."""
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -179,6 +180,15 @@ def test_error_map_is_black_where_the_cycle_is_perfect(runs, monkeypatch):
 
 def test_loaded_runs_are_cached_per_path(runs):
     assert get_run(runs["lab"]) is get_run(str(runs["lab"]) + "/")
+
+
+def test_a_run_saved_again_is_loaded_at_its_new_step(tmp_path):
+    run = make_run(tmp_path / "colorizer", "pix2pix", "colorize")
+    first = get_run(run)
+    cfg = dataclasses.replace(first.config, step=first.config.step + 5)
+    save_run(run, cfg, first.family.build())
+    again = get_run(run)
+    assert again is not first and again.config.step == first.config.step + 5
 
 
 @pytest.mark.parametrize(("size", "expected"), [((640, 480), (172, 128)), ((100, 100), (128, 128)), ((10000, 100), (512, 4))])
