@@ -55,9 +55,10 @@ def photo_input(label: str) -> gr.Image:
     return gr.Image(type="filepath", sources=["upload", "webcam", "clipboard"], label=label)
 
 
-def model_choice(runs: dict[str, RunEntry], **kwargs) -> gr.Dropdown:
-    """The discovered runs by name, the first one chosen (the page load refreshes the list)."""
-    return gr.Dropdown(list(runs), value=next(iter(runs), None), **kwargs)
+def model_choice(runs: dict[str, RunEntry]) -> gr.Dropdown:
+    """The discovered runs by name, the first one chosen (the page load refreshes the list). A
+    typed name is let through to the handler, which answers an unknown one with a clear message."""
+    return gr.Dropdown(list(runs), value=next(iter(runs), None), label="Model", allow_custom_value=True)
 
 
 def upload_source(payload: dict | str | None, allowed: list[Path]) -> str | bytes:
@@ -150,7 +151,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             with gr.Row():
                 with gr.Column():
                     photo = photo_input("Black-and-white photo")
-                    model = model_choice(colorizers, label="Model", allow_custom_value=True)
+                    model = model_choice(colorizers)
                     go = gr.Button("Colorize", variant="primary")
                 with gr.Column():
                     compare = gr.ImageSlider(label="Before / after", type="pil")
@@ -163,7 +164,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             with gr.Row():
                 with gr.Column():
                     source = photo_input("Photo")
-                    t_model = model_choice(translators, label="Model", allow_custom_value=True)
+                    t_model = model_choice(translators)
                     direction = gr.Radio(list(DIRECTIONS), value="AtoB", label="Direction (CycleGAN: A = summer, B = winter)")
                     t_go = gr.Button("Translate", variant="primary")
                 with gr.Column():
