@@ -13,6 +13,7 @@ run() {  # run OUT ARGS...: train unless finished, resuming after an interruptio
 }
 if [ "$lane" = a ] || [ "$lane" = all ]; then
   run checkpoints/dcgan-mnist --model dcgan --dataset mnist --steps 4000 --set train.snapshot_every=500
+  run checkpoints/infogan-mnist --preset infogan-mnist --steps 7741 --set train.snapshot_every=1000
   run checkpoints/vae-2d-mnist --preset vae-2d --steps 1500 --set train.snapshot_every=500
   run checkpoints/acgan-fashion-mnist --model acgan --dataset fashion-mnist --steps 2000 --set train.snapshot_every=500
   run checkpoints/mode-collapse-mnist --preset mode-collapse --steps 1000 --set train.snapshot_every=250
@@ -27,7 +28,7 @@ if [ "$lane" = c ] || [ "$lane" = all ]; then  # the seed book's recipe for the 
     --set train.snapshot_every=500
 fi
 if [ "$lane" = b ] || [ "$lane" = all ]; then
-  run checkpoints/dcgan-celeba --model dcgan --dataset celeba --steps 2000 --set train.snapshot_every=500 \
+  run checkpoints/dcgan-celeba --model dcgan --dataset celeba --steps 888 --set train.snapshot_every=500 \
     --set arch.generator.width=32 --set arch.discriminator.width=32
   run checkpoints/wgan-gp-fashion-mnist --model wgan_gp --dataset fashion-mnist --steps 3000 --set train.snapshot_every=250 \
     --set arch.generator.width=32 --set arch.discriminator.width=32

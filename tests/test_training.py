@@ -11,6 +11,7 @@ from tests.conftest import TINY, checked_train_step
 from training.checkpoint import load_state, read_config, snapshot_steps
 from training.families import StepContext, get_family
 from training.families.conditional import PartialLabels
+from training.families.infogan import jitter
 from training.trainer import RunExists, new_config, train
 
 GAN_FAMILIES = ["dcgan", "lsgan", "wgan", "wgan_gp", "cgan", "acgan", "sgan", "infogan"]
@@ -61,6 +62,29 @@ def test_wgan_gp_logs_its_penalty_and_uses_five_critic_steps():
     fam = get_family("wgan_gp")(cfg)
     m = fam.build()
     assert fam.train_step(m, step_context(cfg, m))["gp"] >= 0
+
+
+def test_jitter_moves_images_a_little_and_passes_gradients():
+    x = (torch.rand(6, 1, 28, 28) * 2 - 1).requires_grad_()
+    assert torch.allclose(jitter(x, 0, 0, 0), x, atol=1e-5)
+    moved = jitter(x)
+    assert moved.shape == x.shape and moved.min() >= -1 and moved.max() <= 1 and not torch.allclose(moved, x, atol=0.1)
+    moved.sum().backward()
+    assert x.grad.abs().sum() > 0
+
+
+def test_infogan_jitter_adds_the_code_read_from_jittered_fakes():
+    torch.manual_seed(0)
+    cfg = tiny("infogan", train={"info_cat_jitter": 2.0})
+    fam = get_family("infogan")(cfg)
+    m = fam.build()
+    assert checked_train_step(fam, m, step_context(cfg, m)) == ["d", "g"]
+    out = fam.train_step(m, step_context(cfg, m))
+    t = cfg.train
+    expected = t.info_cat_weight * out["info_cat"] + t.info_cont_weight * out["info_cont"] + 2.0 * out["info_cat_jitter"]
+    assert out["info_cat_jitter"] > 0 and out["info_loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+    plain = tiny("infogan", train={"info_cat_jitter": 0.0})
+    assert "info_cat_jitter" not in get_family("infogan")(plain).train_step(m, step_context(plain, m))
 
 
 def first_rows(run):

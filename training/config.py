@@ -107,6 +107,7 @@ class TrainSpec:
     info_cat_weight: float = 1.0  # InfoGAN mutual-information term, categorical codes
     info_cont_weight: float = 0.1  # ... continuous codes
     info_cont_loss: str = "gaussian"  # gaussian (NLL with predicted std) | mse
+    info_cat_jitter: float = 0.0  # InfoGAN: weight of the categorical code read from jittered fakes (0 = off)
     kl_weight: float = 1.0  # VAE
     labeled_per_class: int = 100  # SGAN: labels kept per class, the rest are unlabeled
     adversarial: str = "bce"  # pix2pix and CycleGAN: bce | mse (LSGAN)
