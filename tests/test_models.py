@@ -49,6 +49,7 @@ def test_infogan_default_is_the_papers_mnist_setting():
     cfg, m = build("infogan")
     assert (cfg.latent.dim, cfg.latent.categorical, cfg.latent.continuous) == (62, [10], 2)
     assert (cfg.train.info_cont_loss, cfg.train.info_cat_jitter) == ("mse", 1.0)  # see InfoGAN.defaults
+    assert new_config("infogan", "fake", 1, preset="seed-mlp").train.info_cat_jitter == 0  # the seed book's baseline
     assert m["generator"].project[0].in_features == 62 + 10 + 2
 
 

@@ -33,9 +33,10 @@ PRESETS: dict[str, Preset] = {
     ),
     "seed-mlp": Preset(
         None, "the seed book's recipe: fully connected G (256, 512) and D (512, 256), no normalization, PyTorch's default "
-              "init; the baseline the tuned convolutional defaults are compared against",
+              "init, no jittered InfoGAN codes; the baseline the tuned convolutional defaults are compared against",
         {"arch": {"generator": {"kind": "mlp", "hidden": [256, 512]}, "discriminator": {"kind": "mlp", "hidden": [512, 256]},
-                  "init": "default", "q_hidden": 128}},
+                  "init": "default", "q_hidden": 128},
+         "train": {"info_cat_jitter": 0.0}},
     ),
     "cyclegan-book-unet": Preset(
         "cyclegan", "the GAN book's CycleGAN: a U-Net generator (4 levels, 32 to 256 wide, instance norm, no dropout), "
