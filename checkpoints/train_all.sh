@@ -30,6 +30,8 @@ fi
 if [ "$lane" = b ] || [ "$lane" = all ]; then
   run checkpoints/dcgan-celeba --model dcgan --dataset celeba --steps 888 --set train.snapshot_every=500 \
     --set arch.generator.width=32 --set arch.discriminator.width=32
+  run checkpoints/dcgan-anime --model dcgan --dataset anime --steps 2000 --set train.snapshot_every=500 \
+    --set arch.generator.width=32 --set arch.discriminator.width=32
   run checkpoints/wgan-gp-fashion-mnist --model wgan_gp --dataset fashion-mnist --steps 3000 --set train.snapshot_every=250 \
     --set arch.generator.width=32 --set arch.discriminator.width=32
 fi
