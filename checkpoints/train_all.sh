@@ -28,7 +28,7 @@ if [ "$lane" = c ] || [ "$lane" = all ]; then  # the seed book's recipe for the 
     --set train.snapshot_every=500
 fi
 if [ "$lane" = b ] || [ "$lane" = all ]; then
-  run checkpoints/dcgan-celeba --model dcgan --dataset celeba --steps 888 --set train.snapshot_every=500 \
+  run checkpoints/dcgan-celeba --model dcgan --dataset celeba --steps 2000 --set train.snapshot_every=500 \
     --set arch.generator.width=32 --set arch.discriminator.width=32
   run checkpoints/dcgan-anime --model dcgan --dataset anime --steps 2000 --set train.snapshot_every=500 \
     --set arch.generator.width=32 --set arch.discriminator.width=32
