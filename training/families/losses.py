@@ -51,6 +51,16 @@ def clip_weights(module: nn.Module, c: float) -> None:
         p.clamp_(-c, c)
 
 
+def categorical_info_loss(q_out: torch.Tensor, categorical: list[torch.Tensor], sizes: list[int]) -> torch.Tensor:
+    """The categorical codes' part of `info_loss`: cross-entropy of Q's logits, summed over codes."""
+    q_out = q_out.float()
+    loss, start = q_out.new_zeros(()), 0
+    for codes, size in zip(categorical, sizes):
+        loss = loss + F.cross_entropy(q_out[:, start:start + size], codes)
+        start += size
+    return loss
+
+
 def info_loss(
     q_out: torch.Tensor, categorical: list[torch.Tensor], sizes: list[int], continuous: torch.Tensor,
     cont_loss: str = "gaussian",
@@ -62,11 +72,8 @@ def info_loss(
     log-likelihood (constant dropped), or plain MSE to the mean.
     """
     q_out = q_out.float()
-    cat_loss = q_out.new_zeros(())
-    start = 0
-    for codes, size in zip(categorical, sizes):
-        cat_loss = cat_loss + F.cross_entropy(q_out[:, start:start + size], codes)
-        start += size
+    cat_loss = categorical_info_loss(q_out, categorical, sizes)
+    start = sum(sizes)
     n = continuous.size(1)
     if n == 0:
         return cat_loss, q_out.new_zeros(())
