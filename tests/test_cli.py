@@ -58,6 +58,21 @@ def test_bench_prints_numbers_per_family():
     assert all(r["gen_ms_per_image_batch1_p50"] > 0 and r["train_images_per_s"] > 0 for r in rows)
 
 
+def test_bench_compare_times_the_default_recipe_against_the_reference_with_every_speed_up_off(monkeypatch):
+    from training import bench
+
+    built = []
+    real_rate = bench.train_rate
+    monkeypatch.setattr(bench, "train_rate", lambda cfg, steps, device: built.append(cfg.train) or real_rate(cfg, steps, device))
+    rows = bench.compare(rounds=2, cases=[("tiny DCGAN", "dcgan", "fake", 28, 1)], device=torch.device("cpu"))
+    assert [r["case"] for r in rows] == ["tiny DCGAN"] and rows[0]["speedup"] > 0
+    assert rows[0]["speedup"] == pytest.approx(rows[0]["ours_images_per_s"] / rows[0]["reference_images_per_s"], rel=0.01)
+    reference, ours = built[0::2], built[1::2]  # alternating, reference first
+    assert len(reference) == len(ours) == 2
+    assert all(not (t.bf16 or t.channels_last or t.compile or t.fused_optimizer) for t in reference)
+    assert all(t.bf16 and t.fused_optimizer for t in ours)
+
+
 def wait_for(predicate, timeout=120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -71,8 +71,18 @@ TRAINING = ("d_loss", "g_loss", "loss", "wasserstein", "info_loss", "q_cat_acc",
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from training.bench import FAMILIES, run
+    from training.bench import FAMILIES, compare, run
 
+    if args.compare:
+        rows = compare(args.rounds)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+            return 0
+        print(f"{'case':<17} {'batch':>5} {'reference img/s':>16} {'ours img/s':>11} {'speedup':>8}  ours")
+        for r in rows:
+            print(f"{r['case']:<17} {r['batch_size']:>5} {r['reference_images_per_s']:>16.3g} {r['ours_images_per_s']:>11.3g} "
+                  f"{r['speedup']:>7.2f}x  {r['ours']} on {r['device']}")
+        return 0
     rows = run(args.families or FAMILIES, args.steps)
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -116,6 +126,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--families", nargs="*")
     b.add_argument("--steps", type=int, default=10)
     b.add_argument("--json", action="store_true")
+    b.add_argument("--compare", action="store_true",
+                   help="side by side: each family's default recipe against the same recipe with every speed-up off")
+    b.add_argument("--rounds", type=int, default=3, help="with --compare: alternations of the two (medians are reported)")
     b.set_defaults(run=_bench)
 
     e = sub.add_parser("evaluate", help="measure a run (FID, IS, precision/recall, code purity, ...) into its config.json")

@@ -9,8 +9,10 @@ from collections.abc import Callable
 
 import torch
 
+from training import precision
 from training.checkpoint import best_device
 from training.families import StepContext, get_family
+from training.families.img2img import IMAGE_TO_IMAGE
 from training.trainer import new_config
 
 FAMILIES = ["dcgan", "lsgan", "wgan", "wgan_gp", "cgan", "acgan", "sgan", "infogan", "vae"]
@@ -37,41 +39,85 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[int(q * (len(ordered) - 1))]
 
 
+def _fake_batch(cfg, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch of the shape the family trains on: (image, label) for latent families, (A, B) images
+    for image-to-image ones, drawn at random (speed does not depend on pixel values)."""
+    t, d = cfg.train, cfg.data
+    image = lambda c: torch.rand(t.batch_size, c, d.image_size, d.image_size, device=device) * 2 - 1  # noqa: E731
+    if cfg.family in IMAGE_TO_IMAGE:
+        g = cfg.arch["generator"]
+        return image(g["in_channels"]), image(g["out_channels"])
+    return image(d.channels), torch.randint(max(d.num_classes, 1), (t.batch_size,), device=device)
+
+
+def train_rate(cfg, steps: int, device: torch.device, warmup: int = 2) -> float:
+    """Training images per second of `cfg`'s family, recipe and precision settings on random data."""
+    fam = get_family(cfg.family)(cfg)
+    m = precision.prepare(fam.build().to(device), cfg.train)
+    batch = tuple(precision.to_memory_format(x, cfg.train) for x in _fake_batch(cfg, device))
+    ctx = StepContext(device, fam.make_optimizers(m), lambda: batch, dtype=precision.autocast_dtype(cfg.train, device))
+    m.train()
+    for _ in range(warmup):  # first-call allocations, kernel selection (and compilation when on)
+        fam.train_step(m, ctx)
+    seconds = sum(time_ms(lambda: fam.train_step(m, ctx), steps)) / 1000
+    t = cfg.train
+    return steps * t.batch_size * t.n_critic / seconds
+
+
 def bench_family(family: str, image_size: int = 28, channels: int = 1, steps: int = 10, device: torch.device | None = None) -> dict:
-    """Default architecture of `family` on random data of the given shape."""
+    """Default architecture and precision of `family` on random data of the given shape."""
     device = device or best_device()
     overrides = [{"data": {"image_size": image_size, "channels": channels}, "train": {"steps": steps}}]
     cfg = new_config(family, "fake", steps, overrides=overrides)
-    fam = get_family(family)(cfg)
-    m = fam.build().to(device)
-    gen = m["generator"].eval()
+    gen = get_family(family)(cfg).build()["generator"].to(device).eval()
     with torch.inference_mode():
         one = cfg.latent.sample(1, device=device).generator_input()
         batch = cfg.latent.sample(64, device=device).generator_input()
         single = time_ms(lambda: gen(one), 50, warmup=5)
         batched = time_ms(lambda: gen(batch), 10)
-    m.train()
-    t = cfg.train
-    x = torch.rand(t.batch_size, channels, image_size, image_size, device=device) * 2 - 1
-    y = torch.randint(max(cfg.data.num_classes, 1), (t.batch_size,), device=device)
-    ctx = StepContext(device, fam.make_optimizers(m), lambda: (x, y), amp=device.type == "cuda")
-    fam.train_step(m, ctx)  # warm-up
-    start = time.perf_counter()
-    for _ in range(steps):
-        fam.train_step(m, ctx)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
     return {
         "family": family, "image_size": image_size, "channels": channels, "device": str(device),
+        "precision": precision.describe(cfg.train, device),
         "generator_params": sum(p.numel() for p in gen.parameters()),
         "gen_ms_per_image_batch1_p50": round(statistics.median(single), 3),
         "gen_ms_per_image_batch64": round(statistics.median(batched) / 64, 4),
-        "train_images_per_s": round(steps * t.batch_size * t.n_critic / seconds, 1),
+        "train_images_per_s": round(train_rate(cfg, steps, device), 1),
     }
 
 
 def run(families: list[str], steps: int = 10) -> list[dict]:
     rows = [bench_family(f, steps=steps) for f in families]
     rows.append(bench_family("dcgan", 64, 3, steps=max(steps // 2, 2)))
+    return rows
+
+
+# The side-by-side cases: (label, family, dataset, image size, generator steps per round).
+# The 64x64 DCGAN is pytorch/examples dcgan's recipe (ngf = ndf = 64, batch 64, Adam 2e-4).
+COMPARE = [
+    ("DCGAN 64x64 RGB", "dcgan", "celeba", 64, 6),
+    ("InfoGAN 28x28", "infogan", "mnist", 28, 20),
+    ("pix2pix 128", "pix2pix", "paired", 128, 12),
+    ("CycleGAN 128", "cyclegan", "unpaired", 128, 4),
+]
+# The reference: the same networks and recipe with every speed-up off (fp32, NCHW, eager), which is
+# how pytorch/examples trains on a CPU and ran at parity with it (85-99 vs 87-97 img/s).
+REFERENCE = {"bf16": False, "channels_last": False, "compile": False, "fused_optimizer": False}
+
+
+def compare(rounds: int = 3, cases: list[tuple] = COMPARE, device: torch.device | None = None) -> list[dict]:
+    """Training images/s of each case's default recipe against the reference, alternating the two
+    `rounds` times on the same machine so a slow moment hits both; medians and their ratio."""
+    device = device or best_device()
+    rows = []
+    for label, family, dataset, size, steps in cases:
+        fast = new_config(family, dataset, steps, image_size=size)
+        reference = new_config(family, dataset, steps, image_size=size, overrides=[{"train": REFERENCE}])
+        rates = {"reference": [], "ours": []}
+        for _ in range(rounds):
+            rates["reference"].append(train_rate(reference, steps, device))
+            rates["ours"].append(train_rate(fast, steps, device))
+        ref, ours = statistics.median(rates["reference"]), statistics.median(rates["ours"])
+        rows.append({"case": label, "family": family, "batch_size": fast.train.batch_size, "device": str(device),
+                     "ours": precision.describe(fast.train, device), "reference_images_per_s": round(ref, 2),
+                     "ours_images_per_s": round(ours, 2), "speedup": round(ours / ref, 2)})
     return rows

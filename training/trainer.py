@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from torchvision.utils import save_image
 from tqdm import tqdm
 
-from training import distributed
+from training import distributed, precision
 from training.cards import model_card
 from training.checkpoint import CONFIG, METRICS, CheckpointError, atomic_write, load_state, read_config, save_run
 from training.config import RunConfig, merge
@@ -76,18 +76,13 @@ def _batches(dataset: Dataset, cfg: RunConfig, world: distributed.World) -> Iter
         dataset, t.batch_size, shuffle=sampler is None, sampler=sampler, drop_last=True, num_workers=t.workers,
         generator=torch.Generator().manual_seed(cfg.seed), pin_memory=world.device.type == "cuda", persistent_workers=t.workers > 0,
     )
-    cuda = world.device.type == "cuda"
     epoch = 0
     while True:
         if sampler is not None:
             sampler.set_epoch(epoch)
         for x, y in loader:
             x, y = x.to(world.device, non_blocking=True), y.to(world.device, non_blocking=True)
-            if cuda and x.dim() == 4:
-                x = x.contiguous(memory_format=torch.channels_last)
-            if cuda and y.dim() == 4:
-                y = y.contiguous(memory_format=torch.channels_last)
-            yield x, y
+            yield precision.to_memory_format(x, t), precision.to_memory_format(y, t)
         epoch += 1
 
 
@@ -141,10 +136,7 @@ def train(
         cfg.card["command"] = command
     torch.manual_seed(cfg.seed * 1000 + world.rank)  # ranks draw different noise
     family = get_family(cfg.family)(cfg)
-    modules = family.build().to(world.device)
-    amp = world.device.type == "cuda"
-    if amp:
-        modules.to(memory_format=torch.channels_last)
+    modules = precision.prepare(family.build().to(world.device), cfg.train)
     optimizers = family.make_optimizers(modules)
     start = 0
     if state is not None:
@@ -162,12 +154,14 @@ def train(
     dataset = family.training_data(dataset, getattr(dataset, "targets", None))
     cfg.data.size = len(dataset)
     batches = _batches(dataset, cfg, world)
-    ctx = StepContext(world.device, optimizers, lambda: next(batches), distributed.average_gradients, amp)
+    ctx = StepContext(world.device, optimizers, lambda: next(batches), distributed.average_gradients,
+                      precision.autocast_dtype(cfg.train, world.device))
     fixed = family.fixed_inputs(dataset, cfg.train.grid_size - cfg.train.grid_size % grid_rows(cfg), world.device)
     monitor, stop = FailureMonitor(), StopFlag()
     if world.is_main:
         out.mkdir(parents=True, exist_ok=True)
         cfg.card.setdefault("hardware", hardware(world.device) + (f" x {world.size}" if world.size > 1 else ""))
+        cfg.card.setdefault("precision", precision.describe(cfg.train, world.device))
 
     def snapshot(step: int, final: bool) -> None:
         distributed.average_buffers(modules)

@@ -1,0 +1,85 @@
+"""The fast training path: bf16 autocast where the device computes it natively, channels_last,
+the fused optimizer. Each has a switch in config.json, falls back to fp32 without hardware bf16,
+keeps fp32 master weights, and trains every family."""
+
+import json
+
+import pytest
+import torch
+
+from tests.conftest import TINY, checked_train_step
+from training import precision
+from training.checkpoint import read_config
+from training.config import TrainSpec
+from training.families import FAMILIES, StepContext, get_family
+from training.families.img2img import IMAGE_TO_IMAGE
+from training.trainer import new_config, train
+
+CPU = torch.device("cpu")
+LATENT = sorted(f for f in FAMILIES if f not in IMAGE_TO_IMAGE)
+
+
+def test_bf16_is_used_only_where_the_run_asks_and_the_hardware_computes_it(monkeypatch):
+    monkeypatch.setattr(precision, "native_bf16", lambda device: True)
+    assert precision.autocast_dtype(TrainSpec(), CPU) is torch.bfloat16
+    assert precision.autocast_dtype(TrainSpec(bf16=False), CPU) is None
+    monkeypatch.setattr(precision, "native_bf16", lambda device: False)
+    assert precision.autocast_dtype(TrainSpec(), CPU) is None
+    assert precision.describe(TrainSpec(), CPU).startswith("fp32")
+
+
+def test_the_switches_and_what_ran_are_recorded_in_config_json(tmp_path):
+    cfg = new_config("dcgan", "fake", 2, overrides=[TINY, {"train": {"bf16": False, "channels_last": True}}])
+    train(cfg, tmp_path / "run", progress=False)
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert (saved["train"]["bf16"], saved["train"]["channels_last"], saved["train"]["compile"]) == (False, True, False)
+    assert saved["card"]["precision"] == "fp32, channels_last, fused Adam"
+    assert read_config(tmp_path / "run").train.channels_last is True
+
+
+@pytest.mark.parametrize("family", LATENT)
+def test_every_latent_family_steps_under_bf16_and_channels_last_with_fp32_weights(family):
+    torch.manual_seed(0)
+    cfg = new_config(family, "fake", 2, overrides=[TINY, {"train": {"channels_last": True}}])
+    fam = get_family(family)(cfg)
+    m = precision.prepare(fam.build(), cfg.train)
+    x = precision.to_memory_format(torch.rand(8, 1, 28, 28) * 2 - 1, cfg.train)
+    ctx = StepContext(CPU, fam.make_optimizers(m), lambda: (x, torch.arange(8) % 10), dtype=torch.bfloat16)
+    checked_train_step(fam, m, ctx)
+    metrics = fam.train_step(m, ctx)
+    assert all(torch.isfinite(v).all() for v in metrics.values())
+    assert all(p.dtype == torch.float32 for p in m.parameters())
+
+
+@pytest.mark.parametrize("family", sorted(IMAGE_TO_IMAGE))
+def test_every_image_to_image_family_steps_under_bf16_with_fp32_weights(family):
+    torch.manual_seed(0)
+    dataset = {"pix2pix": "paired", "cyclegan": "unpaired"}[family]
+    small = {"generator": {"width": 8}, "discriminator": {"width": 8}}
+    cfg = new_config(family, dataset, 2, image_size=32, overrides=[{"arch": small, "train": {"batch_size": 2}}])
+    fam = get_family(family)(cfg)
+    m = precision.prepare(fam.build(), cfg.train)
+    g = cfg.arch["generator"]
+    batch = (torch.rand(2, g["in_channels"], 32, 32) * 2 - 1, torch.rand(2, g["out_channels"], 32, 32) * 2 - 1)
+    ctx = StepContext(CPU, fam.make_optimizers(m), lambda: batch, dtype=torch.bfloat16)
+    metrics = fam.train_step(m, ctx)
+    assert all(torch.isfinite(v).all() for v in metrics.values())
+    assert all(p.dtype == torch.float32 for p in m.parameters())
+
+
+def test_the_fused_optimizer_makes_the_same_update_as_the_plain_one():
+    torch.manual_seed(0)
+    results = []
+    for fused in (True, False):
+        cfg = new_config("dcgan", "fake", 2, overrides=[TINY, {"train": {"fused_optimizer": fused, "bf16": False}}])
+        fam = get_family("dcgan")(cfg)
+        torch.manual_seed(1)
+        m = fam.build()
+        x = torch.rand(8, 1, 28, 28) * 2 - 1
+        batch = (x, torch.zeros(8, dtype=torch.long))
+        ctx = StepContext(CPU, fam.make_optimizers(m), lambda b=batch: b)
+        torch.manual_seed(2)
+        for _ in range(3):
+            fam.train_step(m, ctx)
+        results.append(torch.cat([p.flatten() for p in m.parameters()]))
+    assert torch.allclose(results[0], results[1], atol=1e-5)
