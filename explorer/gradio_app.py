@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import time
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import gradio as gr
@@ -21,7 +21,9 @@ from fastapi import FastAPI
 from gradio.utils import get_upload_folder
 from PIL import Image
 
+from explorer import mode
 from explorer.img2img import DIRECTIONS, colorize, translate
+from explorer.request_limits import BodyLimit, ClientBudget, FolderCap, client_id
 from explorer.runs import IMAGE_TO_IMAGE, RunEntry, scan, shipped_folder
 from explorer.uploads import UploadError, UploadLimits
 from training.families.pix2pix import is_colorizer
@@ -30,6 +32,11 @@ EXAMPLES = Path(__file__).resolve().parent / "examples"
 LIMITS = UploadLimits()
 # Past this Gradio itself refuses the upload; below it our own limit gives the clearer message.
 GRADIO_MAX_FILE_SIZE = LIMITS.max_bytes + 2**20
+# Request bodies (explorer.request_limits): an upload's multipart body, any other request (an image
+# sent inline as a data: URL is one: a pasted photo, rarely over a few MB), and all bodies in flight.
+MAX_UPLOAD_BODY, MAX_BODY, MAX_INFLIGHT = GRADIO_MAX_FILE_SIZE + 2**20, 8 * 2**20, 256 * 2**20
+QUEUE_SIZE = 16  # requests waiting for the worker, from all visitors
+MAX_UPLOAD_FOLDER = int(float(os.environ.get("LATENT_STUDIO_UPLOAD_GB") or 2) * 2**30)  # Gradio's upload cache and results
 CONCURRENCY = int(os.environ.get("LATENT_STUDIO_CONCURRENCY") or max(1, (os.cpu_count() or 2) // 2))
 
 
@@ -46,7 +53,7 @@ def image_to_image_runs(folders: list[Path] | None = None) -> tuple[dict[str, Ru
 def _pick(runs: dict[str, RunEntry], name: str | None, kind: str) -> RunEntry:
     """Only a discovered run may be used: a request names a run, never a path."""
     if name not in runs:
-        raise gr.Error(f"Unknown {kind} model {name!r}; choose one of: {', '.join(runs) or 'none installed'}")
+        raise gr.Error(f"Unknown {kind} model {str(name)[:80]!r}; choose one of: {', '.join(runs) or 'none installed'}")
     return runs[name]
 
 
@@ -113,31 +120,47 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
     """The Blocks app. Runs are discovered again on every page load and request, so a model that
     finishes training appears without a restart."""
 
-    def do_colorize(photo: dict | None, model: str) -> tuple[tuple[str, str], str]:
-        """Color a photo: returns (before, after) for the slider and a PNG file to download."""
-        source = upload_source(photo, allowed)
+    @contextmanager
+    def budgeted(request: gr.Request | None):
+        """In public mode each client gets a share of the worker (explorer.request_limits)."""
+        client = client_id(dict(request.headers), request.client.host if request.client else None) if request else "local"
+        if budget is not None and (wait := budget.wait_needed(client)) > 0:
+            raise gr.Error(f"You have used this server a lot in the last minute; try again in {wait:.0f} s.")
+        started = time.monotonic()
         try:
-            result = colorize(source, _pick(image_to_image_runs(folders)[0], model, "colorizer").path, LIMITS)
-        except UploadError as e:
-            raise gr.Error(str(e)) from e
-        before = result.convert("L").convert("RGB")  # the photo's own lightness, upright, at its size
-        before_path, after_path = results.save({"lightness": before, "colorized": result})
-        return (before_path, after_path), after_path
+            yield
+        finally:
+            if budget is not None:
+                budget.charge(client, time.monotonic() - started)
 
-    def do_translate(photo: dict | None, model: str, direction: str) -> tuple[str | None, ...]:
+    def do_colorize(photo: dict | None, model: str, request: gr.Request = None) -> tuple[tuple[str, str], str]:
+        """Color a photo: returns (before, after) for the slider and a PNG file to download."""
+        with budgeted(request):
+            source = upload_source(photo, allowed)
+            try:
+                result = colorize(source, _pick(image_to_image_runs(folders)[0], model, "colorizer").path, LIMITS)
+            except UploadError as e:
+                raise gr.Error(str(e)) from e
+            before = result.convert("L").convert("RGB")  # the photo's own lightness, upright, at its size
+            before_path, after_path = results.save({"lightness": before, "colorized": result})
+            return (before_path, after_path), after_path
+
+    def do_translate(photo: dict | None, model: str, direction: str, request: gr.Request = None) -> tuple[str | None, ...]:
         """Translate a photo: the translation, and for CycleGAN the reconstruction and |A - A'| map."""
-        source = upload_source(photo, allowed)
-        run = _pick(image_to_image_runs(folders)[1], model, "translation")
-        try:
-            t = translate(source, run.path, direction if run.config.family == "cyclegan" else None, LIMITS)
-        except (UploadError, ValueError) as e:  # a bad upload, or a direction the model was not trained for
-            raise gr.Error(str(e)) from e
-        return tuple(results.save({"translated": t.output, "round-trip": t.reconstruction, "error": t.error_map}))
+        with budgeted(request):
+            source = upload_source(photo, allowed)
+            run = _pick(image_to_image_runs(folders)[1], model, "translation")
+            try:
+                t = translate(source, run.path, direction if run.config.family == "cyclegan" else None, LIMITS)
+            except (UploadError, ValueError) as e:  # a bad upload, or a direction the model was not trained for
+                raise gr.Error(str(e)) from e
+            return tuple(results.save({"translated": t.output, "round-trip": t.reconstruction, "error": t.error_map}))
 
     def choices() -> tuple[gr.Dropdown, gr.Dropdown]:
         return tuple(model_choice(runs) for runs in image_to_image_runs(folders))
 
     colorizers, translators = image_to_image_runs(folders)
+    budget = ClientBudget() if mode.public() else None
     cache = Path(get_upload_folder())  # where Gradio keeps uploads (GRADIO_TEMP_DIR)
     allowed = [cache, EXAMPLES]
     cache.mkdir(parents=True, exist_ok=True)
@@ -176,7 +199,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             t_go.click(do_translate, [source, t_model, direction], [translated, reconstruction, error], api_name="translate",
                        preprocess=False)
         blocks.load(choices, None, [model, t_model], api_name=False)
-    blocks.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
+    blocks.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return blocks
 
 
@@ -192,7 +215,9 @@ def mount(blocks: gr.Blocks, path: str = "/gradio"):
     shell = FastAPI()
     gr.mount_gradio_app(shell, blocks, path=path, max_file_size=GRADIO_MAX_FILE_SIZE, allowed_paths=[str(EXAMPLES)],
                         footer_links=["api"])
-    asgi = next(route.app for route in shell.routes if getattr(route, "path", None) == path)
+    asgi = BodyLimit(next(route.app for route in shell.routes if getattr(route, "path", None) == path),
+                     max_body=MAX_BODY, max_upload=MAX_UPLOAD_BODY, max_inflight=MAX_INFLIGHT,
+                     disk=FolderCap(Path(get_upload_folder()), MAX_UPLOAD_FOLDER))
 
     @asynccontextmanager
     async def lifespan(_app):

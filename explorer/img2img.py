@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from explorer.uploads import UploadLimits, load_upload
+from explorer.uploads import UploadError, UploadLimits, load_upload
 from training import color
 from training.checkpoint import LoadedRun, load_run, read_config
 from training.families.img2img import IMAGE_TO_IMAGE, size_multiple
@@ -32,6 +32,8 @@ from training.families.pix2pix import DIRECTIONS, is_colorizer
 
 BATCH = 16  # same-sized images per forward pass
 MAX_ASPECT = 4  # the longer working side is at most this many model sizes (a panorama gets smaller)
+MAX_UPLOAD_ASPECT = 16  # longer side over shorter: past this the shorter side would vanish at the model's scale
+TRANSLATION_MAX_SIDE = 2048  # a translation holds no detail finer than its working size: larger outputs only cost time
 ERROR_FULL_SCALE = 0.5  # |A - A'| (mean over channels, [0, 1] scale) drawn at full heat; typical cycles sit near 0.1
 STRIP_PIXELS = 2**20  # colour merging works on strips of about this many pixels: bounded memory
 
@@ -65,6 +67,20 @@ def work_size(size: tuple[int, int], model_size: int, multiple: int) -> tuple[in
     proportion (at most MAX_ASPECT times), both rounded to a multiple the generator accepts."""
     scale = min(model_size / min(size), MAX_ASPECT * model_size / max(size))
     return tuple(max(multiple, round(s * scale / multiple) * multiple) for s in size)
+
+
+def _check_aspect(photo: Image.Image) -> None:
+    """Refuse a sliver (1 x 5000, say): at the model's scale its short side would be under one pixel."""
+    w, h = photo.size
+    if max(w, h) > MAX_UPLOAD_ASPECT * min(w, h):
+        raise UploadError(f"This image is {w} x {h} pixels, too long and thin for the models; "
+                          f"use one whose longer side is at most {MAX_UPLOAD_ASPECT} times its shorter side.")
+
+
+def _output_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The upload's size, scaled down so the longer side is at most TRANSLATION_MAX_SIDE."""
+    scale = min(1.0, TRANSLATION_MAX_SIDE / max(size))
+    return tuple(max(1, round(s * scale)) for s in size)
 
 
 def _tensor(img: Image.Image) -> torch.Tensor:
@@ -118,6 +134,8 @@ def colorize_many(
     cfg = loaded.config
     space = cfg.data.color_space
     photos = [load_upload(u, limits) for u in uploads]
+    for photo in photos:
+        _check_aspect(photo)
     multiple = size_multiple(cfg.arch["generator"])
     grays = [color.split(_resized(p, work_size(p.size, cfg.data.image_size, multiple)) * 2 - 1, space)[0] for p in photos]
     results = []
@@ -163,12 +181,16 @@ def translate_many(
     uploads: Sequence[Upload], run: str | os.PathLike | LoadedRun, direction: str | None = None, limits: UploadLimits = UploadLimits(),
 ) -> list[Translation]:
     """Each photo translated (CycleGAN: AtoB or BtoA; pix2pix: the direction it was trained in),
-    with CycleGAN's reconstruction and error heat map, all RGB at the upload's size."""
+    with CycleGAN's reconstruction and error heat map, all RGB at the upload's size (scaled down
+    to TRANSLATION_MAX_SIDE on the longer side, past which an upsampled translation adds nothing).
+    A sliver of an image (longer side over MAX_UPLOAD_ASPECT times the shorter) is an UploadError."""
     loaded = get_run(run)
     _require(loaded, colorizer=False)
     cfg = loaded.config
     forward, backward = _generators(loaded, direction)
     photos = [load_upload(u, limits) for u in uploads]
+    for photo in photos:
+        _check_aspect(photo)
     multiple = size_multiple(cfg.arch["generator"])
     inputs = [_resized(p, work_size(p.size, cfg.data.image_size, multiple)) for p in photos]
     if cfg.data.channels == 1:  # a gray model: give it the photos' luma
@@ -177,6 +199,7 @@ def translate_many(
     recons = _run_batched(loaded, loaded.modules[backward], outputs) if backward else [None] * len(photos)
 
     def full_size(x: torch.Tensor, size: tuple[int, int]) -> Image.Image:
+        size = _output_size(size)
         x = F.interpolate(x[None], size=(size[1], size[0]), mode="bicubic", align_corners=False)[0]
         return _image(x.expand(3, -1, -1))
 

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from explorer.sampling import CODE_LIMIT
 from training.checkpoint import LoadedRun
 from training.config import LatentSample
 
-SWEEP_RANGE = 2.0  # twice the usual training range of 1: the outer columns show extrapolation
+SWEEP_RANGE = CODE_LIMIT  # the continuous codes' slider range: the outer columns show extrapolation
 
 
 def sweep(sample: LatentSample, categorical: int | None, continuous: int | None, values: Tensor) -> LatentSample:

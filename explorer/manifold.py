@@ -7,27 +7,21 @@ was trained on), so the points are where the encoder puts images like its traini
 from __future__ import annotations
 
 import plotly.graph_objects as go
-import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Subset
 
-from training.checkpoint import LoadedRun
-from training.data import load_dataset
-
-LIMIT = 5000  # points in the scatter: enough to see the clusters, few enough for the browser
+from training.checkpoint import ENCODED_TEST, LoadedRun, read_weights
+from training.evaluate import encode_test_set
 
 
-def encode_test_set(run: LoadedRun, root: str, limit: int = LIMIT, batch_size: int = 500) -> tuple[Tensor, Tensor]:
-    """Encoder means ([N, dim]) and labels ([N]) of the first `limit` test images; raises
-    training.data.DatasetMissing when the data is not under `root`."""
-    dataset = load_dataset(run.config.data, root, "test")
-    subset = Subset(dataset, range(min(limit, len(dataset))))
-    means, labels = [], []
-    with torch.inference_mode():
-        for x, y in DataLoader(subset, batch_size):
-            means.append(run.modules["encoder"](x.to(run.device))["mu"].float().cpu())
-            labels.append(y)
-    return torch.cat(means), torch.cat(labels)
+def encoded_test_set(run: LoadedRun, root: str) -> tuple[Tensor, Tensor]:
+    """Encoder means and labels of the test set: stored in the run by `evaluate` (so a server
+    without the dataset, a public Space, still draws the scatter), else encoded from `root`
+    (raises training.data.DatasetMissing when the data is not there either)."""
+    stored = run.path / ENCODED_TEST
+    if stored.is_file():
+        tensors = read_weights(stored)
+        return tensors["means"], tensors["labels"]
+    return encode_test_set(run, root)
 
 
 def scatter(means: Tensor, labels: Tensor, class_names: list[str], current: tuple[float, float]) -> go.Figure:

@@ -25,6 +25,7 @@ class Permalink:
     model: str | None = None  # run id (its path under the runs folder)
     view: str | None = None  # tab title
     state: LatentState = field(default_factory=LatentState)
+    dropped: tuple[str, ...] = ()  # parts of the query that could not be read, as "name=part"
 
 
 def _pairs(values: Mapping[int, float | int]) -> str:
@@ -49,24 +50,36 @@ def _number(text: str, kind: Callable[[str], T]) -> T | None:
     return value if math.isfinite(value) else None
 
 
-def _read_pairs(text: str, kind: Callable[[str], T]) -> dict[int, T]:
+MAX_PAIRS = 4096  # more edits than any model has dimensions: the rest of a longer list is dropped
+
+
+def _read_pairs(name: str, text: str, kind: Callable[[str], T], dropped: list[str]) -> dict[int, T]:
     out: dict[int, T] = {}
-    for part in text.split(","):
+    for part in text.split(",")[:MAX_PAIRS] if text else []:
         key, sep, raw = part.partition(":")
         index, value = _number(key, int), _number(raw, kind)
         if sep and index is not None and value is not None:
             out[index] = value
+        else:
+            dropped.append(f"{name}={part}")
     return out
 
 
 def from_query(query: Mapping[str, str]) -> Permalink:
-    """The Permalink a URL's query parameters describe; malformed parts are ignored."""
+    """The Permalink a URL's query parameters describe; malformed parts are dropped and listed.
+    (Whether a value fits the model is for LatentState.fit to say, once the model is known.)"""
+    dropped: list[str] = []
     seed = _number(query.get("seed", ""), int)
+    if query.get("seed") and (seed is None or not 0 <= seed < MAX_SEED):
+        dropped.append(f"seed={query['seed']}")
+    label = _number(query.get("label", ""), int)
+    if query.get("label") and label is None:
+        dropped.append(f"label={query['label']}")
     state = LatentState(
         seed=seed if seed is not None and 0 <= seed < MAX_SEED else 0,
-        z=_read_pairs(query.get("z", ""), float),
-        categorical=_read_pairs(query.get("cat", ""), int),
-        continuous=_read_pairs(query.get("cont", ""), float),
-        label=_number(query.get("label", ""), int),
+        z=_read_pairs("z", query.get("z", ""), float, dropped),
+        categorical=_read_pairs("cat", query.get("cat", ""), int, dropped),
+        continuous=_read_pairs("cont", query.get("cont", ""), float, dropped),
+        label=label,
     )
-    return Permalink(query.get("model") or None, query.get("view") or None, state)
+    return Permalink(query.get("model") or None, query.get("view") or None, state, tuple(dropped))

@@ -34,6 +34,25 @@ def data_root() -> str:
     return os.environ.get("LATENT_STUDIO_DATA") or "data"
 
 
+MAX_PATH = 1024  # characters in a runs folder typed into the page
+
+
+def user_folder(text: str) -> Path:
+    """The runs folder a user typed (local mode), or ValueError saying why it cannot be one. An
+    empty box means the default folder."""
+    text = text.strip() or default_user_folder()
+    if "\0" in text:
+        raise ValueError("a folder name cannot contain a NUL character")
+    if len(text) > MAX_PATH:
+        raise ValueError(f"that path is {len(text)} characters long; the limit is {MAX_PATH}")
+    path = Path(text).expanduser()
+    if any(len(part.encode()) > 255 for part in path.parts):
+        raise ValueError("a folder name in that path is longer than 255 bytes, which no file system allows")
+    if path.exists() and not path.is_dir():
+        raise ValueError("that path is a file, not a folder")
+    return path
+
+
 @dataclass(frozen=True)
 class RunEntry:
     """One run directory as the picker shows it: its config, or why it cannot be read."""

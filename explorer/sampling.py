@@ -15,6 +15,17 @@ from torch import Tensor
 
 from training.config import LatentSample, LatentSpec
 
+CODE_LIMIT = 2.0  # continuous codes' sliders: twice the usual training range of 1, so the ends show extrapolation
+
+
+def z_limit(spec: LatentSpec) -> float:
+    """How far a z slider reaches: about 3 standard deviations of a normal prior, 1 for a uniform one."""
+    return 1.0 if spec.prior == "uniform" else 3.0
+
+
+def _clamp(value: float, limit: float) -> float:
+    return min(max(value, -limit), limit)
+
 
 @dataclass(frozen=True)
 class LatentState:
@@ -27,12 +38,13 @@ class LatentState:
     label: int | None = None  # conditional models: the class
 
     def fit(self, spec: LatentSpec) -> LatentState:
-        """Drop changes that `spec` has no place for (a link made for another model, a bad URL)."""
+        """Drop changes that `spec` has no place for (a link made for another model, a bad URL) and
+        clamp values to their sliders' range, so whatever a link says, the page can draw it."""
         return LatentState(
             self.seed,
-            {i: v for i, v in self.z.items() if 0 <= i < spec.dim},
+            {i: _clamp(v, z_limit(spec)) for i, v in self.z.items() if 0 <= i < spec.dim},
             {i: v for i, v in self.categorical.items() if 0 <= i < len(spec.categorical) and 0 <= v < spec.categorical[i]},
-            {i: v for i, v in self.continuous.items() if 0 <= i < spec.continuous},
+            {i: _clamp(v, CODE_LIMIT) for i, v in self.continuous.items() if 0 <= i < spec.continuous},
             self.label if self.label is not None and 0 <= self.label < spec.num_classes else None,
         )
 

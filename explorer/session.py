@@ -24,6 +24,7 @@ REVISION = "latent_revision"
 MODEL = "model"  # the picker's select
 VIEW = "view"  # the tabs
 SHOWN_DIMS = "shown_dims"  # the sliders view's choice of dimensions
+DROPPED = "link_dropped"  # parts of the opening link that could not be read, to warn about once
 SLIDER_DECIMALS = 2  # slider values are stored at the sliders' step, so links hold short numbers
 
 
@@ -33,6 +34,7 @@ def start() -> None:
         return
     link = from_query(st.query_params.to_dict())
     st.session_state[STATE] = link.state
+    st.session_state[DROPPED] = link.dropped[:5]
     st.session_state[REVISION] = 0
     if link.model:
         st.session_state[MODEL] = link.model
@@ -50,8 +52,14 @@ def key(name: str) -> str:
 
 
 def fit(spec: LatentSpec) -> None:
-    """Drop changes the open model has no place for (a link made for another model)."""
-    st.session_state[STATE] = state().fit(spec)
+    """Drop changes the open model has no place for (a link made for another model) and clamp
+    values to their sliders; say so when a link asked for something else."""
+    fitted = state().fit(spec)
+    if fitted != state():
+        st.warning("Parts of this link do not fit the model and were left out or brought into the sliders' range.")
+    st.session_state[STATE] = fitted
+    for part in st.session_state.pop(DROPPED, ()):
+        st.warning(f"Left out of the link: {part[:80]!r} is not a valid value.")
 
 
 def valid(widget: str, options: Collection) -> str:

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from training.config import parse_override
 from training.jobs import JOB
+from training.trainer import new_config
 
 # Curves drawn from the start; the other logged numbers are one legend click away.
 MAIN_CURVES = ("d_loss", "g_loss", "loss")
@@ -19,16 +20,33 @@ NOT_CURVES = ("step", "warnings", "images_per_s")
 def train_args(model: str, dataset: str, steps: int, data_root: str, preset: str | None = None, settings: str = "") -> list[str]:
     """CLI arguments of `python -m training train` (without --out) for a run set up on the page.
 
-    `settings` holds space-separated KEY=VALUE overrides (--set); a malformed one raises
-    ValueError here, before any process starts, so the page can say what is wrong.
+    `settings` holds space-separated KEY=VALUE overrides (--set); a malformed one, or one the run
+    config's schema refuses, raises ValueError here, before any process starts, so the page can
+    say what is wrong.
     """
     args = ["--model", model, "--dataset", dataset, "--steps", str(steps), "--data-root", data_root]
     if preset:
         args += ["--preset", preset]
+    overrides = []
     for item in settings.split():
-        parse_override(item)
+        overrides.append(parse_override(item))
         args += ["--set", item]
+    new_config(model, dataset, steps, preset, overrides=overrides)  # the whole config checked against its schema now
     return args
+
+
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def run_dir(folder: Path, name: str) -> Path:
+    """The run directory `name` names inside `folder`: one path component of letters, digits, '.',
+    '_' and '-' (up to 64, starting with a letter or digit), so no name reaches outside `folder`."""
+    if not RUN_NAME.fullmatch(name) or name in (".", ".."):
+        raise ValueError("a run name is up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    path = Path(folder) / name
+    if path.resolve().parent != Path(folder).resolve():  # a symbolic link named like a run
+        raise ValueError(f"{name!r} leads outside the runs folder")
+    return path
 
 
 def free_name(folder: Path, base: str) -> str:

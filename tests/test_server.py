@@ -48,6 +48,7 @@ def test_dockerfile_runs_readmes_install_and_start_commands():
     docker = (ROOT / "Dockerfile").read_text()
     assert f"RUN {install}\n" in docker and f"CMD {start}\n" in docker
     assert re.search(r"^USER user$", docker, re.M)  # not root
+    assert re.search(r"^ENV LATENT_STUDIO_PUBLIC=1$", docker, re.M)  # a Space is public: explorer.mode
     front = (ROOT / "README.md").read_text().split("---")[1]
     assert "sdk: docker" in front and "app_port: 8501" in front
 

@@ -5,26 +5,33 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import signal
 import sys
 
-from training.config import parse_override
+
+def _interrupt(signum, frame) -> None:
+    """SIGTERM before the trainer's own handler is in place: stop like Ctrl-C, with a message."""
+    raise KeyboardInterrupt
 
 
 def _train(args: argparse.Namespace) -> int:
-    from training.checkpoint import read_config
-    from training.trainer import new_config, train
+    from training.config import parse_override
+    from training.trainer import new_config, saved_config, train
 
     overrides = [parse_override(s) for s in args.set]
     if args.batch_size:
         overrides.append({"train": {"batch_size": args.batch_size}})
     if args.resume:  # the run's own config; only the step target may change
-        cfg = read_config(args.out)
+        cfg = saved_config(args.out)
         cfg.train.steps = args.steps or cfg.train.steps
     else:
         cfg = new_config(args.model, args.dataset, args.steps or 1000, args.preset, args.image_size, args.dataset_path,
                          args.seed, overrides)
     command = "python -m training " + shlex.join(sys.argv[1:])
     final = train(cfg, args.out, args.resume, args.data_root, args.download, args.device, not args.no_progress, command).config
+    if not args.resume and final.step == 0:
+        print(f"{args.out}: stopped before the first step; nothing was written", file=sys.stderr)
+        return 130
     print(f"{args.out}: {final.family} at step {final.step}/{final.train.steps}")
     return 0
 
@@ -179,15 +186,22 @@ def _presets() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    from training.checkpoint import CheckpointError
-    from training.data import DatasetMissing
-
+    """Run a command; errors a user can fix are one line on stderr and exit status 2, and Ctrl-C or
+    SIGTERM before training begins (loading torch or the data) exits 130 with a message."""
     try:
-        return args.run(args)
-    except (CheckpointError, DatasetMissing, FileExistsError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        signal.signal(signal.SIGTERM, _interrupt)
+        args = parser().parse_args(argv)
+        from training.checkpoint import CheckpointError
+        from training.data import DatasetMissing
+
+        try:
+            return args.run(args)
+        except (CheckpointError, DatasetMissing, FileExistsError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+    except KeyboardInterrupt:
+        print("interrupted before training began; nothing was written", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -27,13 +27,14 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from torch import nn
 
-from training.config import FORMAT_VERSION, RunConfig
+from training.config import FORMAT_VERSION, ConfigError, RunConfig
 from training.families import Family, UnknownFamily, get_family
 
 CONFIG = "config.json"
 STATE = "state.pt"
 METRICS = "metrics.jsonl"
 DIRECTIONS = "directions.safetensors"  # face attribute directions, written by `evaluate`
+ENCODED_TEST = "encoded_test.safetensors"  # a 2-D VAE's encoded test set (means, labels), written by `evaluate`
 
 
 class CheckpointError(ValueError):
@@ -52,6 +53,13 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def remove_temp_files(run: Path) -> None:
+    """Delete what atomic_write left behind in `run` when its process was killed mid-write."""
+    for folder in (run, run / "samples", run / "snapshots"):
+        for tmp in Path(folder).glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
 
 
 def write_json(path: Path, obj: dict) -> None:
@@ -85,12 +93,13 @@ def snapshot_steps(run: Path) -> list[int]:
     return sorted({int(p.stem.rsplit("_", 1)[1]) for p in (Path(run) / "snapshots").glob("generator*_step_*.safetensors")})
 
 
-def save_run(run: Path, cfg: RunConfig, modules: nn.ModuleDict, state: dict | None = None) -> None:
+def save_run(run: Path, cfg: RunConfig, modules: nn.ModuleDict, state: dict | None = None, keep_snapshot: bool = True) -> None:
     """Write the UI's weights, the resume state (if given), then config.json last: config.json's
-    step never runs ahead of the weights beside it."""
+    step never runs ahead of the weights beside it. With keep_snapshot (and the run's
+    keep_snapshots), the generators are also kept under snapshots/ for the scrubber."""
     run = Path(run)
     family = get_family(cfg.family)
-    if cfg.train.keep_snapshots:
+    if keep_snapshot and cfg.train.keep_snapshots:
         for name in family.exported:
             if name.startswith("generator"):
                 save_weights(snapshot_path(run, cfg.step, name), modules[name], cfg.train.weights_dtype)
@@ -113,7 +122,7 @@ def read_config(run: Path) -> RunConfig:
         raw = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{path} is not valid JSON ({e}); the file is damaged or truncated") from e
-    if not isinstance(raw, dict) or "family" not in raw:
+    if not isinstance(raw, dict) or not isinstance(raw.get("family"), str):
         raise CheckpointError(f"{path} has no 'family': it is not a Latent Studio run config")
     version = raw.get("format_version", 0)
     if not isinstance(version, int) or version > FORMAT_VERSION:
@@ -126,8 +135,8 @@ def read_config(run: Path) -> RunConfig:
         return RunConfig.from_dict(raw)
     except UnknownFamily as e:
         raise CheckpointError(f"{path}: {e}") from e
-    except TypeError as e:
-        raise CheckpointError(f"{path} has fields this version does not know ({e})") from e
+    except ConfigError as e:
+        raise CheckpointError(f"{path} does not fit the run config schema: {e}") from e
 
 
 def read_weights(path: Path) -> dict[str, torch.Tensor]:
@@ -217,9 +226,28 @@ def read_metrics(run: Path) -> list[dict]:
     return rows
 
 
-def find_runs(root: str | os.PathLike) -> list[Path]:
-    """Every run directory (a folder with config.json) at or below `root`, sorted by path."""
+MAX_DEPTH = 3  # runs/NAME, runs/GROUP/NAME, runs/GROUP/SUB/NAME
+MAX_RUNS = 1000
+
+
+def find_runs(root: str | os.PathLike, max_depth: int = MAX_DEPTH, max_runs: int = MAX_RUNS) -> list[Path]:
+    """Run directories (folders with config.json) at or below `root`, sorted by path.
+
+    The walk is bounded, so a folder such as / costs milliseconds, not a scan of the whole disk:
+    at most `max_depth` levels below `root`, no hidden folders, no symbolic links followed, and
+    at most `max_runs` runs. A run's own subfolders (samples/, snapshots/) are not searched."""
     root = Path(root)
     if not root.is_dir():
         return []
-    return sorted(p.parent for p in root.rglob(CONFIG))
+    runs: list[Path] = []
+    for folder, subfolders, files in os.walk(root, onerror=lambda e: None):
+        depth = len(Path(folder).relative_to(root).parts)
+        if CONFIG in files:
+            runs.append(Path(folder))
+            subfolders.clear()
+        if depth >= max_depth or len(runs) >= max_runs:
+            subfolders.clear()
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        if len(runs) >= max_runs:
+            break
+    return sorted(runs)

@@ -1,21 +1,44 @@
 """What a run's config.json holds, as small dataclasses of plain JSON types.
 
 A run directory rebuilds its model from this file alone (the checkpoint contract in DESIGN.md),
-so everything the architecture and the latent sampling depend on lives here.
+so everything the architecture and the latent sampling depend on lives here. The dataclasses are
+pydantic's: every config read from disk or built from --set overrides is checked against the
+types, ranges and known keys declared here, so a wrongly typed field is refused with a message
+that names it instead of surfacing later as a traceback in the trainer, the CLI or the page.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass, field
-from typing import Any
+import dataclasses
+from dataclasses import asdict, field
+from typing import Annotated, Any, Literal
 
 import torch
+from pydantic import ConfigDict, Field, ValidationError, with_config
+from pydantic.dataclasses import dataclass
+from typing_extensions import TypedDict
 
 FORMAT_VERSION = 1
+STRICT = ConfigDict(extra="forbid")  # an unknown key is a typo or a newer format: refused, never ignored
+
+Count = Annotated[int, Field(ge=0)]
+Positive = Annotated[int, Field(ge=1)]
+Weight = Annotated[float, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+Rate = Annotated[float, Field(gt=0, le=1)]
 
 
-@dataclass
+class ConfigError(ValueError):
+    """A config that does not match the schema; the message lists each bad field and why."""
+
+
+def describe_errors(e: ValidationError) -> str:
+    """One line per bad field: where it is and what is wrong (never the value: it may be huge)."""
+    return "; ".join(f"{'.'.join(map(str, err['loc'])) or 'config'}: {err['msg']}" for err in e.errors())
+
+
+@dataclass(config=STRICT)
 class LatentSpec:
     """The generator's input: noise z, then InfoGAN codes, then a class one-hot.
 
@@ -23,12 +46,13 @@ class LatentSpec:
     and UI sliders serve unconditional, InfoGAN and conditional models alike.
     """
 
-    dim: int = 100
-    prior: str = "normal"  # normal | uniform (on [-1, 1])
-    categorical: list[int] = field(default_factory=list)  # InfoGAN categorical code sizes
-    continuous: int = 0  # InfoGAN continuous codes ...
-    continuous_range: float = 1.0  # ... each ~ Uniform(-r, r)
-    num_classes: int = 0  # conditional models (CGAN, ACGAN): class one-hot appended
+    dim: Annotated[int, Field(ge=1, le=4096)] = 100
+    prior: Literal["normal", "uniform"] = "normal"  # uniform is on [-1, 1]
+    # InfoGAN categorical code sizes
+    categorical: Annotated[list[Annotated[int, Field(ge=2, le=1000)]], Field(max_length=16)] = field(default_factory=list)
+    continuous: Annotated[int, Field(ge=0, le=64)] = 0  # InfoGAN continuous codes ...
+    continuous_range: Annotated[float, Field(gt=0, le=100)] = 1.0  # ... each ~ Uniform(-r, r)
+    num_classes: Annotated[int, Field(ge=0, le=1000)] = 0  # conditional models (CGAN, ACGAN): class one-hot appended
 
     @property
     def input_dim(self) -> int:
@@ -58,7 +82,7 @@ class LatentSpec:
         return sample
 
 
-@dataclass
+@dataclasses.dataclass
 class LatentSample:
     spec: LatentSpec
     z: torch.Tensor  # [N, dim]
@@ -80,81 +104,98 @@ class LatentSample:
         return torch.cat(parts, dim=1)
 
 
-@dataclass
+@dataclass(config=STRICT)
 class DataSpec:
     dataset: str = "fake"
     path: str | None = None  # dataset folder, relative to the data root unless absolute
-    image_size: int = 28
-    channels: int = 1
-    normalization: dict = field(default_factory=lambda: {"mean": 0.5, "std": 0.5, "range": [-1, 1]})
-    color_space: str = "gray"  # gray | rgb | lab
-    num_classes: int = 0
+    image_size: Annotated[int, Field(ge=4, le=1024)] = 28
+    channels: Annotated[int, Field(ge=1, le=4)] = 1
+    normalization: dict[str, Any] = field(default_factory=lambda: {"mean": 0.5, "std": 0.5, "range": [-1, 1]})
+    color_space: Literal["gray", "rgb", "lab"] = "gray"
+    num_classes: Annotated[int, Field(ge=0, le=1000)] = 0
     class_names: list[str] = field(default_factory=list)
-    size: int | None = None  # number of training examples, recorded for the model card
+    size: Count | None = None  # number of training examples, recorded for the model card
 
 
-@dataclass
+@dataclass(config=STRICT)
 class TrainSpec:
-    steps: int = 1000
-    batch_size: int = 64
-    optimizer: str = "adam"  # adam | rmsprop
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
-    n_critic: int = 1  # discriminator steps per generator step
-    clip: float = 0.0  # WGAN weight clipping (0 = off)
-    gp_weight: float = 0.0  # WGAN-GP gradient penalty weight
-    info_cat_weight: float = 1.0  # InfoGAN mutual-information term, categorical codes
-    info_cont_weight: float = 0.1  # ... continuous codes
-    info_cont_loss: str = "gaussian"  # gaussian (NLL with predicted std) | mse
-    info_cat_jitter: float = 0.0  # InfoGAN: weight of the categorical code read from jittered fakes (0 = off)
-    kl_weight: float = 1.0  # VAE
-    labeled_per_class: int = 100  # SGAN: labels kept per class, the rest are unlabeled
-    adversarial: str = "bce"  # pix2pix and CycleGAN: bce | mse (LSGAN)
-    l1_weight: float = 100.0  # pix2pix: L1 to the true target beside the adversarial term
-    adv_start: float = 0.0  # pix2pix: fraction of steps that train G on L1 alone before D and the adversarial term join
-    cycle_weight: float = 10.0  # CycleGAN: L1 of A -> B -> A and B -> A -> B to where they started
-    identity_weight: float = 5.0  # CycleGAN: L1 of G_AB(B) to B and G_BA(A) to A (the paper's 0.5 x cycle)
-    pool_size: int = 50  # CycleGAN: past fakes each D is also shown (0 = only the current batch)
-    lr_decay_start: float = 1.0  # pix2pix, CycleGAN: fraction of steps after which rates fall linearly to 0 (1 = never)
-    log_every: int = 50
-    snapshot_every: int = 500
+    steps: Positive = 1000
+    batch_size: Annotated[int, Field(ge=1, le=4096)] = 64
+    optimizer: Literal["adam", "rmsprop"] = "adam"
+    lr_g: Rate = 2e-4
+    lr_d: Rate = 2e-4
+    betas: Annotated[list[Fraction], Field(min_length=2, max_length=2)] = field(default_factory=lambda: [0.5, 0.999])
+    n_critic: Annotated[int, Field(ge=1, le=100)] = 1  # discriminator steps per generator step
+    clip: Weight = 0.0  # WGAN weight clipping (0 = off)
+    gp_weight: Weight = 0.0  # WGAN-GP gradient penalty weight
+    info_cat_weight: Weight = 1.0  # InfoGAN mutual-information term, categorical codes
+    info_cont_weight: Weight = 0.1  # ... continuous codes
+    info_cont_loss: Literal["gaussian", "mse"] = "gaussian"  # NLL with predicted std, or MSE to the mean
+    info_cat_jitter: Weight = 0.0  # InfoGAN: weight of the categorical code read from jittered fakes (0 = off)
+    kl_weight: Weight = 1.0  # VAE
+    labeled_per_class: Count = 100  # SGAN: labels kept per class, the rest are unlabeled
+    adversarial: Literal["bce", "mse"] = "bce"  # pix2pix and CycleGAN: bce | mse (LSGAN)
+    l1_weight: Weight = 100.0  # pix2pix: L1 to the true target beside the adversarial term
+    adv_start: Fraction = 0.0  # pix2pix: fraction of steps that train G on L1 alone before D and the adversarial term join
+    cycle_weight: Weight = 10.0  # CycleGAN: L1 of A -> B -> A and B -> A -> B to where they started
+    identity_weight: Weight = 5.0  # CycleGAN: L1 of G_AB(B) to B and G_BA(A) to A (the paper's 0.5 x cycle)
+    pool_size: Annotated[int, Field(ge=0, le=10_000)] = 50  # CycleGAN: past fakes each D is also shown (0 = only the current batch)
+    lr_decay_start: Fraction = 1.0  # pix2pix, CycleGAN: fraction of steps after which rates fall linearly to 0 (1 = never)
+    log_every: Positive = 50
+    snapshot_every: Positive = 500
+    checkpoint_seconds: Annotated[float, Field(gt=0)] = 300.0  # resume state at least this often, whatever snapshot_every says
     keep_snapshots: bool = True  # the generator at every snapshot, for the app's checkpoint scrubber
-    grid_size: int = 64
-    workers: int = 0
+    grid_size: Annotated[int, Field(ge=1, le=1024)] = 64
+    workers: Annotated[int, Field(ge=0, le=64)] = 0
+    weights_dtype: Literal["float32", "float16", "bfloat16"] = "float32"  # float16 halves the shipped .safetensors
     bf16: bool = True  # bf16 autocast where the device computes it natively (training.precision); fp32 elsewhere
-    channels_last: bool = False  # NHWC memory for conv nets: faster for some families, slower for others
+    channels_last: bool = False  # NHWC memory for conv nets: measured slower on a 2-core CPU, so off
     compile: bool = False  # torch.compile every network (measured no faster on CPU: training.precision)
     fused_optimizer: bool = True  # Adam's update as one fused kernel (the same math, 10x faster on a CPU)
-    weights_dtype: str = "float32"  # float16 halves the shipped .safetensors
 
 
-@dataclass
+@with_config(ConfigDict(extra="allow"))
+class Card(TypedDict, total=False):
+    """The model card: the keys the app shows are typed; others (a user's own notes) pass through."""
+
+    intended_use: str
+    dataset_notes: str
+    notes: str
+    command: str
+    resumed_with: list[str]
+    hardware: str
+    precision: str
+    train_seconds: Annotated[float, Field(ge=0)]
+
+
+@dataclass(config=STRICT)
 class RunConfig:
     family: str
-    arch: dict = field(default_factory=dict)
+    arch: dict[str, Any] = field(default_factory=dict)
     latent: LatentSpec = field(default_factory=LatentSpec)
     data: DataSpec = field(default_factory=DataSpec)
     train: TrainSpec = field(default_factory=TrainSpec)
     preset: str | None = None
-    seed: int = 0
-    step: int = 0
-    metrics: dict = field(default_factory=dict)
-    card: dict = field(default_factory=dict)  # model card: intended use, dataset notes, command, hardware
-    format_version: int = FORMAT_VERSION
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    step: Count = 0
+    metrics: dict[str, Any] = field(default_factory=dict)
+    card: Card = field(default_factory=dict)  # model card: intended use, dataset notes, command, hardware
+    format_version: Count = FORMAT_VERSION
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":
-        d = copy.deepcopy(d)
-        return cls(
-            **{k: v for k, v in d.items() if k not in ("latent", "data", "train")},
-            latent=LatentSpec(**d.get("latent", {})),
-            data=DataSpec(**d.get("data", {})),
-            train=TrainSpec(**d.get("train", {})),
-        )
+        """Validate `d` against the schema; a ConfigError names every field that does not fit."""
+        if not isinstance(d, dict):
+            raise ConfigError("a run config is a JSON object")
+        try:
+            return cls(**copy.deepcopy(d))
+        except ValidationError as e:
+            raise ConfigError(describe_errors(e)) from None
+        except TypeError as e:  # a key that is not a field of RunConfig at all
+            raise ConfigError(str(e).replace(cls.__name__ + ".__init__() ", "")) from None
 
 
 def merge(base: dict, overrides: dict) -> dict:

@@ -14,9 +14,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
+from torch.utils.data import DataLoader, Subset
 from torchvision.utils import save_image
 
-from training.checkpoint import CONFIG, DIRECTIONS, LoadedRun, atomic_write, load_run, write_json
+from training.checkpoint import CONFIG, DIRECTIONS, ENCODED_TEST, LoadedRun, atomic_write, load_run, write_json
 from training.classifier import batched, load_classifier
 from training.config import LatentSample
 from training.data import celeba_attributes, load_dataset, to_unit
@@ -107,6 +108,22 @@ def memorization(run_dir: Path, fake: torch.Tensor, train: torch.Tensor, test: t
     return {"nn_distance": round(float(d_fake[:, 0].mean()), 3), "nn_distance_test": round(float(d_test[:, 0].mean()), 3)}
 
 
+ENCODED_LIMIT = 5000  # test images in a VAE's stored scatter: enough to see the clusters, few enough for the browser
+
+
+def encode_test_set(run: LoadedRun, root: str | None, limit: int = ENCODED_LIMIT, batch: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+    """Encoder means ([N, dim]) and labels ([N]) of the first `limit` test images, read with the
+    run's own DataSpec; raises training.data.DatasetMissing when the data is not under `root`."""
+    dataset = load_dataset(run.config.data, root, "test")
+    subset = Subset(dataset, range(min(limit, len(dataset))))
+    means, labels = [], []
+    with torch.inference_mode():
+        for x, y in DataLoader(subset, batch):
+            means.append(run.modules["encoder"](x.to(run.device))["mu"].float().cpu())
+            labels.append(y)
+    return torch.cat(means), torch.cat(labels)
+
+
 @torch.no_grad()
 def evaluate_run(run_dir: str | Path, data_root: str | None = None, samples: int = 10000, seed: int = 0) -> dict:
     """Measure the run in `run_dir` and merge the numbers into its config.json metrics."""
@@ -150,6 +167,9 @@ def evaluate_run(run_dir: str | Path, data_root: str | None = None, samples: int
             directions, counts = attribute_directions(run, lambda x: classifier(fit(x)), samples, seed, names)
             atomic_write(run_dir / DIRECTIONS, lambda tmp: save_file(directions, tmp, metadata={"positive_counts": json.dumps(counts)}))
             results["attribute_directions"] = len(directions)
+    if "encoder" in run.modules and cfg.latent.dim == 2:  # the manifold view's scatter, without the dataset
+        means, labels = encode_test_set(run, data_root)
+        atomic_write(run_dir / ENCODED_TEST, lambda tmp: save_file({"means": means, "labels": labels}, tmp))
     results.update(memorization(run_dir, fake, train, test))
     results["inception_fid"], results["inception_fid_note"] = inception_fid(fake[:2000], test[:2000])
     raw = json.loads((run_dir / CONFIG).read_text())

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,24 +49,39 @@ def start(run_dir: str | os.PathLike, train_args: list[str]) -> int:
             env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True,
         )
     _children[proc.pid] = proc
-    write_json(run / JOB, {"pid": proc.pid, "command": cmd, "started": time.time()})
+    threading.Thread(target=proc.wait, daemon=True).start()  # reaped when it exits: no <defunct> left behind
+    write_json(run / JOB, {"pid": proc.pid, "pid_started": process_start(proc.pid), "command": cmd, "started": time.time()})
     return proc.pid
 
 
-def _alive(pid: int) -> bool:
+def process_start(pid: int) -> int | None:
+    """When process `pid` started, in clock ticks since boot (Linux), or None where that is not known.
+    With the pid it names one process: a pid the system reuses later has another start time."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rpartition(")")[2].split()[19])  # field 22; the command name before ")" may hold spaces
+
+
+def _alive(job: tuple[int, int | None]) -> bool:
+    pid, started = job
     if pid in _children:
         return _children[pid].poll() is None
     try:
         os.kill(pid, 0)
     except (ProcessLookupError, PermissionError):
         return False
-    return True
+    return started is None or process_start(pid) in (started, None)
 
 
-def _pid(run: Path) -> int | None:
+def _job(run: Path) -> tuple[int, int | None] | None:
+    """(pid, start time) of the job that job.json records, or None."""
     try:
-        return int(json.loads((run / JOB).read_text())["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
+        record = json.loads((run / JOB).read_text())
+        started = record.get("pid_started")
+        return int(record["pid"]), int(started) if started is not None else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -80,8 +96,8 @@ def status(run_dir: str | os.PathLike) -> JobStatus:
     metrics = read_metrics(run)
     if metrics:
         step = max(step, metrics[-1].get("step", 0))
-    pid = _pid(run)
-    if pid is not None and _alive(pid):
+    job = _job(run)
+    if job is not None and _alive(job):
         return JobStatus("running", step, steps, metrics)
     if steps and step >= steps:
         return JobStatus("finished", step, steps, metrics)
@@ -89,18 +105,18 @@ def status(run_dir: str | os.PathLike) -> JobStatus:
     if "Traceback" in log or "error:" in log:
         lines = [line for line in log.strip().splitlines() if line.strip()]
         return JobStatus("failed", step, steps, metrics, lines[-1] if lines else "")
-    return JobStatus("stopped" if pid is not None else "unknown", step, steps, metrics)
+    return JobStatus("stopped" if job is not None else "unknown", step, steps, metrics)
 
 
 def stop(run_dir: str | os.PathLike, timeout: float = 60.0) -> JobStatus:
     """Ask the job to stop (SIGTERM), wait for its checkpoint, and return its final status."""
     run = Path(run_dir)
-    pid = _pid(run)
-    if pid is not None and _alive(pid):
-        os.kill(pid, signal.SIGTERM)
+    job = _job(run)
+    if job is not None and _alive(job):
+        os.kill(job[0], signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _alive(pid) and time.monotonic() < deadline:
+        while _alive(job) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
+        if _alive(job):
+            os.kill(job[0], signal.SIGKILL)
     return status(run)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy import linalg
 
 
 def gaussian(features: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -14,15 +13,24 @@ def gaussian(features: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     return x.mean(0), np.cov(x, rowvar=False)
 
 
+def _sqrt_psd(s: np.ndarray) -> np.ndarray:
+    """The symmetric square root of a positive semi-definite matrix (tiny negative eigenvalues,
+    rounding error, read as 0)."""
+    values, vectors = np.linalg.eigh(s)
+    return (vectors * np.sqrt(values.clip(min=0))) @ vectors.T
+
+
 def frechet_distance(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> float:
-    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)), the FID formula (Heusel et al. 2017)."""
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)), the FID formula (Heusel et al. 2017).
+
+    Tr((S_a S_b)^(1/2)) is the sum of the square roots of the eigenvalues of S_a S_b, which are
+    those of the symmetric S_a^(1/2) S_b S_a^(1/2): two symmetric eigendecompositions instead of a
+    general matrix square root (the same value to 1e-6, far faster, and no scipy)."""
     (mu1, s1), (mu2, s2) = a, b
-    covmean = linalg.sqrtm(s1 @ s2)
-    if not np.isfinite(covmean).all():  # near-singular product: regularize as the reference code does
-        offset = np.eye(len(s1)) * 1e-6
-        covmean = linalg.sqrtm((s1 + offset) @ (s2 + offset))
-    covmean = covmean.real
-    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+    root = _sqrt_psd(np.asarray(s1, dtype=np.float64))
+    middle = root @ np.asarray(s2, dtype=np.float64) @ root
+    trace_covmean = np.sqrt(np.linalg.eigvalsh((middle + middle.T) / 2).clip(min=0)).sum()
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * trace_covmean)
 
 
 def inception_score(probs: torch.Tensor) -> float:

@@ -17,6 +17,11 @@ def _fmt(value, digits: int = 3) -> str:
     return str(value)
 
 
+def _cell(text: str) -> str:
+    """Text safe inside a markdown table cell: one line, no column breaks."""
+    return " ".join(text.split()).replace("|", "/")
+
+
 def _pct(value) -> str:
     return f"{100 * value:.0f}%"
 
@@ -24,13 +29,14 @@ def _pct(value) -> str:
 def other_metrics(m: dict) -> list[str]:
     """The numbers particular to a kind of model: InfoGAN purity, class accuracy, face directions,
     and the image-to-image measures (against the gray input for colorizers)."""
+    m = {k: v for k, v in m.items() if isinstance(v, (int, float))}  # a hand-edited text value is not a measure
     out = [f"{k} {_fmt(m[k])}" for k in ("purity", "class_accuracy", "test_accuracy", "attribute_directions") if k in m]
-    if "gray_psnr" in m:
+    if {"gray_psnr", "test_psnr", "test_ssim", "gray_ssim", "colorfulness_ratio"} <= m.keys():
         out.append(f"PSNR {m['test_psnr']:.2f} (gray {m['gray_psnr']:.2f}), SSIM {m['test_ssim']:.3f} (gray {m['gray_ssim']:.3f}), "
                    f"colorfulness {_pct(m['colorfulness_ratio'])} of real")
-    elif "test_psnr" in m:
+    elif {"test_l1", "test_psnr", "test_ssim"} <= m.keys():
         out.append(f"L1 {m['test_l1']:.3f}, PSNR {m['test_psnr']:.1f}, SSIM {m['test_ssim']:.3f}")
-    if "test_cycle_l1" in m:
+    if {"test_cycle_l1", "test_target_share_ab", "test_target_share_ba"} <= m.keys():
         out.append(f"cycle L1 {m['test_cycle_l1']:.3f}, classified as the target domain: "
                    f"A→B {_pct(m['test_target_share_ab'])}, B→A {_pct(m['test_target_share_ba'])}")
     return out
@@ -43,18 +49,19 @@ def model_table(root: str | Path) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in find_runs(root):
+        name = Path(run).relative_to(root).as_posix()
         try:
             cfg = read_config(run)
-        except CheckpointError:
+        except CheckpointError as e:
+            lines.append(f"| {name} | cannot be read: {_cell(str(e))} |" + " – |" * 8)
             continue
         m, card = cfg.metrics, cfg.card
         fid = f"{_fmt(m.get('fid'))} ({_fmt(m.get('fid_floor'))})" if "fid" in m else "–"
         pr = f"{_fmt(m.get('precision'))} / {_fmt(m.get('recall'))}" if "precision" in m else "–"
         extra = other_metrics(m)
         minutes = f"{card.get('train_seconds', 0) / 60:.0f} min" if "train_seconds" in card else "–"
-        name = Path(run).relative_to(root).as_posix()
         family = f"{cfg.family} ({cfg.preset})" if cfg.preset else cfg.family
-        lines.append(f"| {name} | {family} | {cfg.data.dataset} | {cfg.step} | {minutes} | {card.get('hardware', '–')} | {fid} | "
+        lines.append(f"| {name} | {family} | {cfg.data.dataset} | {cfg.step} | {minutes} | {_cell(card.get('hardware', '–'))} | {fid} | "
                      f"{_fmt(m.get('inception_score'))} | {pr} | {', '.join(extra) or '–'} |")
     return "\n".join(lines)
 

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from torchvision.utils import save_image
 from tqdm import tqdm
 
-from training import distributed, precision
+from training import checkpoint, distributed, precision
 from training.cards import model_card
 from training.checkpoint import CONFIG, METRICS, CheckpointError, atomic_write, load_state, read_config, save_run
 from training.config import RunConfig, merge
@@ -122,10 +122,11 @@ def train(
     """Train `cfg` into the run directory `out` (or continue it with resume=True). Under torchrun
     each rank trains its shard and rank 0 writes the run directory."""
     out = Path(out)
+    stop = StopFlag()  # from here on Ctrl-C or SIGTERM stops cleanly, even before the first step
     world = distributed.setup(device)
     state = None
     if resume:
-        saved = read_config(out)
+        saved = saved_config(out)
         saved.train.steps = max(cfg.train.steps, saved.step)
         cfg, state = saved, load_state(out)
     elif (out / CONFIG).exists():
@@ -157,33 +158,40 @@ def train(
     ctx = StepContext(world.device, optimizers, lambda: next(batches), distributed.average_gradients,
                       precision.autocast_dtype(cfg.train, world.device))
     fixed = family.fixed_inputs(dataset, cfg.train.grid_size - cfg.train.grid_size % grid_rows(cfg), world.device)
-    monitor, stop = FailureMonitor(), StopFlag()
+    monitor = FailureMonitor()
     if world.is_main:
         out.mkdir(parents=True, exist_ok=True)
+        checkpoint.remove_temp_files(out)  # left by a process killed mid-write
+        if state is not None:
+            _drop_metrics_after(out, start)  # steps after the checkpoint are trained again
         cfg.card.setdefault("hardware", hardware(world.device) + (f" x {world.size}" if world.size > 1 else ""))
         cfg.card.setdefault("precision", precision.describe(cfg.train, world.device))
 
-    def snapshot(step: int, final: bool) -> None:
+    def snapshot(step: int, final: bool, grid: bool = True) -> None:
+        """Weights, resume state and config.json at `step`; with `grid`, also the sample grid and the
+        generator kept for the scrubber (a timed checkpoint between snapshots writes neither)."""
         distributed.average_buffers(modules)
         if not world.is_main:
             return
-        modules.eval()
-        with torch.inference_mode():
-            grid = family.render(modules, fixed).float()
-            if final:
-                cfg.metrics.update(family.evaluate(modules, _test_batches(cfg, data_root, world.device)))
-        modules.train()
-        atomic_write(out / "samples" / f"step_{step}.png",
-                     lambda tmp: save_image(grid.cpu(), tmp, nrow=grid_rows(cfg), normalize=True, value_range=(-1, 1), format="png"))
+        if grid:
+            modules.eval()
+            with torch.inference_mode():
+                images = family.render(modules, fixed).float()
+                if final:
+                    cfg.metrics.update(family.evaluate(modules, _test_batches(cfg, data_root, world.device)))
+            modules.train()
+            atomic_write(out / "samples" / f"step_{step}.png",
+                         lambda tmp: save_image(images.cpu(), tmp, nrow=grid_rows(cfg), normalize=True, value_range=(-1, 1), format="png"))
         cfg.step = step
+        cfg.card["train_seconds"] = round(seconds_before + time.perf_counter() - started, 1)
         state = {"step": step, "modules": modules.state_dict(), "rng": torch.get_rng_state(),
                  "optimizers": {k: o.state_dict() for k, o in optimizers.items()}}
-        save_run(out, cfg, modules, state)
+        save_run(out, cfg, modules, state, keep_snapshot=grid)
 
     t = cfg.train
     sums: dict[str, float] = {}
     count, tick, seconds_before = 0, time.perf_counter(), cfg.card.get("train_seconds", 0.0)
-    started = tick
+    started = saved_at = tick
     bar = tqdm(total=t.steps, initial=start, disable=not (progress and world.is_main), desc=f"{cfg.family} {out.name}", unit="step")
     modules.train()
     step = start
@@ -216,11 +224,27 @@ def train(
                 cfg.metrics.update({k: v for k, v in row.items() if k not in ("step", "warnings")})
             sums, count, tick = {}, 0, now
         if step % t.snapshot_every == 0 or step == t.steps or stop.requested:
-            cfg.card["train_seconds"] = round(seconds_before + time.perf_counter() - started, 1)
             snapshot(step, final=step == t.steps)
+            saved_at = time.perf_counter()
+        elif time.perf_counter() - saved_at >= t.checkpoint_seconds:  # a kill -9 loses at most this much
+            snapshot(step, final=False, grid=False)
+            saved_at = time.perf_counter()
     bar.close()
     distributed.teardown()
     return TrainResult(cfg, modules)
+
+
+def saved_config(out: Path) -> RunConfig:
+    """The config of the run to resume in `out`, or a CheckpointError saying why there is none."""
+    if not (Path(out) / CONFIG).exists():
+        raise CheckpointError(f"cannot resume {out}: it holds no checkpoint yet (no {CONFIG}); start it without --resume")
+    return read_config(out)
+
+
+def _drop_metrics_after(run: Path, step: int) -> None:
+    """Keep metrics.jsonl rows up to `step`: a resumed run logs the later steps again."""
+    rows = [r for r in checkpoint.read_metrics(run) if isinstance(r.get("step"), int) and r["step"] <= step]
+    atomic_write(run / METRICS, lambda tmp: tmp.write_text("".join(json.dumps(r) + "\n" for r in rows)))
 
 
 def _test_batches(cfg: RunConfig, data_root: str | None, device: torch.device, batch_size: int = 500):

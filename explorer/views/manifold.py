@@ -8,12 +8,13 @@ import torch
 
 from explorer import session
 from explorer.latent import plane
-from explorer.manifold import LIMIT, encode_test_set, scatter
+from explorer.manifold import encoded_test_set, scatter
 from explorer.runs import data_root
 from explorer.sampling import build
 from explorer.views import show
 from training.checkpoint import LoadedRun
 from training.data import DatasetMissing
+from training.evaluate import ENCODED_LIMIT
 
 TITLE = "VAE manifold"
 GRID_PIXELS = 560  # about the width of the decoded grid, whatever its size
@@ -26,7 +27,7 @@ def available(run: LoadedRun) -> bool:
 @st.cache_data(max_entries=4, show_spinner="Encoding the test set...")
 def _encoded(path: str, revision: int, root: str, _run: LoadedRun) -> tuple[torch.Tensor, torch.Tensor]:
     """Encoded once per run checkpoint and data root; the tensors are what the scatter needs."""
-    return encode_test_set(_run, root)
+    return encoded_test_set(_run, root)
 
 
 def render(run: LoadedRun) -> None:
@@ -43,7 +44,7 @@ def render(run: LoadedRun) -> None:
                     f"z[1] from {extent:g} to {-extent:g} top to bottom")
         show.kept_images(run, plane(n, extent), columns=n, cell=GRID_PIXELS // n)  # the same until n or extent move
     with points:
-        st.markdown(f"**Encoded test set** (up to {LIMIT} images, encoder means)")
+        st.markdown(f"**Encoded test set** (up to {ENCODED_LIMIT} images, encoder means)")
         root = data_root()
         try:
             means, labels = _encoded(str(run.path), run.config.step, root, run)

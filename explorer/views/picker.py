@@ -7,23 +7,36 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import models, session
-from explorer.runs import RunEntry, default_user_folder, shipped_folder
+from explorer import mode, models, session
+from explorer.runs import MAX_PATH, RunEntry, default_user_folder, shipped_folder, user_folder
 from training.checkpoint import CheckpointError, LoadedRun
 
-USER_FOLDER = "user_folder"
+USER_FOLDER, FOLDER_ERROR = "user_folder", "user_folder_error"
 OPENS_FIRST = "infogan-mnist"  # the shipped model with the most to steer: codes and sliders
 
 
 def folders() -> list[Path]:
-    """The shipped folder and the user's (typed in the sidebar, so read before it is drawn)."""
+    """The shipped folder and the user's: fixed in public mode; typed in the sidebar in local mode
+    (so read before it is drawn), where a path that cannot be a folder falls back to the default."""
+    if mode.public():
+        return [shipped_folder(), Path(default_user_folder())]
     st.session_state.setdefault(USER_FOLDER, default_user_folder())
-    return [shipped_folder(), Path(st.session_state[USER_FOLDER]).expanduser()]
+    try:
+        folder = user_folder(str(st.session_state[USER_FOLDER]))
+        st.session_state.pop(FOLDER_ERROR, None)
+    except ValueError as e:
+        st.session_state[FOLDER_ERROR] = str(e)
+        folder = Path(default_user_folder())
+    return [shipped_folder(), folder]
 
 
 def choose(entries: list[RunEntry]) -> RunEntry | None:
     """The run the user picked; broken runs are listed too, so their problem can be read."""
-    st.text_input("Your runs folder", key=USER_FOLDER, help=f"Runs started on the Training tab go here. Shipped runs: {shipped_folder()}")
+    if not mode.public():
+        st.text_input("Your runs folder", key=USER_FOLDER, max_chars=MAX_PATH,
+                      help=f"Runs started on the Training tab go here. Shipped runs: {shipped_folder()}")
+        if FOLDER_ERROR in st.session_state:
+            st.warning(f"Not a runs folder ({st.session_state[FOLDER_ERROR]}); showing {default_user_folder()} instead.")
     choices = [e for e in entries if e.explorable or e.config is None]
     translate = [e.id for e in entries if e.config is not None and not e.explorable]
     if translate:
@@ -35,7 +48,7 @@ def choose(entries: list[RunEntry]) -> RunEntry | None:
     if st.session_state.get(session.MODEL) not in by_id:
         first = OPENS_FIRST if OPENS_FIRST in by_id else choices[0].id
         if session.MODEL in st.session_state:
-            st.warning(f"There is no run {st.session_state[session.MODEL]!r} here; showing {first}.")
+            st.warning(f"There is no run {str(st.session_state[session.MODEL])[:80]!r} here; showing {first}.")
             session.model_changed()
         st.session_state[session.MODEL] = first
     chosen = st.selectbox("Model", list(by_id), format_func=lambda i: by_id[i].label, key=session.MODEL, on_change=session.model_changed)
@@ -58,7 +71,7 @@ def card(entry: RunEntry) -> None:
             + (f", preset `{c.preset}`" if c.preset else "") + ".\n\nLatent: " + ", ".join(parts) + "."
         )
         if c.card.get("notes"):
-            about.markdown(str(c.card["notes"]))
+            about.text(c.card["notes"])  # plain text: a card's notes cannot add links, images or markup to the page
         facts = {"hardware": c.card.get("hardware"), "training time": _duration(c.card.get("train_seconds"))}
         about.markdown("\n".join(f"- {k}: {v}" for k, v in facts.items() if v))
         if c.card.get("command"):

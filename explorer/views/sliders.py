@@ -8,7 +8,7 @@ import streamlit as st
 
 from explorer import session
 from explorer.live_sliders import LiveSlider, live_sliders, reported
-from explorer.sampling import build
+from explorer.sampling import build, z_limit
 from explorer.views import show
 from training.checkpoint import LoadedRun
 from training.config import LatentSpec
@@ -26,7 +26,7 @@ def available(run: LoadedRun) -> bool:
 def slider_range(spec: LatentSpec, value: float) -> tuple[float, float]:
     """About ±3 standard deviations for a normal prior, [-1, 1] for a uniform one, widened to
     hold a drawn value that lies outside."""
-    r = 1.0 if spec.prior == "uniform" else 3.0
+    r = z_limit(spec)
     return min(-r, value), max(r, value)
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import models, session
+from explorer import mode, models, session
 from explorer.runs import IMAGE_TO_IMAGE, RunEntry, data_root
-from explorer.training_runs import free_name, latest_samples, loss_figure, started_runs, train_args
+from explorer.training_runs import free_name, latest_samples, loss_figure, run_dir, started_runs, train_args
 from explorer.views import show
 from training import jobs
 from training.checkpoint import CheckpointError, read_config, snapshot_steps
@@ -34,10 +34,16 @@ SNAPSHOT = 56  # pixels a side in the scrubber's grid, as in the run's own sampl
 
 
 def render(folder: Path, entries: list[RunEntry], picked: RunEntry | None) -> None:
-    """The start form, then the run to watch: the one just started, else the model open in the
-    picker, else the newest job."""
-    _start_form(folder)
-    runs = list(dict.fromkeys([*started_runs(folder), *(e.path for e in entries if e.explorable)]))
+    """The start form (local mode only, see explorer.mode), then the run to watch: the one just
+    started, else the model open in the picker, else the newest job."""
+    if mode.public():
+        st.info("Training from the page is off on this public server, where every visitor shares two CPU cores. Watch how "
+                "the shipped models trained below, or train your own on your machine: `python -m training train --help`.")
+        started = []
+    else:
+        _start_form(folder)
+        started = started_runs(folder)
+    runs = list(dict.fromkeys([*started, *(e.path for e in entries if e.explorable)]))
     if not runs:
         st.info(f"No runs yet. Runs started here go to {folder}.")
         return
@@ -75,10 +81,9 @@ def _start(folder: Path) -> None:
     """Start the job the form describes (a callback, so the new run is listed in the same rerun)."""
     s = st.session_state
     model, dataset = s["train_model"], s["train_dataset"]
-    name = s["train_name"].strip() or free_name(folder, f"{model}-{dataset}")
-    run = folder / name
     preset = s["train_preset"] if s["train_preset"] != NO_PRESET else None
     try:
+        run = run_dir(folder, s["train_name"].strip() or free_name(folder, f"{model}-{dataset}"))
         args = train_args(model, dataset, int(s["train_steps"]), data_root(), preset, s["train_settings"])
         if (run / "config.json").exists():
             raise ValueError(f"{run} already holds a run; choose another name")
@@ -102,7 +107,7 @@ def _progress(run: Path, was_running: bool) -> None:
     st.progress(fraction, text=f"{status.state}: {where}")
     if status.state == "failed":
         st.error(f"Training failed: {status.error}")
-    if status.state == "running" and st.button("Stop training", key="stop_training"):
+    if status.state == "running" and not mode.public() and st.button("Stop training", key="stop_training"):
         with st.spinner("Stopping: the trainer finishes its step and saves a checkpoint..."):
             jobs.stop(run)
         st.rerun()
