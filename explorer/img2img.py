@@ -116,9 +116,9 @@ def _run_batched(loaded: LoadedRun, model: Callable[[torch.Tensor], torch.Tensor
 def _require(loaded: LoadedRun, colorizer: bool) -> None:
     cfg = loaded.config
     if colorizer and not (cfg.family == "pix2pix" and is_colorizer(cfg.data)):
-        raise ValueError(f"{loaded.path} is a {cfg.family} model of {cfg.data.dataset!r}, not a colorizer")
+        raise ValueError(f"{loaded.path.name} is a {cfg.family} model of {cfg.data.dataset!r}, not a colorizer")
     if not colorizer and (cfg.family not in IMAGE_TO_IMAGE or is_colorizer(cfg.data)):
-        raise ValueError(f"{loaded.path} is a {cfg.family} model of {cfg.data.dataset!r}; translation needs pix2pix or cyclegan")
+        raise ValueError(f"{loaded.path.name} is a {cfg.family} model of {cfg.data.dataset!r}; translation needs pix2pix or cyclegan")
 
 
 def colorize_many(
@@ -167,7 +167,7 @@ def _generators(loaded: LoadedRun, direction: str | None) -> tuple[str, str | No
         return ("generator_ab", "generator_ba") if direction == "AtoB" else ("generator_ba", "generator_ab")
     trained = cfg.arch.get("direction", "AtoB")
     if direction not in (None, trained):
-        raise ValueError(f"{loaded.path} was trained {trained} only; it cannot translate {direction}")
+        raise ValueError(f"{loaded.path.name} was trained {trained} only; it cannot translate {direction}")
     return "generator", None
 
 

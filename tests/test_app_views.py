@@ -139,3 +139,21 @@ def test_vae_manifold_without_the_dataset_says_so(runs, tmp_path):
     at = view(open_page(model="vae-mnist"), "VAE manifold")
     assert len(images(at)) == 1
     assert "needs the mnist test set" in at.info[0].value
+
+
+def test_vae_manifold_scatter_comes_from_the_run_when_the_dataset_is_not_there(runs, tmp_path):
+    """A public Space has no datasets: `evaluate` stores the encoded test set in the run."""
+    from safetensors.torch import save_file
+
+    from training.checkpoint import ENCODED_TEST
+
+    config = json.loads((runs / "vae" / "config.json").read_text())
+    config["data"]["dataset"] = "mnist"
+    run = tmp_path / "user" / "vae-stored"
+    run.mkdir(parents=True)
+    for file in (runs / "vae").glob("*.safetensors"):
+        (run / file.name).write_bytes(file.read_bytes())
+    (run / "config.json").write_text(json.dumps(config))
+    save_file({"means": torch.randn(50, 2), "labels": torch.arange(50) % 10}, str(run / ENCODED_TEST))
+    at = view(open_page(model="vae-stored"), "VAE manifold")
+    assert len(at.get("plotly_chart")) == 1 and not at.info
