@@ -80,25 +80,26 @@ TRAINING = ("d_loss", "g_loss", "loss", "wasserstein", "info_loss", "q_cat_acc",
 def _bench(args: argparse.Namespace) -> int:
     from training.bench import FAMILIES, compare, run
 
-    if args.compare:
-        rows = compare(args.rounds)
-        if args.json:
-            print(json.dumps(rows, indent=2))
-            return 0
-        print(f"{'case':<17} {'batch':>5} {'reference img/s':>16} {'ours img/s':>11} {'speedup':>8}  ours")
-        for r in rows:
-            print(f"{r['case']:<17} {r['batch_size']:>5} {r['reference_images_per_s']:>16.3g} {r['ours_images_per_s']:>11.3g} "
-                  f"{r['speedup']:>7.2f}x  {r['ours']} on {r['device']}")
-        return 0
-    rows = run(args.families or FAMILIES, args.steps)
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    print(f"{'family':<9} {'size':>5} {'device':<6} {'G params':>9} {'G ms/img (b=1)':>15} {'G ms/img (b=64)':>16} {'train img/s':>12}")
-    for r in rows:
-        print(f"{r['family']:<9} {r['image_size']:>3}x{r['channels']} {r['device']:<6} {r['generator_params']:>9,} "
-              f"{r['gen_ms_per_image_batch1_p50']:>15.3f} {r['gen_ms_per_image_batch64']:>16.4f} {r['train_images_per_s']:>12.1f}")
+    rows = compare(args.rounds) if args.compare else run(args.families or FAMILIES, args.steps)
+    table = _compare_table if args.compare else _bench_table
+    print(json.dumps(rows, indent=2) if args.json else "\n".join(table(rows)))
     return 0
+
+
+def _bench_table(rows: list[dict]) -> list[str]:
+    lines = [f"{'family':<9} {'size':>5} {'device':<6} {'G params':>9} {'G ms/img (b=1)':>15} {'G ms/img (b=64)':>16} {'train img/s':>12}"]
+    for r in rows:
+        lines.append(f"{r['family']:<9} {r['image_size']:>3}x{r['channels']} {r['device']:<6} {r['generator_params']:>9,} "
+                     f"{r['gen_ms_per_image_batch1_p50']:>15.3f} {r['gen_ms_per_image_batch64']:>16.4f} {r['train_images_per_s']:>12.1f}")
+    return lines
+
+
+def _compare_table(rows: list[dict]) -> list[str]:
+    lines = [f"{'case':<17} {'batch':>5} {'reference img/s':>16} {'ours img/s':>11} {'speedup':>8}  ours"]
+    for r in rows:
+        lines.append(f"{r['case']:<17} {r['batch_size']:>5} {r['reference_images_per_s']:>16.3g} {r['ours_images_per_s']:>11.3g} "
+                     f"{r['speedup']:>7.2f}x  {r['ours']} on {r['device']}")
+    return lines
 
 
 def parser() -> argparse.ArgumentParser:
