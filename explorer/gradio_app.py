@@ -23,7 +23,7 @@ from gradio.utils import get_upload_folder
 from PIL import Image
 
 from explorer import mode
-from explorer.img2img import DIRECTIONS, colorize, translate
+from explorer.img2img import DEFAULT_VIVIDNESS, DIRECTIONS, colorize, translate
 from explorer.request_limits import BodyLimit, ClientBudget, FolderCap, client_id
 from explorer.runs import IMAGE_TO_IMAGE, RunEntry, scan, shipped_folder
 from explorer.uploads import UploadError, UploadLimits
@@ -137,12 +137,13 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             if budget is not None:
                 budget.charge(client, time.monotonic() - started)
 
-    def do_colorize(photo: dict | None, model: str, request: gr.Request = None) -> tuple[tuple[str, str], str]:
+    def do_colorize(photo: dict | None, model: str, vividness: float = DEFAULT_VIVIDNESS,
+                    request: gr.Request = None) -> tuple[tuple[str, str], str]:
         """Color a photo: returns (before, after) for the slider and a PNG file to download."""
         with budgeted(request):
             source = upload_source(photo, allowed)
             try:
-                result = colorize(source, _pick(image_to_image_runs(folders)[0], model, "colorizer").path, LIMITS)
+                result = colorize(source, _pick(image_to_image_runs(folders)[0], model, "colorizer").path, LIMITS, vividness)
             except UploadError as e:
                 raise gr.Error(str(e)) from e
             before = result.convert("L").convert("RGB")  # the photo's own lightness, upright, at its size
@@ -179,12 +180,15 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
                 with gr.Column():
                     photo = photo_input("Black-and-white photo")
                     model = model_choice(colorizers)
+                    vividness = gr.Slider(0, 1, value=DEFAULT_VIVIDNESS, step=0.05, label="Vividness",
+                                          info="Low: the average of the plausible colours (safe, muted). High: the most likely "
+                                               "colour (bold). For models that predict colour bins.")
                     go = gr.Button("Colorize", variant="primary")
                 with gr.Column():
                     compare = gr.ImageSlider(label="Before / after", type="pil")
                     download = gr.File(label="Download the colorized photo")
             gr.Examples(sorted(str(p) for p in (EXAMPLES / "colorize").glob("*.jpg")), inputs=photo, label="Held-out photos")
-            go.click(do_colorize, [photo, model], [compare, download], api_name="colorize", preprocess=False)
+            go.click(do_colorize, [photo, model, vividness], [compare, download], api_name="colorize", preprocess=False)
         with gr.Tab("Translate"):
             gr.Markdown("Translate a photo to another style: summer to winter and back (CycleGAN, with the round trip and "
                         "its error), or a facade label map to a photo (pix2pix).")

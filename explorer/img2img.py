@@ -121,10 +121,21 @@ def _require(loaded: LoadedRun, colorizer: bool) -> None:
         raise ValueError(f"{loaded.path.name} is a {cfg.family} model of {cfg.data.dataset!r}; translation needs pix2pix or cyclegan")
 
 
+DEFAULT_VIVIDNESS = 0.65  # the annealed mean's temperature 0.38 (training/color_bins.py)
+
+
+def temperature(vividness: float) -> float:
+    """The vividness a user sets (0: the mean of the plausible colours, muted; 1: close to the
+    most likely colour, vivid) as the temperature of a colour-bin colorizer's annealed mean."""
+    return 1.0 - 0.95 * min(max(float(vividness), 0.0), 1.0)
+
+
 def colorize_many(
     uploads: Sequence[Upload], run: str | os.PathLike | LoadedRun, limits: UploadLimits = UploadLimits(),
+    vividness: float | None = None,
 ) -> list[Image.Image]:
     """Colour versions of black-and-white (or colour) photos, each RGB at its upload's size.
+    `vividness` (0 to 1; None: the run's own default) applies to colour-bin colorizers.
 
     Raises explorer.uploads.UploadError (a message for the user) for a bad upload, ValueError
     for a run that is not a colorizer.
@@ -139,7 +150,8 @@ def colorize_many(
     multiple = size_multiple(cfg.arch["generator"])
     grays = [color.split(_resized(p, work_size(p.size, cfg.data.image_size, multiple)) * 2 - 1, space)[0] for p in photos]
     results = []
-    predictions = _run_batched(loaded, lambda x: loaded.family.predict(loaded.modules, x), grays)
+    t = None if vividness is None else temperature(vividness)
+    predictions = _run_batched(loaded, lambda x: loaded.family.predict(loaded.modules, x, t), grays)
     for photo, prediction in zip(photos, predictions):
         full = _tensor(photo)
         chroma = F.interpolate(color.chroma(prediction[None], space), size=full.shape[-2:], mode="bilinear", align_corners=False)[0]
@@ -152,10 +164,11 @@ def colorize_many(
     return results
 
 
-def colorize(upload: Upload, run: str | os.PathLike | LoadedRun, limits: UploadLimits = UploadLimits()) -> Image.Image:
+def colorize(upload: Upload, run: str | os.PathLike | LoadedRun, limits: UploadLimits = UploadLimits(),
+             vividness: float | None = None) -> Image.Image:
     """A colour version of a photo: RGB at the upload's size and orientation, with the upload's
-    own lightness at full resolution and the model's chroma."""
-    return colorize_many([upload], run, limits)[0]
+    own lightness at full resolution and the model's chroma (see colorize_many for vividness)."""
+    return colorize_many([upload], run, limits, vividness)[0]
 
 
 def _generators(loaded: LoadedRun, direction: str | None) -> tuple[str, str | None]:

@@ -24,12 +24,17 @@ def photo(seed: int, size: tuple[int, int] = (SIZE, SIZE)) -> Image.Image:
 
 
 def write_data_root(root: Path, n: int = 6) -> Path:
-    """The three layouts the families read: colorize (flowers + summer2winter), paired facades
-    (photo | label side by side) and unpaired summer2winter."""
-    flowers = root / "flowers_128" / "daisy"
-    flowers.mkdir(parents=True, exist_ok=True)
-    for i in range(10):  # split_files holds out every tenth
-        photo(i).save(flowers / f"{i:03d}.png")
+    """The three layouts the families read: colorize (photos, faces, flowers + summer2winter),
+    paired facades (photo | label side by side) and unpaired summer2winter."""
+    for folder, seed in ((root / "flowers_128" / "daisy", 0), (root / "celeba_64" / "img_align_celeba_64", 400)):
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(10):  # split_files holds out every tenth
+            photo(seed + i).save(folder / f"{i:03d}.png")
+    for split, count in (("train", 3), ("test", 1)):
+        folder = root / "photos_128" / split / "imagenette_church"
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            photo(500 + i + (20 if split == "test" else 0)).save(folder / f"{i}.jpg")
     for split, count in (("train", n), ("test", 2)):
         for domain in "AB":
             folder = root / "summer2winter_yosemite_128" / f"{split}{domain}"

@@ -29,7 +29,7 @@ def untrained_run(path, *args):
 def test_colorizer_is_measured_against_the_gray_baseline_and_real_colourfulness(tmp_path, data_root):
     run = untrained_run(tmp_path, "pix2pix", "colorize")
     metrics = evaluate_run(run, data_root)
-    assert metrics["test_images"] == 5 and metrics["eval_image_size"] == 128  # the photos' own size, not the model's 32
+    assert metrics["test_images"] == 7 and metrics["eval_image_size"] == 128  # the photos' own size, not the model's 32
     assert {"test_psnr", "test_ssim", "gray_psnr", "gray_ssim", "colorfulness", "real_colorfulness"} <= set(metrics)
     assert metrics["colorfulness_ratio"] == pytest.approx(metrics["colorfulness"] / metrics["real_colorfulness"], abs=1e-3)
     assert read_config(run).metrics["test_psnr"] == metrics["test_psnr"]  # recorded in config.json

@@ -9,7 +9,7 @@ from torch import nn
 
 from tests.conftest import checked_train_step
 from tests.img2img_helpers import SIZE, tiny_config, write_data_root
-from training import color
+from training import color, color_bins
 from training.checkpoint import load_run, read_config, snapshot_steps
 from training.data import DatasetMissing, dataset_spec, load_dataset
 from training.families import StepContext, get_family
@@ -28,7 +28,7 @@ def batch_for(cfg, n=2, seed=0):
     """A random (A, B) batch shaped as the family's dataset yields it."""
     g = torch.Generator().manual_seed(seed)
     if cfg.data.dataset == "colorize":
-        c_in, c_out = cfg.arch["generator"]["in_channels"], cfg.arch["generator"]["out_channels"]
+        c_in, c_out = cfg.arch["generator"]["in_channels"], 2 if cfg.arch["chroma"] == "bins" else cfg.arch["generator"]["out_channels"]
     else:
         c_in = c_out = cfg.data.channels
     return torch.rand(n, c_in, SIZE, SIZE, generator=g) * 2 - 1, torch.rand(n, c_out, SIZE, SIZE, generator=g) * 2 - 1
@@ -40,8 +40,13 @@ def context(cfg, m, step=0):
 
 
 CASES = {  # family, dataset, overrides
-    "colorize-lab": ("pix2pix", "colorize"),
-    "colorize-rgb": ("pix2pix", "colorize", {"data": {"color_space": "rgb"}, "arch": {"generator": {"out_channels": 3}}}),
+    "colorize-lab": ("pix2pix", "colorize", {"train": {"adv_start": 0.0}}),  # colour bins, with D from the first step
+    "colorize-regression": ("pix2pix", "colorize", {"arch": {"chroma": "regression", "flip_average": True,
+                                                             "generator": {"out_channels": 2}},
+                                                    "train": {"l1_weight": 100.0, "adv_start": 0.0}}),
+    "colorize-rgb": ("pix2pix", "colorize", {"data": {"color_space": "rgb"},
+                                             "arch": {"chroma": "regression", "generator": {"out_channels": 3}},
+                                             "train": {"l1_weight": 100.0, "adv_start": 0.0}}),
     "facades": ("pix2pix", "paired", {"arch": {"direction": "BtoA"}}),
     "cyclegan": ("cyclegan", "unpaired"),
 }
@@ -51,7 +56,9 @@ def case_config(case, *overrides, steps=2):
     return tiny_config(*CASES[case], *overrides, steps=steps)
 
 
-@pytest.mark.parametrize(("case", "g_in", "g_out", "d_in"), [("colorize-lab", 1, 2, 3), ("colorize-rgb", 1, 3, 4), ("facades", 3, 3, 6)])
+@pytest.mark.parametrize(("case", "g_in", "g_out", "d_in"), [
+    ("colorize-lab", 1, color_bins.n_bins(), 3), ("colorize-regression", 1, 2, 3), ("colorize-rgb", 1, 3, 4), ("facades", 3, 3, 6),
+])
 def test_pix2pix_maps_source_to_target_and_conditions_d_on_the_source(case, g_in, g_out, d_in):
     cfg = case_config(case)
     m = get_family("pix2pix")(cfg).build()
@@ -68,8 +75,10 @@ def test_unet_depth_follows_the_image_size():
 
 def test_colorizer_records_its_color_space_and_refuses_a_mismatched_generator():
     cfg = tiny_config("pix2pix", "colorize")
-    assert (cfg.data.color_space, cfg.arch["generator"]["out_channels"]) == ("lab", 2)
-    bad = tiny_config("pix2pix", "colorize", {"data": {"color_space": "rgb"}})
+    assert (cfg.data.color_space, cfg.arch["chroma"], cfg.arch["generator"]["out_channels"]) == ("lab", "bins", color_bins.n_bins())
+    with pytest.raises(ValueError, match="it needs the colorize dataset in the lab color space"):
+        get_family("pix2pix")(tiny_config("pix2pix", "colorize", {"data": {"color_space": "rgb"}})).build()
+    bad = tiny_config("pix2pix", "colorize", {"data": {"color_space": "rgb"}, "arch": {"chroma": "regression"}})
     with pytest.raises(ValueError, match="needs 1 -> 3: set arch.generator.in_channels and out_channels"):
         get_family("pix2pix")(bad).build()
 
@@ -108,7 +117,7 @@ def test_pix2pix_loss_is_adversarial_plus_weighted_l1(kind, d_loss, g_adv, l1_we
 
 
 def test_pix2pix_warm_up_trains_g_on_l1_alone_then_d_joins():
-    cfg = case_config("colorize-lab", {"train": {"adv_start": 0.5}}, steps=10)
+    cfg = case_config("colorize-regression", {"train": {"adv_start": 0.5}}, steps=10)
     fam = get_family("pix2pix")(cfg)
     m = fam.build()
     d_before = [p.detach().clone() for p in m["discriminator"].parameters()]
@@ -121,7 +130,7 @@ def test_pix2pix_warm_up_trains_g_on_l1_alone_then_d_joins():
 def test_colorizer_outputs_keep_the_sources_lightness_at_any_size():
     """Evaluation colorizes larger test photos as the app does: the model at its own size, its
     chroma upsampled under the photo's lightness."""
-    cfg = case_config("colorize-lab")
+    cfg = case_config("colorize-regression")
     fam = get_family("pix2pix")(cfg)
     m = fam.build().eval()
     src = torch.rand(2, 1, 2 * SIZE, 2 * SIZE) * 2 - 1
@@ -132,7 +141,7 @@ def test_colorizer_outputs_keep_the_sources_lightness_at_any_size():
 
 
 def test_flip_averaged_colorizer_treats_an_image_and_its_mirror_alike():
-    cfg = case_config("colorize-lab")
+    cfg = case_config("colorize-regression")
     assert cfg.arch["flip_average"] and not case_config("facades").arch["flip_average"]
     fam = get_family("pix2pix")(cfg)
     m = fam.build().eval()
@@ -238,7 +247,8 @@ def test_each_player_leaves_the_others_parameters_unchanged(case):
 def test_colorize_dataset_holds_out_a_fixed_test_split(data_root):
     spec = dataset_spec("colorize", SIZE)
     train_set, test_set = load_dataset(spec, data_root, "train"), load_dataset(spec, data_root, "test")
-    assert (len(train_set), len(test_set)) == (9 + 12, 1 + 4)  # flowers 9 | 1; summer2winter train A+B | test A+B
+    # photos 3 | 1, faces 9 | 1, flowers 9 | 1, summer2winter train A+B | test A+B
+    assert (len(train_set), len(test_set)) == (3 + 9 + 9 + 12, 1 + 1 + 1 + 4)
     gray, ab = train_set[0]
     assert gray.shape == (1, SIZE, SIZE) and ab.shape == (2, SIZE, SIZE)
     test_images = {tuple(test_set[i][0].flatten()[:50].tolist()) for i in range(len(test_set))}

@@ -73,7 +73,8 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     return {
         "lab": make_run(root / "lab", "pix2pix", "colorize"),
-        "rgb": make_run(root / "rgb", "pix2pix", "colorize", {"data": {"color_space": "rgb"}, "arch": {"generator": {"out_channels": 3}}}),
+        "rgb": make_run(root / "rgb", "pix2pix", "colorize",
+                        {"data": {"color_space": "rgb"}, "arch": {"chroma": "regression", "generator": {"out_channels": 3}}}),
         "facades": make_run(root / "facades", "pix2pix", "paired", {"arch": {"direction": "BtoA"}}),
         "cyclegan": make_run(root / "cyclegan", "cyclegan", "unpaired"),
     }
@@ -121,7 +122,7 @@ def test_colorize_keeps_the_uploads_full_resolution_luminance(runs, space):
     if space == "rgb":
         assert diff.max() <= 1  # 601 luma is kept exactly, up to rounding
     else:  # Lab keeps L*, which differs from 601 luma a little once chroma is added
-        assert np.abs(lightness(out) - lightness(Image.fromarray(gray))).max() < 0.6 and diff.mean() < 1.5
+        assert np.abs(lightness(out) - lightness(Image.fromarray(gray))).max() < 0.6 and diff.mean() < 3  # vivid chroma: luma drifts more
 
 
 def test_colorize_many_matches_one_at_a_time(runs):

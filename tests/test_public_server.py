@@ -41,7 +41,7 @@ def rss(pid: int) -> int:
 def inline_body(size: int) -> bytes:
     """A /colorize call whose photo is a data: URL of about `size` bytes."""
     data = "data:image/png;base64," + "A" * size
-    return json.dumps({"data": [{"url": data, "meta": {"_type": "gradio.FileData"}}, "colorizer"]}).encode()
+    return json.dumps({"data": [{"url": data, "meta": {"_type": "gradio.FileData"}}, "colorizer", 0.5]}).encode()
 
 
 def post(url: str, body: bytes, chunked: bool) -> int:

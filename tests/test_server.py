@@ -134,7 +134,7 @@ def test_a_made_up_file_path_in_a_request_is_refused(server):
     """The events skip Gradio's preprocessing, so the app itself must refuse paths it did not receive."""
     import json
 
-    body = json.dumps({"data": [{"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}}, "colorizer"]}).encode()
+    body = json.dumps({"data": [{"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}}, "colorizer", 0.5]}).encode()
     request = urllib.request.Request(f"{server}/gradio/gradio_api/call/colorize", body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(request) as r:
         event = json.loads(r.read())["event_id"]

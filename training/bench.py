@@ -45,8 +45,8 @@ def _fake_batch(cfg, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     t, d = cfg.train, cfg.data
     image = lambda c: torch.rand(t.batch_size, c, d.image_size, d.image_size, device=device) * 2 - 1  # noqa: E731
     if cfg.family in IMAGE_TO_IMAGE:
-        g = cfg.arch["generator"]
-        return image(g["in_channels"]), image(g["out_channels"])
+        g, fam = cfg.arch["generator"], get_family(cfg.family)(cfg)
+        return image(g["in_channels"]), image(getattr(fam, "target_channels", g["out_channels"]))
     return image(d.channels), torch.randint(max(d.num_classes, 1), (t.batch_size,), device=device)
 
 

@@ -14,6 +14,10 @@ DATASET_NOTES = {
     "flowers": "Flowers Recognition (5 classes, Flickr photos, CC-BY 2.0 via TensorFlow flower_photos).",
     "paired": "CMP Facades (pix2pix layout): 400 training facades, mostly European buildings.",
     "unpaired": "summer2winter_yosemite (CycleGAN): Flickr photos of Yosemite; one place, one photographic style.",
+    "colorize": "Colour photos, each source's own test split held out: photos_128 (8,145 everyday photos: people, animals, "
+                "vehicles, food, buildings, interiors; ImageNette and Tiny ImageNet, ImageNet terms: non-commercial research only), "
+                "celeba_64 (9,000 faces; CelebA agreement: non-commercial research only), flowers_128 (3,886, CC-BY 2.0) and "
+                "summer2winter_yosemite_128 (2,193 landscapes). The colours are plausible guesses learned from these photos.",
     "fake": "Random tensors: a dry run, not a model.",
 }
 

@@ -135,7 +135,7 @@ class TrainSpec:
     kl_weight: Weight = 1.0  # VAE
     labeled_per_class: Count = 100  # SGAN: labels kept per class, the rest are unlabeled
     adversarial: Literal["bce", "mse"] = "bce"  # pix2pix and CycleGAN: bce | mse (LSGAN)
-    l1_weight: Weight = 100.0  # pix2pix: L1 to the true target beside the adversarial term
+    l1_weight: Weight = 100.0  # pix2pix: the reconstruction term (L1 to the target; a bin colorizer's cross-entropy) beside the adversarial
     adv_start: Fraction = 0.0  # pix2pix: fraction of steps that train G on L1 alone before D and the adversarial term join
     cycle_weight: Weight = 10.0  # CycleGAN: L1 of A -> B -> A and B -> A -> B to where they started
     identity_weight: Weight = 5.0  # CycleGAN: L1 of G_AB(B) to B and G_BA(A) to A (the paper's 0.5 x cycle)

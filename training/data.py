@@ -256,25 +256,33 @@ def _unpaired(spec: DataSpec, root: Path, split: str, download: bool) -> Dataset
     return UnpairedImages(decode_files(a, spec.image_size, spec.channels), decode_files(b, spec.image_size, spec.channels))
 
 
-COLORIZE_SOURCES = ("flowers_128", "summer2winter_yosemite_128")
+# The colorization corpus, source by source: its folder and how its files split into train and test.
+COLORIZE_SOURCES: dict[str, Callable[[Path, str], list[Path]]] = {
+    "photos_128": lambda folder, split: image_files(folder / split),  # everyday photos: people, animals, streets, food
+    "celeba_64": lambda folder, split: split_files(image_files(folder / "img_align_celeba_64"), split),  # faces: old portraits
+    "flowers_128": lambda folder, split: split_files(image_files(folder), split),
+    "summer2winter_yosemite_128": lambda folder, split: image_files(folder / f"{split}A") + image_files(folder / f"{split}B"),
+}
 
 
-def colorize_files(root: Path, split: str) -> list[Path]:
-    """The colour photos of the default colorization corpus: flowers (every tenth file held out,
-    as split_files does) and all of summer2winter (its own testA/testB held out)."""
-    flowers, yosemite = (root / name for name in COLORIZE_SOURCES)
-    for folder in (flowers, yosemite):
+def colorize_files(root: Path, split: str, sources: tuple[str, ...] = tuple(COLORIZE_SOURCES)) -> dict[str, list[Path]]:
+    """The colour photos of the colorization corpus by source, each with its own split held out
+    (photos_128's and summer2winter's own test folders; every tenth file of the others)."""
+    files = {}
+    for name in sources:
+        folder = root / name
         if not folder.is_dir():
             raise DatasetMissing(
                 f"dataset 'colorize' not found: looked for the folder {folder}. Point --data-root (or ${DATA_ENV}) at the "
-                f"folder that holds {' and '.join(COLORIZE_SOURCES)}, or pass --dataset-path DIR for any folder of colour photos."
+                f"folder that holds {', '.join(sources)}, or pass --dataset-path DIR for any folder of colour photos."
             )
-    return split_files(image_files(flowers), split) + image_files(yosemite / f"{split}A") + image_files(yosemite / f"{split}B")
+        files[name] = COLORIZE_SOURCES[name](folder, split)
+    return files
 
 
 def _colorize(spec: DataSpec, root: Path, split: str, download: bool) -> Dataset:
     """Colour photos as (gray, chroma) pairs: the default corpus, or any folder via --dataset-path."""
-    files = split_files(image_files(_folder(spec, root)), split) if spec.path else colorize_files(root, split)
+    files = split_files(image_files(_folder(spec, root)), split) if spec.path else sum(colorize_files(root, split).values(), [])
     if not files:
         raise DatasetMissing(f"no colour photos found for the {split} split of dataset 'colorize'")
     return ColorPairs(decode_files(files, spec.image_size, 3), spec.color_space)

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training import color
+from training import color, color_bins
 from training.config import DataSpec
 from training.families.base import Family, StepContext, register
 from training.families.img2img import apply_lr_decay, fixed_batch, make_discriminator, make_generator, unet_depth
@@ -48,36 +48,82 @@ def unit(x: torch.Tensor) -> torch.Tensor:
 class Pix2Pix(Family):
     name = "pix2pix"
 
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.bin_weights: torch.Tensor | None = None  # colour-bin rebalancing, from the training set (training_data)
+
     @classmethod
     def defaults(cls, data: DataSpec) -> dict:
         c_in, c_out = io_channels(data)
+        bins = is_colorizer(data) and data.color_space == "lab"  # colour as a distribution: training/color_bins.py
         return {
             "arch": {
-                "generator": {"kind": "unet", "in_channels": c_in, "out_channels": c_out, "depth": unet_depth(data.image_size),
-                              "width": 64, "max_width": 512, "dropout": 0.5, "norm": "batch"},
+                "generator": {"kind": "unet", "in_channels": c_in, "out_channels": color_bins.n_bins() if bins else c_out,
+                              "depth": unet_depth(data.image_size), "width": 64, "max_width": 512, "dropout": 0.5, "norm": "batch"},
                 "discriminator": {"kind": "patch", "width": 64, "n_layers": 3, "norm": "batch"},
                 "direction": "AtoB",  # the source is the dataset's A (facades: A is the photo, so label -> photo is BtoA)
-                "flip_average": is_colorizer(data),  # see predict
+                "chroma": "bins" if bins else "regression",
+                "temperature": color_bins.DEFAULT_TEMPERATURE,  # bins: the annealed mean's default (the app's vividness)
+                "flip_average": False,  # see predict
             },
-            "train": {"optimizer": "adam", "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "adversarial": "bce", "l1_weight": 100.0,
+            # bins: the rebalanced cross-entropy alone (weight 1), as in Zhang et al.; D is an option (adv_start < 1)
+            "train": {"optimizer": "adam", "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "adversarial": "bce",
+                      "l1_weight": 1.0 if bins else 100.0, "adv_start": 1.0 if bins else 0.0,
                       "lr_decay_start": 0.5, "batch_size": 16 if is_colorizer(data) else 1},
         }
 
     def build(self) -> nn.ModuleDict:
         arch, data = self.cfg.arch, self.cfg.data
         g = arch["generator"]
-        if (g["in_channels"], g["out_channels"]) != io_channels(data):
+        if self.bins and not (is_colorizer(data) and data.color_space == "lab"):
+            raise ValueError("arch.chroma = bins predicts a*b* bins: it needs the colorize dataset in the lab color space")
+        needs = (io_channels(data)[0], color_bins.n_bins()) if self.bins else io_channels(data)
+        if (g["in_channels"], g["out_channels"]) != needs:
             raise ValueError(
                 f"arch.generator maps {g['in_channels']} -> {g['out_channels']} channels, but dataset {data.dataset!r} in color space "
-                f"{data.color_space!r} needs {' -> '.join(map(str, io_channels(data)))}: set arch.generator.in_channels and out_channels"
+                f"{data.color_space!r} needs {' -> '.join(map(str, needs))}: set arch.generator.in_channels and out_channels"
             )
+
         if arch.get("direction", "AtoB") not in DIRECTIONS:
             raise ValueError(f"unknown direction {arch['direction']!r}; use AtoB or BtoA")
-        d_in = g["in_channels"] + g["out_channels"]  # D is conditioned on the source: both stacked on channels
+        # D is conditioned on the source: both stacked on channels (bins: D sees the decoded a*b*)
+        d_in = g["in_channels"] + (2 if self.bins else g["out_channels"])
         d = make_discriminator({**arch["discriminator"], "in_channels": d_in})
         m = nn.ModuleDict({"generator": make_generator(g), "discriminator": d})
         dcgan_init(m)
         return m
+
+    @property
+    def bins(self) -> bool:
+        return self.cfg.arch.get("chroma", "regression") == "bins"
+
+    @property
+    def target_channels(self) -> int:
+        """Channels of the true target a batch holds (bins: the a*b* that the loss soft-encodes)."""
+        return 2 if self.bins else self.cfg.arch["generator"]["out_channels"]
+
+    def training_data(self, dataset, labels):
+        """A colour-bin colorizer weighs its loss by the training photos' own colour prior."""
+        if self.bins:
+            g = torch.Generator().manual_seed(self.cfg.seed)
+            picks = torch.randperm(len(dataset), generator=g)[:2000].tolist()
+            ab = torch.stack([dataset[i][1] for i in picks])[:, :, ::4, ::4]  # a*b* / AB_SCALE, every 4th pixel
+            self.bin_weights = color_bins.rebalancing_weights(ab.permute(0, 2, 3, 1).reshape(-1, 2) * color.AB_SCALE)
+        return dataset
+
+    def chroma_loss(self, out: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+        """G's reconstruction term: rebalanced cross-entropy over colour bins, or L1 to the target."""
+        if self.bins:
+            weights = self.bin_weights if self.bin_weights is not None else torch.ones(color_bins.n_bins())
+            return color_bins.loss(out, tgt, weights)
+        return F.l1_loss(out.float(), tgt.float())
+
+    def chroma(self, out: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+        """G's output as the target-side image D and the metrics see (bins: the annealed mean)."""
+        if self.bins:
+            return color_bins.decode(out, self.cfg.arch.get("temperature", color_bins.DEFAULT_TEMPERATURE) if temperature is None
+                                     else temperature)
+        return out
 
     def source_target(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         a, b = batch
@@ -90,18 +136,19 @@ class Pix2Pix(Family):
         factor = apply_lr_decay(ctx, t.lr_g, t.lr_d, t.steps, t.lr_decay_start)
         if ctx.step < t.adv_start * t.steps:  # warm-up: G learns plausible colours first, then D sharpens them
             with ctx.autocast():
-                g_l1 = F.l1_loss(G(src).float(), tgt.float())
+                g_l1 = self.chroma_loss(G(src), tgt)
                 ctx.update("g", t.l1_weight * g_l1)
             return {"g_loss": (t.l1_weight * g_l1).detach(), "g_l1": g_l1.detach(), "lr_factor": torch.tensor(factor)}
         with ctx.autocast():
-            fake = G(src)  # one forward: detached for D's step, kept whole for G's
+            out = G(src)
+            fake = self.chroma(out)  # one forward: detached for D's step, kept whole for G's
             d_real, d_fake = D(torch.cat([src, tgt], 1)), D(torch.cat([src, fake.detach()], 1))
             # halved, as in the paper, so D learns at half G's pace
             d_loss = 0.5 * (adversarial(d_real, True, t.adversarial) + adversarial(d_fake, False, t.adversarial))
         ctx.update("d", d_loss)
         with ctx.frozen("d"), ctx.autocast():
             g_adv = adversarial(D(torch.cat([src, fake], 1)), True, t.adversarial)
-            g_l1 = F.l1_loss(fake.float(), tgt.float())
+            g_l1 = self.chroma_loss(out, tgt)
             g_loss = g_adv + t.l1_weight * g_l1
             ctx.update("g", g_loss)
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "g_adv": g_adv.detach(), "g_l1": g_l1.detach(),
@@ -123,14 +170,15 @@ class Pix2Pix(Family):
         chroma = F.interpolate(color.chroma(out, space), size=src.shape[-2:], mode="bilinear", align_corners=False)
         return color.with_chroma(unit(color.as_gray_rgb(src, space)), chroma, space) * 2 - 1
 
-    def predict(self, m: nn.ModuleDict, src: torch.Tensor) -> torch.Tensor:
-        """G's output, averaged with the mirror of its output for the mirrored source when
-        arch.flip_average is set (colorizers). Where G is sure of a colour both passes agree; where
-        it is guessing they often differ and the average is paler, which is closer to the truth on
-        average: what PSNR rewards, for twice the compute."""
-        out = m["generator"](src)
+    def predict(self, m: nn.ModuleDict, src: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+        """The target-side output: for a colour-bin colorizer the annealed mean at `temperature`
+        (lower: more vivid; None: arch.temperature). With arch.flip_average (the regression
+        colorizer shipped before bins) it is averaged with the mirror of the output for the
+        mirrored source: where G is unsure both passes differ and the average is paler, closer to
+        the truth on average, which is what PSNR rewards and what made that colorizer muted."""
+        out = self.chroma(m["generator"](src), temperature)
         if self.cfg.arch.get("flip_average", False):
-            out = (out + m["generator"](src.flip(-1)).flip(-1)) / 2
+            out = (out + self.chroma(m["generator"](src.flip(-1)), temperature).flip(-1)) / 2
         return out
 
     def model_sized(self, src: torch.Tensor) -> torch.Tensor:
