@@ -42,10 +42,10 @@ def context(cfg, m, step=0):
 CASES = {  # family, dataset, overrides
     "colorize-lab": ("pix2pix", "colorize", {"train": {"adv_start": 0.0}}),  # colour bins, with D from the first step
     "colorize-regression": ("pix2pix", "colorize", {"arch": {"chroma": "regression", "flip_average": True,
-                                                             "generator": {"out_channels": 2}},
+                                                             "generator": {"out_channels": 2, "output": "image"}},
                                                     "train": {"l1_weight": 100.0, "adv_start": 0.0}}),
     "colorize-rgb": ("pix2pix", "colorize", {"data": {"color_space": "rgb"},
-                                             "arch": {"chroma": "regression", "generator": {"out_channels": 3}},
+                                             "arch": {"chroma": "regression", "generator": {"out_channels": 3, "output": "image"}},
                                              "train": {"l1_weight": 100.0, "adv_start": 0.0}}),
     "facades": ("pix2pix", "paired", {"arch": {"direction": "BtoA"}}),
     "cyclegan": ("cyclegan", "unpaired"),
@@ -63,7 +63,8 @@ def test_pix2pix_maps_source_to_target_and_conditions_d_on_the_source(case, g_in
     cfg = case_config(case)
     m = get_family("pix2pix")(cfg).build()
     assert cfg.arch["generator"]["depth"] == unet_depth(SIZE) == 5
-    assert m["generator"](torch.zeros(2, g_in, SIZE, SIZE)).shape == (2, g_out, SIZE, SIZE)
+    size = SIZE // 2 if cfg.arch["generator"].get("output") == "logits" else SIZE  # colour-bin scores at half resolution
+    assert m["generator"](torch.zeros(2, g_in, SIZE, SIZE)).shape == (2, g_out, size, size)
     assert m["discriminator"].net[0].in_channels == d_in
 
 
@@ -78,7 +79,8 @@ def test_colorizer_records_its_color_space_and_refuses_a_mismatched_generator():
     assert (cfg.data.color_space, cfg.arch["chroma"], cfg.arch["generator"]["out_channels"]) == ("lab", "bins", color_bins.n_bins())
     with pytest.raises(ValueError, match="it needs the colorize dataset in the lab color space"):
         get_family("pix2pix")(tiny_config("pix2pix", "colorize", {"data": {"color_space": "rgb"}})).build()
-    bad = tiny_config("pix2pix", "colorize", {"data": {"color_space": "rgb"}, "arch": {"chroma": "regression"}})
+    regression = {"chroma": "regression", "generator": {"output": "image"}}
+    bad = tiny_config("pix2pix", "colorize", {"data": {"color_space": "rgb"}, "arch": regression})
     with pytest.raises(ValueError, match="needs 1 -> 3: set arch.generator.in_channels and out_channels"):
         get_family("pix2pix")(bad).build()
 

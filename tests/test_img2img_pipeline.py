@@ -73,8 +73,8 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     return {
         "lab": make_run(root / "lab", "pix2pix", "colorize"),
-        "rgb": make_run(root / "rgb", "pix2pix", "colorize",
-                        {"data": {"color_space": "rgb"}, "arch": {"chroma": "regression", "generator": {"out_channels": 3}}}),
+        "rgb": make_run(root / "rgb", "pix2pix", "colorize", {"data": {"color_space": "rgb"},
+                        "arch": {"chroma": "regression", "generator": {"out_channels": 3, "output": "image"}}}),
         "facades": make_run(root / "facades", "pix2pix", "paired", {"arch": {"direction": "BtoA"}}),
         "cyclegan": make_run(root / "cyclegan", "cyclegan", "unpaired"),
     }

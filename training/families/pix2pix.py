@@ -59,7 +59,8 @@ class Pix2Pix(Family):
         return {
             "arch": {
                 "generator": {"kind": "unet", "in_channels": c_in, "out_channels": color_bins.n_bins() if bins else c_out,
-                              "depth": unet_depth(data.image_size), "width": 64, "max_width": 512, "dropout": 0.5, "norm": "batch"},
+                              "depth": unet_depth(data.image_size), "width": 64, "max_width": 512, "dropout": 0.0 if bins else 0.5,
+                              "norm": "batch", "output": "logits" if bins else "image"},
                 "discriminator": {"kind": "patch", "width": 64, "n_layers": 3, "norm": "batch"},
                 "direction": "AtoB",  # the source is the dataset's A (facades: A is the photo, so label -> photo is BtoA)
                 "chroma": "bins" if bins else "regression",
@@ -119,10 +120,12 @@ class Pix2Pix(Family):
         return F.l1_loss(out.float(), tgt.float())
 
     def chroma(self, out: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
-        """G's output as the target-side image D and the metrics see (bins: the annealed mean)."""
+        """G's output as the target-side image D and the metrics see (bins: the annealed mean of the
+        half-resolution scores, upsampled smoothly to the input's size)."""
         if self.bins:
-            return color_bins.decode(out, self.cfg.arch.get("temperature", color_bins.DEFAULT_TEMPERATURE) if temperature is None
-                                     else temperature)
+            t = self.cfg.arch.get("temperature", color_bins.DEFAULT_TEMPERATURE) if temperature is None else temperature
+            ab = color_bins.decode(out, t)
+            return F.interpolate(ab, scale_factor=2, mode="bilinear", align_corners=False)
         return out
 
     def source_target(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -45,6 +45,10 @@ class UNetGenerator(nn.Module):
 
     Dropout sits in the three innermost up blocks. pix2pix keeps it active at test time as the
     generator's only source of randomness; call .train() on the Dropout modules to do the same.
+
+    output="logits" ends in a 1x1 conv at half resolution instead of a transposed conv to tanh:
+    unbounded scores per class (a colorizer's colour bins), cheap to take a softmax of, and free
+    of the transposed conv's checkerboard; the colour they decode to is upsampled smoothly.
     """
 
     def __init__(
@@ -56,8 +60,11 @@ class UNetGenerator(nn.Module):
         max_width: int = 512,
         dropout: float = 0.5,
         norm: str = "batch",
+        output: str = "image",
     ) -> None:
         super().__init__()
+        if output not in ("image", "logits"):
+            raise ValueError(f"unknown U-Net output {output!r}; use image or logits")
         if depth < 1:
             raise ValueError(f"depth must be at least 1, got {depth}")
         widths = [min(width * 2**i, max_width) for i in range(depth)]
@@ -83,7 +90,9 @@ class UNetGenerator(nn.Module):
         self.decoder = nn.ModuleList()
         for i in reversed(range(depth)):
             c_in = widths[i] if i == depth - 1 else 2 * widths[i]
-            if i == 0:
+            if i == 0 and output == "logits":  # per-pixel class scores at half resolution, upsampled by the caller
+                block = nn.Sequential(nn.ReLU(), nn.Conv2d(c_in, out_channels, 1))
+            elif i == 0:
                 block = nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(c_in, out_channels, 4, 2, 1), nn.Tanh())
             else:
                 block = nn.Sequential(
@@ -96,7 +105,7 @@ class UNetGenerator(nn.Module):
             self.decoder.append(block)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, in_channels, H, W) -> (B, out_channels, H, W) in [-1, 1]."""
+        """(B, in_channels, H, W) -> (B, out_channels, H, W) in [-1, 1] (logits: H/2, W/2, unbounded)."""
         skips: list[torch.Tensor] = []
         for down in self.encoder:
             x = down(x)
