@@ -114,3 +114,15 @@ def test_colorfulness_known_values():
     # rg = +-255 (sd 255, mean 0); yb = 127.5 everywhere (sd 0, mean 127.5)
     assert colorfulness(red_green).item() == pytest.approx(255 + 0.3 * 127.5)
     assert math.isfinite(colorfulness(torch.rand(3, 3, 8, 8)).sum().item())
+
+
+def test_hue_agreement_counts_colourful_pixels_with_the_right_hue():
+    from training.image_quality import hue_agreement
+
+    red, orange, blue = (torch.tensor(c).view(1, 3, 1, 1).expand(1, 3, 4, 4) for c in ([0.8, 0.1, 0.1], [0.9, 0.5, 0.1], [0.1, 0.2, 0.8]))
+    gray = torch.full((1, 3, 4, 4), 0.5)
+    assert hue_agreement(orange, red)[0].item() == 1.0  # within 45 degrees of red
+    assert hue_agreement(blue, red)[0].item() == 0.0
+    assert hue_agreement(gray, red)[0].item() == 0.0  # no colour is not the right colour
+    share, count = hue_agreement(red, gray)  # a gray truth has no colourful pixel to judge
+    assert count.item() == 0 and share.item() == 0.0

@@ -72,8 +72,8 @@ def _list(args: argparse.Namespace) -> int:
 
 # What `list` prints: the measured numbers `evaluate` wrote, or the last losses for a run not evaluated yet.
 EVALUATED = ("fid", "fid_floor", "inception_score", "precision", "recall", "purity", "class_accuracy", "test_accuracy",
-             "attribute_directions", "test_psnr", "gray_psnr", "test_ssim", "colorfulness_ratio", "test_l1", "test_cycle_l1",
-             "test_target_share_ab", "test_target_share_ba")
+             "attribute_directions", "test_psnr", "gray_psnr", "test_ssim", "colorfulness_ratio", "hue_within_45", "test_l1",
+             "test_cycle_l1", "test_target_share_ab", "test_target_share_ba")
 TRAINING = ("d_loss", "g_loss", "loss", "wasserstein", "info_loss", "q_cat_acc", "images_per_s")
 
 

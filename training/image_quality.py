@@ -1,5 +1,5 @@
-"""Full-reference image metrics for the image-to-image models: PSNR, SSIM, L1, and Hasler and
-Suesstrunk's colourfulness. Images are float [B, C, H, W] in [0, 1]; each function returns one
+"""Full-reference image metrics for the image-to-image models: PSNR, SSIM, L1, Hasler and
+Suesstrunk's colourfulness, and hue agreement. Images are float [B, C, H, W] in [0, 1]; each function returns one
 value per image, so callers average over a test set however they batch it. Pure functions, each
 tested on cases with known answers."""
 
@@ -62,3 +62,20 @@ def colorfulness(rgb: torch.Tensor) -> torch.Tensor:
     std = (rg.var(1, unbiased=False) + yb.var(1, unbiased=False)).sqrt()
     mean = (rg.mean(1) ** 2 + yb.mean(1) ** 2).sqrt()
     return std + 0.3 * mean
+
+
+COLOURFUL_CHROMA = 15.0  # a*b* length past which a pixel has a hue worth judging (grays have none)
+
+
+def hue_agreement(rgb: torch.Tensor, true_rgb: torch.Tensor, degrees: float = 45.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image: (share of the truly colourful pixels whose a*b* hue angle is within `degrees`
+    of the true one, number of those pixels). A gray prediction has no hue, so it never agrees:
+    this measures the right colour, where colourfulness only measures some colour."""
+    from training.color import rgb_to_lab
+
+    ab, true_ab = rgb_to_lab(rgb.float())[:, 1:], rgb_to_lab(true_rgb.float())[:, 1:]
+    colourful = true_ab.norm(dim=1) > COLOURFUL_CHROMA
+    cos = (ab * true_ab).sum(1) / (ab.norm(dim=1) * true_ab.norm(dim=1)).clamp(min=1e-6)
+    close = (cos > torch.cos(torch.deg2rad(torch.tensor(degrees)))) & (ab.norm(dim=1) > 1e-3)
+    count = colourful.flatten(1).sum(1)
+    return (close & colourful).flatten(1).sum(1) / count.clamp(min=1), count

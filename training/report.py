@@ -33,7 +33,8 @@ def other_metrics(m: dict) -> list[str]:
     out = [f"{k} {_fmt(m[k])}" for k in ("purity", "class_accuracy", "test_accuracy", "attribute_directions") if k in m]
     if {"gray_psnr", "test_psnr", "test_ssim", "gray_ssim", "colorfulness_ratio"} <= m.keys():
         out.append(f"PSNR {m['test_psnr']:.2f} (gray {m['gray_psnr']:.2f}), SSIM {m['test_ssim']:.3f} (gray {m['gray_ssim']:.3f}), "
-                   f"colorfulness {_pct(m['colorfulness_ratio'])} of real")
+                   f"colorfulness {_pct(m['colorfulness_ratio'])} of real"
+                   + (f", hue within 45° {_pct(m['hue_within_45'])}" if "hue_within_45" in m else ""))
     elif {"test_l1", "test_psnr", "test_ssim"} <= m.keys():
         out.append(f"L1 {m['test_l1']:.3f}, PSNR {m['test_psnr']:.1f}, SSIM {m['test_ssim']:.3f}")
     if {"test_cycle_l1", "test_target_share_ab", "test_target_share_ba"} <= m.keys():

@@ -24,7 +24,7 @@ from training.config import DataSpec
 from training.families.base import Family, StepContext, register
 from training.families.img2img import apply_lr_decay, fixed_batch, make_discriminator, make_generator, unet_depth
 from training.families.losses import adversarial, confidence
-from training.image_quality import colorfulness, l1, psnr, ssim
+from training.image_quality import colorfulness, hue_agreement, l1, psnr, ssim
 from training.models.gan import dcgan_init
 
 DIRECTIONS = ("AtoB", "BtoA")
@@ -201,11 +201,12 @@ class Pix2Pix(Family):
 
     def evaluate(self, m: nn.ModuleDict, test_batches: Iterator[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
         """On the test split: L1, PSNR and SSIM of outputs against true targets; for colorization
-        also the plain gray image's PSNR and SSIM (the baseline to beat) and colourfulness against
-        the real photos'. Test images larger than the model's size are colorized as the app does
-        it (see to_rgb), so metrics can be taken at the photos' own resolution."""
+        also the plain gray image's PSNR and SSIM (the baseline to beat), colourfulness against
+        the real photos', and the share of colourful pixels given the right hue (within 45
+        degrees). Test images larger than the model's size are colorized as the app does it (see
+        to_rgb), so metrics can be taken at the photos' own resolution."""
         sums: dict[str, float] = {}
-        n = 0
+        n, hue_hits = 0, [0.0, 0.0]  # colourful pixels with the right hue, colourful pixels
         for batch in test_batches:
             src, tgt = self.source_target(batch)
             out, true = unit(self.to_rgb(src, self.predict(m, self.model_sized(src)))), unit(self.to_rgb(src, tgt))
@@ -214,12 +215,16 @@ class Pix2Pix(Family):
                 gray = unit(self.show_source(src))
                 values.update(gray_psnr=psnr(gray, true), gray_ssim=ssim(gray, true), colorfulness=colorfulness(out),
                               real_colorfulness=colorfulness(true))
+                share, count = hue_agreement(out, true)
+                hue_hits[0], hue_hits[1] = hue_hits[0] + float((share * count).sum()), hue_hits[1] + float(count.sum())
             for k, v in values.items():
                 sums[k] = sums.get(k, 0.0) + float(v.sum())
             n += len(src)
         if not n:
             return {}
         metrics = {k: round(v / n, 4) for k, v in sums.items()}
+        if hue_hits[1]:  # over all colourful pixels of the test set
+            metrics["hue_within_45"] = round(hue_hits[0] / hue_hits[1], 4)
         if "colorfulness" in metrics:
             metrics["colorfulness_ratio"] = round(metrics["colorfulness"] / max(metrics["real_colorfulness"], 1e-8), 4)
         return {**metrics, "test_images": n}
