@@ -71,7 +71,9 @@ class InfoGAN(GAN):
         d["arch"]["discriminator"]["hidden"] = 512
         d["arch"]["q_hidden"] = 128
         d["latent"] = {"dim": 62, "categorical": [10], "continuous": 2, "continuous_range": 1.0}
-        d["train"].update(lr_g=1e-3, lr_d=2e-4, info_cont_loss="mse", info_cont_weight=0.5, info_cat_jitter=1.0)
+        # fp32: under bf16 autocast three seeds reached purity 90/99/96% and domain FID 8.1/10.1/12.2 at
+        # 3000 steps, against 99.1/98.6/99.0% and 8.2/7.8/7.6 in fp32 (README, Speed)
+        d["train"].update(lr_g=1e-3, lr_d=2e-4, info_cont_loss="mse", info_cont_weight=0.5, info_cat_jitter=1.0, bf16=False)
         return d
 
     def build(self) -> nn.ModuleDict:
