@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from explorer.uploads import UploadError, UploadLimits, load_upload
-from training import color
+from training import color, color_bins
 from training.checkpoint import LoadedRun, load_run, read_config
 from training.families.img2img import IMAGE_TO_IMAGE, size_multiple
 from training.families.pix2pix import DIRECTIONS, is_colorizer
@@ -121,13 +121,14 @@ def _require(loaded: LoadedRun, colorizer: bool) -> None:
         raise ValueError(f"{loaded.path.name} is a {cfg.family} model of {cfg.data.dataset!r}; translation needs pix2pix or cyclegan")
 
 
-DEFAULT_VIVIDNESS = 0.65  # the annealed mean's temperature 0.38 (training/color_bins.py)
+VIVIDNESS_SPAN = 0.95  # vividness 0..1 -> temperature 1 (the mean) .. 0.05 (nearly the mode)
+DEFAULT_VIVIDNESS = round((1.0 - color_bins.DEFAULT_TEMPERATURE) / VIVIDNESS_SPAN, 2)  # 0.65: the paper's temperature
 
 
 def temperature(vividness: float) -> float:
     """The vividness a user sets (0: the mean of the plausible colours, muted; 1: close to the
     most likely colour, vivid) as the temperature of a colour-bin colorizer's annealed mean."""
-    return 1.0 - 0.95 * min(max(float(vividness), 0.0), 1.0)
+    return 1.0 - VIVIDNESS_SPAN * min(max(float(vividness), 0.0), 1.0)
 
 
 def colorize_many(

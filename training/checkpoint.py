@@ -241,13 +241,10 @@ def find_runs(root: str | os.PathLike, max_depth: int = MAX_DEPTH, max_runs: int
         return []
     runs: list[Path] = []
     for folder, subfolders, files in os.walk(root, onerror=lambda e: None):
-        depth = len(Path(folder).relative_to(root).parts)
         if CONFIG in files:
             runs.append(Path(folder))
-            subfolders.clear()
-        if depth >= max_depth or len(runs) >= max_runs:
-            subfolders.clear()
-        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-        if len(runs) >= max_runs:
-            break
+            if len(runs) >= max_runs:
+                break
+        deeper = CONFIG not in files and len(Path(folder).relative_to(root).parts) < max_depth
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith(".")) if deeper else []
     return sorted(runs)
