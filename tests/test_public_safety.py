@@ -203,11 +203,12 @@ def test_finished_background_jobs_leave_no_defunct_process(tmp_path):
     run = tmp_path / "job"
     pid = jobs.start(run, ["--model", "dcgan", "--dataset", "fake", "--steps", "2", "--set", "arch.generator.width=8",
                            "--set", "arch.discriminator.width=8", "--set", "train.batch_size=8"])
+    # Every process is a zombie for the moment between its exit and its parent's wait; one that
+    # nobody reaps stays one (and keeps its /proc entry), so the entry must go, with nobody asking.
     deadline = time.monotonic() + 120
     while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-        assert "Z" not in Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0], "a zombie: nobody reaped it"
         time.sleep(0.2)
-    assert not Path(f"/proc/{pid}").exists(), "the job was neither running nor reaped"
+    assert not Path(f"/proc/{pid}").exists(), "the finished job is still a <defunct> process: nobody reaped it"
     assert jobs.status(run).state == "finished"
 
 
