@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from training.image_quality import checkerboard_energy
 from training.models.image2image import (
     PatchDiscriminator,
     ResnetGenerator,
@@ -98,11 +99,29 @@ def test_patch_logit_depends_only_on_its_receptive_field(n_layers: int) -> None:
 
 @pytest.mark.parametrize(("size", "n_blocks"), [(128, 6), (256, 9)])
 @pytest.mark.parametrize(("c_in", "c_out"), [(1, 2), (3, 3)])
-def test_resnet_keeps_size_and_outputs_tanh_range(size: int, n_blocks: int, c_in: int, c_out: int) -> None:
-    g = ResnetGenerator(c_in, c_out, width=W, n_blocks=n_blocks)
+@pytest.mark.parametrize("upsample", ["transpose", "resize"])
+def test_resnet_keeps_size_and_outputs_tanh_range(size: int, n_blocks: int, c_in: int, c_out: int, upsample: str) -> None:
+    g = ResnetGenerator(c_in, c_out, width=W, n_blocks=n_blocks, upsample=upsample)
     out = g(torch.randn(1, c_in, size, size) * 3)
     assert out.shape == (1, c_out, size, size)
     assert out.abs().max() <= 1
+
+
+def test_resize_upsampling_leaves_no_period_2_grid() -> None:
+    """The reason for resize-conv: a transposed conv's uneven kernel overlap prints a grid at
+    period 2 even with random weights (Odena et al. 2016); nearest resize then a conv does not."""
+    torch.manual_seed(0)
+    photo = torch.linspace(-1, 1, 64).expand(1, 3, 64, 64).contiguous()  # smooth: no grid of its own
+    energy = {}
+    for upsample in ("transpose", "resize"):
+        g = ResnetGenerator(3, 3, width=8, n_blocks=1, upsample=upsample).eval()
+        with torch.no_grad():
+            for p in g.parameters():
+                p.copy_(torch.randn_like(p) * 0.2)
+            energy[upsample] = float(checkerboard_energy((g(photo) + 1) / 2))
+    assert energy["transpose"] > 10 * energy["resize"]
+    with pytest.raises(ValueError, match="unknown upsample"):
+        ResnetGenerator(3, 3, upsample="bilinear")
 
 
 def test_norm_layer_rejects_unknown_kind() -> None:
@@ -116,9 +135,10 @@ def test_norm_layer_rejects_unknown_kind() -> None:
     [
         (lambda: UNetGenerator(1, 2, depth=5, width=W), 1),
         (lambda: ResnetGenerator(3, 3, width=W, n_blocks=2), 3),
+        (lambda: ResnetGenerator(3, 3, width=W, n_blocks=2, upsample="resize"), 3),
         (lambda: PatchDiscriminator(3, width=W), 3),
     ],
-    ids=["unet", "resnet", "patchgan"],
+    ids=["unet", "resnet", "resnet-resize", "patchgan"],
 )
 def test_exports_with_torch_export_and_dynamic_batch(make: Callable[[], nn.Module], channels: int) -> None:
     model = make().eval()

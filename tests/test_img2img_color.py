@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from training import color
-from training.image_quality import colorfulness, l1, psnr, ssim
+from training.image_quality import checkerboard_energy, colorfulness, l1, psnr, ssim
 
 
 def pixels(*rgb: tuple[float, float, float]) -> torch.Tensor:
@@ -126,3 +126,15 @@ def test_hue_agreement_counts_colourful_pixels_with_the_right_hue():
     assert hue_agreement(gray, red)[0].item() == 0.0  # no colour is not the right colour
     share, count = hue_agreement(red, gray)  # a gray truth has no colourful pixel to judge
     assert count.item() == 0 and share.item() == 0.0
+
+
+def test_checkerboard_energy_finds_a_period_2_grid_and_not_a_smooth_photo():
+    i = torch.arange(64)
+    grid = ((i[:, None] + i[None, :]) % 2).float().expand(1, 3, 64, 64)
+    stripes = (i % 2).float().expand(1, 3, 64, 64)  # a grid along one axis only
+    smooth = torch.linspace(0, 1, 64).expand(1, 3, 64, 64)
+    assert checkerboard_energy(grid).item() == pytest.approx(1.0)
+    assert checkerboard_energy(stripes).item() == pytest.approx(1.0)
+    assert checkerboard_energy(smooth).item() < 1e-3
+    faint = smooth * 0.9 + 0.05 * grid  # a faint grid over a photo still stands out
+    assert checkerboard_energy(faint).item() > 10 * checkerboard_energy(smooth).item()

@@ -14,7 +14,7 @@ from training.checkpoint import load_run, read_config, snapshot_steps
 from training.data import DatasetMissing, dataset_spec, load_dataset
 from training.families import StepContext, get_family
 from training.families.cyclegan import ImagePool
-from training.families.img2img import apply_lr_decay, linear_decay, unet_depth
+from training.families.img2img import apply_lr_decay, linear_decay, random_crop_flip, unet_depth
 from training.presets import PRESETS
 from training.trainer import new_config, train
 
@@ -315,3 +315,41 @@ def test_every_layer_is_a_registered_module(case):
             assert not (isinstance(value, (list, tuple)) and any(isinstance(v, nn.Module) for v in value))
     n_params = sum(p.numel() for p in m.parameters())
     assert n_params == sum(t.numel() for k, t in m.state_dict().items() if "running" not in k and "num_batches" not in k)
+
+
+def test_random_crop_flip_takes_one_window_per_batch_and_mirrors_some_images():
+    torch.manual_seed(0)
+    x = torch.arange(8 * 8, dtype=torch.float32).view(1, 1, 8, 8).expand(64, 3, 8, 8)
+    out = random_crop_flip(x, 4)
+    assert out.shape == (64, 3, 4, 4)
+    rows = out[:, 0, :, 0] // 8  # a window of whole rows of the source
+    assert (rows == rows[0]).all() and (rows[0].diff() == 1).all()
+    mirrored = out[:, 0, 0, 0] > out[:, 0, 0, -1]
+    assert 0.25 < mirrored.float().mean() < 0.75
+    jittered = random_crop_flip(x, 9)  # larger than the image: enlarged to 9 x 9, its own 8 x 8 cropped back
+    assert jittered.shape == x.shape and not torch.equal(jittered, x)
+
+
+def test_pix2pix_crops_source_and_target_with_one_window():
+    cfg = case_config("facades", {"train": {"crop": 36}})
+    fam = get_family("pix2pix")(cfg)
+    m = fam.build()
+    seen = {}
+    m["generator"].register_forward_pre_hook(lambda _, args: seen.setdefault("src", args[0].clone()))
+    m["discriminator"].register_forward_pre_hook(lambda _, args: seen.setdefault("pair", args[0].clone()))
+    ctx = context(cfg, m)
+    ctx.next_batch = lambda: (torch.linspace(-1, 1, SIZE).expand(2, 3, SIZE, SIZE),) * 2  # target = source
+    fam.train_step(m, ctx)
+    assert seen["src"].shape[-1] == SIZE  # jittered back to the U-Net's size
+    src, tgt = seen["pair"].split(3, 1)  # D's real pair: the source beside its (identical) target
+    assert torch.equal(src, tgt)
+
+
+def test_cyclegan_trains_on_crops_when_asked():
+    cfg = case_config("cyclegan", {"train": {"crop": 24}})
+    fam = get_family("cyclegan")(cfg)
+    m = fam.build()
+    seen = []
+    m["generator_ab"].register_forward_pre_hook(lambda _, args: seen.append(args[0].shape[-1]))
+    fam.train_step(m, context(cfg, m))
+    assert seen[0] == 24 and cfg.arch["generator"]["upsample"] == "resize"

@@ -3,14 +3,20 @@
     python -m training.img2img_eval RUN [RUN ...] [--data-root DIR] [--json]
 
 - colorization (pix2pix on `colorize`): PSNR and SSIM of the colorized test photos against the
-  true colour ones, beside the plain gray image's (the baseline to beat), and colourfulness
-  (Hasler and Suesstrunk) against the real photos' mean. Taken at the photos' own 128 px even
-  when the model runs smaller: its chroma is upsampled under the photo's lightness, as in the app.
-- pix2pix on paired data (facades): L1, PSNR and SSIM against the true targets.
-- CycleGAN: mean cycle L1 per domain, and the share of translated test images that a small
-  A-vs-B classifier, trained on the real train split, assigns to the target domain. The classifier
-  is trained once and kept in the run directory (classifier.safetensors), so the number is
-  repeatable; its own accuracy on the real test images is reported beside it.
+  true colour ones, beside the plain gray image's (the baseline to beat), colourfulness (Hasler
+  and Suesstrunk) against the real photos' and the share of colourful pixels given the right hue,
+  overall and per source of the corpus; then the semantic test and the fool rate
+  (training/colorize_eval.py). Taken at the photos' own 128 px even when the model runs smaller:
+  its chroma is upsampled under the photo's lightness, as in the app.
+- pix2pix on paired data (facades): L1, PSNR and SSIM against the true targets, beside the same
+  for the mean training photo given as every answer.
+- CycleGAN: mean cycle L1 per domain; the share of translated test images that a small A-vs-B
+  classifier, trained on the real train split, assigns to the target domain; and the period-2
+  (checkerboard) energy of the translations relative to real photos.
+
+The classifiers that judge are trained once per dataset, seeded, and kept in
+checkpoints/classifiers/ beside the others, so every run is scored by the same judge and the
+numbers repeat; each judge's own accuracy on real test images is reported beside its verdicts.
 
 `evaluate_run(run_dir, data_root)` is what `python -m training evaluate` dispatches to for these
 families.
@@ -23,22 +29,24 @@ import dataclasses
 import json
 import os
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader
 
-from training.checkpoint import CONFIG, CheckpointError, LoadedRun, atomic_write, load_run, read_config, write_json
-from training.classifier import DomainClassifier
-from training.data import DATASETS, DatasetMissing, load_dataset, to_unit
+from training import color
+from training.checkpoint import CONFIG, CheckpointError, LoadedRun, load_run, read_config, write_json
+from training.classifier import CLASSIFIERS, DomainClassifier, fit_classifier, kept_classifier
+from training.colorize_eval import fool_rate, semantic_test
+from training.config import DataSpec
+from training.data import DATASETS, ColorPairs, DatasetMissing, colorize_files, decode_files, load_dataset, to_unit
+from training.data import data_root as data_root_path
 from training.families.img2img import IMAGE_TO_IMAGE
 from training.families.pix2pix import is_colorizer
+from training.image_quality import checkerboard_energy, l1, psnr, ssim
 
-CLASSIFIER = "classifier.safetensors"
 CLASSIFIER_SIZE = 64  # summer vs winter is plain at 64 px; a quarter of the cost of 128
 BATCH = 100
 
@@ -60,45 +68,24 @@ def _classifier_input(x: torch.Tensor) -> torch.Tensor:
     return F.interpolate(x.float(), size=CLASSIFIER_SIZE, mode="bilinear", antialias=True, align_corners=False)
 
 
-def domain_classifier(
-    run: LoadedRun, data_root: str | os.PathLike | None, epochs: int = 15, seed: int = 0,
-) -> tuple[DomainClassifier, dict]:
-    """The run's A (0) vs B (1) classifier: loaded from the run directory, else trained on the real
-    train split (seeded) and saved there. Returns it in eval mode with its metadata."""
-    path = run.path / CLASSIFIER
-    model = DomainClassifier(run.config.data.channels, 2)
-    if path.is_file():
-        from safetensors import safe_open
+def domain_classifier(data: DataSpec, data_root: str | os.PathLike | None, judges: Path = CLASSIFIERS,
+                      epochs: int = 30) -> tuple[DomainClassifier, dict]:
+    """The A (0) vs B (1) judge of an unpaired dataset, kept in `judges` (one per dataset, so runs
+    are compared by the same judge), else trained now on its real train split and kept."""
 
-        with safe_open(path, "pt") as f:
-            meta = json.loads(f.metadata()["info"])
-        model.load_state_dict(load_file(path))
-        return model.eval(), meta
-    torch.manual_seed(seed)
-    train = load_dataset(run.config.data, data_root, "train")
-    x = torch.cat([_classifier_input(to_unit(train.a)), _classifier_input(to_unit(train.b))])
-    y = torch.cat([torch.zeros(len(train.a)), torch.ones(len(train.b))]).long()
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
-    start = time.perf_counter()
-    model.train()
-    for _ in range(epochs):
-        for idx in torch.randperm(len(x)).split(64):
-            batch = x[idx]
-            batch = torch.where(torch.rand(len(idx), 1, 1, 1) < 0.5, batch, batch.flip(-1))  # mirror half: no left/right cue
-            loss = F.cross_entropy(model(batch), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    model.eval()
-    test = load_dataset(run.config.data, data_root, "test")
-    with torch.inference_mode():
-        correct = sum(int((model(_classifier_input(a)).argmax(1) == 0).sum()) + int((model(_classifier_input(b)).argmax(1) == 1).sum())
-                      for a, b in _domains(test, torch.device("cpu")))
-    meta = {"classes": ["A", "B"], "image_size": CLASSIFIER_SIZE, "epochs": epochs, "seed": seed, "train_images": len(x),
-            "test_accuracy": round(correct / (len(test.a) + len(test.b)), 4), "train_seconds": round(time.perf_counter() - start, 1)}
-    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
-    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"info": json.dumps(meta)}))
-    return model, meta
+    def train() -> tuple[DomainClassifier, dict]:
+        photos = load_dataset(data, data_root, "train")
+        x = torch.cat([_classifier_input(to_unit(photos.a)), _classifier_input(to_unit(photos.b))])
+        y = torch.cat([torch.zeros(len(photos.a)), torch.ones(len(photos.b))]).long()
+        model = fit_classifier(x, y, 2, epochs)
+        test = load_dataset(data, data_root, "test")
+        with torch.inference_mode():
+            correct = sum(int((model(_classifier_input(a)).argmax(1) == 0).sum()) + int((model(_classifier_input(b)).argmax(1) == 1).sum())
+                          for a, b in _domains(test, torch.device("cpu")))
+        return model, {"classes": ["A", "B"], "image_size": CLASSIFIER_SIZE, "epochs": epochs, "train_images": len(x),
+                       "test_accuracy": round(correct / (len(test.a) + len(test.b)), 4)}
+
+    return kept_classifier(judges / f"domains-{Path(data.path).name}.safetensors", data.channels, 2, train)
 
 
 def _target_shares(run: LoadedRun, classifier: DomainClassifier, dataset) -> dict[str, float]:
@@ -120,9 +107,70 @@ def _target_shares(run: LoadedRun, classifier: DomainClassifier, dataset) -> dic
             "test_real_a_called_b": round(counts["real_a_as_b"] / n_a, 4), "test_real_b_called_a": round(counts["real_b_as_a"] / n_b, 4)}
 
 
-def evaluate_run(run_dir: str | os.PathLike, data_root: str | os.PathLike | None = None, write: bool = True) -> dict:
+def _checkerboard(run: LoadedRun, dataset) -> dict[str, float]:
+    """Period-2 energy of the translations relative to the real photos of the domain they imitate
+    (1: no more grid than a photo has; a transposed-conv generator's grid shows as several times)."""
+
+    def grid(x: torch.Tensor) -> float:
+        return float(checkerboard_energy(((x.float() + 1) / 2).clamp(0, 1)).sum())
+
+    sums = dict.fromkeys(("a", "b", "ab", "ba"), 0.0)
+    with torch.inference_mode():
+        for a, b in _domains(dataset, run.device):
+            for x, domain, direction in ((a, "a", "ab"), (b, "b", "ba")):
+                if len(x):
+                    sums[domain] += grid(x)
+                    sums[direction] += grid(run.modules[f"generator_{direction}"](x))
+    n_a, n_b = len(dataset.a), len(dataset.b)
+    return {"checkerboard_ab": round((sums["ab"] / n_a) / (sums["b"] / n_b), 3),
+            "checkerboard_ba": round((sums["ba"] / n_b) / (sums["a"] / n_a), 3)}
+
+
+def _mean_photo_baseline(run: LoadedRun, data_root: str | os.PathLike | None, test) -> dict[str, float]:
+    """L1, PSNR and SSIM of answering every test source with the mean training target: the blur a
+    paired model has to beat to have learned anything from its input."""
+    family = run.family
+    train = load_dataset(run.config.data, data_root, "train")
+    targets = family.source_target((train.a, train.b))[1]
+    mean = (targets.float() / 255).mean(0, keepdim=True)
+    sums, n = {"baseline_l1": 0.0, "baseline_psnr": 0.0, "baseline_ssim": 0.0}, 0
+    for batch in _batches(test, torch.device("cpu")):
+        true = (family.source_target(batch)[1].float() + 1) / 2
+        guess = mean.expand_as(true)
+        for key, fn in (("baseline_l1", l1), ("baseline_psnr", psnr), ("baseline_ssim", ssim)):
+            sums[key] += float(fn(guess, true).sum())
+        n += len(true)
+    return {k: round(v / n, 4) for k, v in sums.items()}
+
+
+def _colorizer_judged(run: LoadedRun, data: DataSpec, data_root: str | os.PathLike | None, judges: Path) -> dict:
+    """The colorizer's measures per source of the corpus, and its two judges (training/colorize_eval.py)."""
+    family, m, space = run.family, run.modules, data.color_space
+
+    def colorize(x: torch.Tensor) -> torch.Tensor:
+        src = color.split(x.to(run.device), space)[0]
+        return family.to_rgb(src, family.predict(m, family.model_sized(src))).cpu()
+
+    def gray(x: torch.Tensor) -> torch.Tensor:
+        return color.as_gray_rgb(color.split(x, space)[0], space)
+
+    root = data_root_path(data_root)
+    per_source, photos = {}, []
+    for source, files in colorize_files(root, "test").items():
+        images = decode_files(files, data.image_size, 3)
+        photos.append(images)
+        with torch.inference_mode():
+            per_source[source] = family.evaluate(m, _batches(ColorPairs(images, space), run.device))
+    real = to_unit(torch.cat(photos))
+    with torch.no_grad():  # not inference mode: the fool-rate judge trains on these
+        colorized = torch.cat([colorize(real[i:i + BATCH]) for i in range(0, len(real), BATCH)])
+    return {"per_source": per_source, **semantic_test(root, colorize, gray, judges), **fool_rate(real, colorized)}
+
+
+def evaluate_run(run_dir: str | os.PathLike, data_root: str | os.PathLike | None = None, write: bool = True,
+                 judges: Path = CLASSIFIERS) -> dict:
     """The run's test-split metrics (see the module docstring), also merged into its config.json
-    metrics unless write=False."""
+    metrics unless write=False. The classifiers that judge the outputs are kept in `judges`."""
     family = read_config(run_dir).family
     if family not in IMAGE_TO_IMAGE:
         raise ValueError(f"{run_dir} is a {family} run; img2img_eval measures pix2pix and cyclegan runs")
@@ -137,9 +185,14 @@ def evaluate_run(run_dir: str | os.PathLike, data_root: str | os.PathLike | None
         metrics = run.family.evaluate(run.modules, batches)
     metrics["eval_image_size"], metrics["eval_step"] = data.image_size, run.config.step
     if cfg.family == "cyclegan":
-        classifier, meta = domain_classifier(run, data_root)
+        classifier, meta = domain_classifier(cfg.data, data_root, judges)
         metrics.update(_target_shares(run, classifier, test), classifier_test_accuracy=meta["test_accuracy"],
                        test_images_a=len(test.a), test_images_b=len(test.b))
+        metrics.update(_checkerboard(run, test))
+    elif is_colorizer(data):
+        metrics.update(_colorizer_judged(run, data, data_root, judges))
+    else:
+        metrics.update(_mean_photo_baseline(run, data_root, test))
     if write:
         raw = json.loads((Path(run_dir) / CONFIG).read_text())
         raw.setdefault("metrics", {}).update(metrics)
@@ -151,10 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.img2img_eval", description=__doc__.split("\n\n")[0])
     p.add_argument("runs", nargs="+", help="run directories (pix2pix or cyclegan)")
     p.add_argument("--data-root", help="folder holding the datasets (default: $LATENT_STUDIO_DATA, else ./data)")
+    p.add_argument("--judges", type=Path, default=CLASSIFIERS, help="folder that keeps the judging classifiers (default: %(default)s)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     try:
-        results = {run: evaluate_run(run, args.data_root) for run in args.runs}
+        results = {run: evaluate_run(run, args.data_root, judges=args.judges) for run in args.runs}
     except (CheckpointError, DatasetMissing, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

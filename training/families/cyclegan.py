@@ -18,7 +18,7 @@ from torch import nn
 
 from training.config import DataSpec
 from training.families.base import Family, StepContext, register
-from training.families.img2img import apply_lr_decay, fixed_batch, make_discriminator, make_generator
+from training.families.img2img import apply_lr_decay, fixed_batch, make_discriminator, make_generator, random_crop_flip
 from training.families.losses import adversarial
 from training.image_quality import l1
 from training.models.gan import dcgan_init
@@ -67,7 +67,8 @@ class CycleGAN(Family):
         return {
             "arch": {
                 "generator": {"kind": "resnet", "in_channels": c, "out_channels": c, "width": 64,
-                              "n_blocks": 9 if data.image_size >= 256 else 6, "norm": "instance"},
+                              "n_blocks": 9 if data.image_size >= 256 else 6, "norm": "instance",
+                              "upsample": "resize"},
                 "discriminator": {"kind": "patch", "width": 64, "n_layers": 3, "norm": "instance"},
             },
             "train": {"optimizer": "adam", "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "batch_size": 1, "adversarial": "mse",
@@ -89,6 +90,8 @@ class CycleGAN(Family):
         t = self.cfg.train
         G_ab, G_ba, D_a, D_b = m["generator_ab"], m["generator_ba"], m["discriminator_a"], m["discriminator_b"]
         real_a, real_b = ctx.next_batch()
+        if t.crop:
+            real_a, real_b = random_crop_flip(real_a, t.crop), random_crop_flip(real_b, t.crop)
         factor = apply_lr_decay(ctx, t.lr_g, t.lr_d, t.steps, t.lr_decay_start)
         with ctx.frozen("d"), ctx.autocast():
             fake_b, fake_a = G_ab(real_a), G_ba(real_b)

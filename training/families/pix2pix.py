@@ -22,7 +22,7 @@ from torch import nn
 from training import color, color_bins
 from training.config import DataSpec
 from training.families.base import Family, StepContext, register
-from training.families.img2img import apply_lr_decay, fixed_batch, make_discriminator, make_generator, unet_depth
+from training.families.img2img import apply_lr_decay, fixed_batch, make_discriminator, make_generator, random_crop_flip, unet_depth
 from training.families.losses import adversarial, confidence
 from training.image_quality import colorfulness, hue_agreement, l1, psnr, ssim
 from training.models.gan import dcgan_init
@@ -136,6 +136,8 @@ class Pix2Pix(Family):
         t = self.cfg.train
         G, D = m["generator"], m["discriminator"]
         src, tgt = self.source_target(ctx.next_batch())
+        if t.crop:  # the same window and mirror for source and target
+            src, tgt = random_crop_flip(torch.cat([src, tgt], 1), t.crop).split([src.size(1), tgt.size(1)], 1)
         factor = apply_lr_decay(ctx, t.lr_g, t.lr_d, t.steps, t.lr_decay_start)
         if ctx.step < t.adv_start * t.steps:  # warm-up: G learns plausible colours first, then D sharpens them
             with ctx.autocast():

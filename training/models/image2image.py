@@ -202,6 +202,11 @@ class ResnetGenerator(nn.Module):
     cheaply. Convention: n_blocks=6 for 128 px, 9 for 256 px (more blocks, a wider field of view
     for larger images). H and W must be divisible by 2**n_down for the output to match the input
     size; this is documented rather than checked, to keep forward free of shape branches.
+
+    upsample="resize" doubles the resolution with nearest-neighbour resizing then a 3x3 conv
+    (Odena et al., "Deconvolution and Checkerboard Artifacts", Distill 2016): every output pixel
+    gets the same number of kernel taps, so there is no period-2 grid for the generator to learn to
+    hide. "transpose" is the paper's stride-2 transposed conv, kept for the runs trained with it.
     """
 
     def __init__(
@@ -212,8 +217,11 @@ class ResnetGenerator(nn.Module):
         n_blocks: int = 9,
         n_down: int = 2,
         norm: str = "instance",
+        upsample: str = "transpose",
     ) -> None:
         super().__init__()
+        if upsample not in ("transpose", "resize"):
+            raise ValueError(f"unknown upsample {upsample!r}; use transpose or resize")
         # (B, in_channels, H, W) -> (B, width * 2**n_down, H / 2**n_down, W / 2**n_down)
         self.encoder = nn.Sequential(
             nn.ReflectionPad2d(3),
@@ -227,17 +235,15 @@ class ResnetGenerator(nn.Module):
 
         self.blocks = nn.Sequential(*(ResnetBlock(width * 2**n_down, norm) for _ in range(n_blocks)))
 
-        # Mirror of the encoder; output_padding=1 makes each transposed conv exactly double H and W.
+        # Mirror of the encoder: each step exactly doubles H and W (output_padding=1 for the transposed conv).
         self.decoder = nn.Sequential()
         for i in reversed(range(n_down)):
             c = width * 2**i
-            self.decoder.extend(
-                [
-                    nn.ConvTranspose2d(2 * c, c, 3, 2, 1, output_padding=1, bias=False),
-                    norm_layer(norm, c),
-                    nn.ReLU(),
-                ]
-            )
+            if upsample == "resize":
+                up = [nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(1), nn.Conv2d(2 * c, c, 3, bias=False)]
+            else:
+                up = [nn.ConvTranspose2d(2 * c, c, 3, 2, 1, output_padding=1, bias=False)]
+            self.decoder.extend([*up, norm_layer(norm, c), nn.ReLU()])
         self.decoder.extend([nn.ReflectionPad2d(3), nn.Conv2d(width, out_channels, 7), nn.Tanh()])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
