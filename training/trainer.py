@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -20,10 +21,10 @@ from tqdm import tqdm
 
 from training import checkpoint, distributed, precision
 from training.cards import model_card
-from training.checkpoint import CONFIG, METRICS, CheckpointError, atomic_write, load_state, read_config, save_run
+from training.checkpoint import CONFIG, METRICS, STATE, CheckpointError, atomic_write, load_state, read_config, save_run
 from training.config import RunConfig, merge
 from training.data import dataset_spec, load_dataset
-from training.families import StepContext, get_family
+from training.families import Family, StepContext, get_family
 from training.monitor import FailureMonitor
 from training.presets import PRESETS
 
@@ -99,9 +100,14 @@ class StopFlag:
         self.requested = True
 
 
-def grid_rows(cfg: RunConfig) -> int:
-    """Columns of the sample grid: one per class or categorical value, so each column is one."""
+def grid_columns(cfg: RunConfig) -> int:
+    """Columns of the sample grid: one per class or categorical value, so each column is one; else 8."""
     return cfg.latent.num_classes or (cfg.latent.categorical[0] if cfg.latent.categorical else 8)
+
+
+def grid_images(cfg: RunConfig) -> int:
+    """Images in the sample grid: train.grid_size rounded down to whole rows of grid_columns."""
+    return cfg.train.grid_size - cfg.train.grid_size % grid_columns(cfg)
 
 
 def hardware(device: torch.device) -> str:
@@ -124,31 +130,12 @@ def train(
     out = Path(out)
     stop = StopFlag()  # from here on Ctrl-C or SIGTERM stops cleanly, even before the first step
     world = distributed.setup(device)
-    state = None
-    if resume:
-        saved = saved_config(out)
-        saved.train.steps = max(cfg.train.steps, saved.step)
-        cfg, state = saved, load_state(out)
-    elif (out / CONFIG).exists():
-        raise RunExists(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
-    if command and resume:  # the command that started the run stays; each resume is added
-        cfg.card.setdefault("resumed_with", []).append(command)
-    elif command:
-        cfg.card["command"] = command
+    cfg, state = _start_or_resume(cfg, out, resume, command)
     torch.manual_seed(cfg.seed * 1000 + world.rank)  # ranks draw different noise
     family = get_family(cfg.family)(cfg)
     modules = precision.prepare(family.build().to(world.device), cfg.train)
     optimizers = family.make_optimizers(modules)
-    start = 0
-    if state is not None:
-        try:
-            modules.load_state_dict(state["modules"])
-            for name, opt in optimizers.items():
-                opt.load_state_dict(state["optimizers"][name])
-        except (KeyError, RuntimeError, ValueError) as e:
-            raise CheckpointError(f"{out / 'state.pt'} does not match config.json: {e}") from e
-        torch.set_rng_state(state["rng"])
-        start = int(state["step"])
+    start = _restore(out, state, modules, optimizers)
     distributed.broadcast_module(modules)
 
     dataset = load_dataset(cfg.data, data_root, "train", download)
@@ -157,41 +144,16 @@ def train(
     batches = _batches(dataset, cfg, world)
     ctx = StepContext(world.device, optimizers, lambda: next(batches), distributed.average_gradients,
                       precision.autocast_dtype(cfg.train, world.device))
-    fixed = family.fixed_inputs(dataset, cfg.train.grid_size - cfg.train.grid_size % grid_rows(cfg), world.device)
+    fixed = family.fixed_inputs(dataset, grid_images(cfg), world.device)
     monitor = FailureMonitor()
     if world.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        checkpoint.remove_temp_files(out)  # left by a process killed mid-write
-        if state is not None:
-            _drop_metrics_after(out, start)  # steps after the checkpoint are trained again
-        cfg.card.setdefault("hardware", hardware(world.device) + (f" x {world.size}" if world.size > 1 else ""))
-        cfg.card.setdefault("precision", precision.describe(cfg.train, world.device))
-
-    def snapshot(step: int, final: bool, grid: bool = True) -> None:
-        """Weights, resume state and config.json at `step`; with `grid`, also the sample grid and the
-        generator kept for the scrubber (a timed checkpoint between snapshots writes neither)."""
-        distributed.average_buffers(modules)
-        if not world.is_main:
-            return
-        if grid:
-            modules.eval()
-            with torch.inference_mode():
-                images = family.render(modules, fixed).float()
-                if final:
-                    cfg.metrics.update(family.evaluate(modules, _test_batches(cfg, data_root, world.device)))
-            modules.train()
-            atomic_write(out / "samples" / f"step_{step}.png",
-                         lambda tmp: save_image(images.cpu(), tmp, nrow=grid_rows(cfg), normalize=True, value_range=(-1, 1), format="png"))
-        cfg.step = step
-        cfg.card["train_seconds"] = round(seconds_before + time.perf_counter() - started, 1)
-        state = {"step": step, "modules": modules.state_dict(), "rng": torch.get_rng_state(),
-                 "optimizers": {k: o.state_dict() for k, o in optimizers.items()}}
-        save_run(out, cfg, modules, state, keep_snapshot=grid)
+        _prepare_directory(out, cfg, world, resumed_at=start if state is not None else None)
+    run = _Run(out, cfg, world, family, modules, optimizers, fixed, data_root, cfg.card.get("train_seconds", 0.0))
 
     t = cfg.train
     sums: dict[str, float] = {}
-    count, tick, seconds_before = 0, time.perf_counter(), cfg.card.get("train_seconds", 0.0)
-    started = saved_at = tick
+    count, tick = 0, time.perf_counter()
+    run.started = saved_at = tick
     bar = tqdm(total=t.steps, initial=start, disable=not (progress and world.is_main), desc=f"{cfg.family} {out.name}", unit="step")
     modules.train()
     step = start
@@ -205,33 +167,135 @@ def train(
         bar.update(1)
         if step % t.log_every == 0 or step == t.steps or stop.requested:
             now = time.perf_counter()
-            row = {k: round(float(v) / count, 5) for k, v in sums.items()}
-            row["images_per_s"] = round(count * t.batch_size * t.n_critic * world.size / (now - tick), 1)
-            modules.eval()
-            with torch.inference_mode():
-                fake = family.render(modules, fixed)
-            modules.train()
-            warnings = monitor.update(step, row, fake, next(batches)[0][: len(fake)])
-            row = {"step": step, **row}
-            if warnings:
-                row["warnings"] = warnings
+            row = _log_row(run, monitor, batches, step, sums, count, now - tick)
             if world.is_main:
-                with open(out / METRICS, "a") as f:
-                    f.write(json.dumps(row) + "\n")
-                bar.set_postfix({k: row[k] for k in ("d_loss", "g_loss", "loss") if k in row})
-                for w in warnings:
-                    bar.write(f"warning at step {step}: {w}")
-                cfg.metrics.update({k: v for k, v in row.items() if k not in ("step", "warnings")})
+                _write_log_row(run, row, bar)
             sums, count, tick = {}, 0, now
         if step % t.snapshot_every == 0 or step == t.steps or stop.requested:
-            snapshot(step, final=step == t.steps)
+            _snapshot(run, step, final=step == t.steps)
             saved_at = time.perf_counter()
         elif time.perf_counter() - saved_at >= t.checkpoint_seconds:  # a kill -9 loses at most this much
-            snapshot(step, final=False, grid=False)
+            _snapshot(run, step, final=False, grid=False)
             saved_at = time.perf_counter()
     bar.close()
     distributed.teardown()
     return TrainResult(cfg, modules)
+
+
+def _start_or_resume(cfg: RunConfig, out: Path, resume: bool, command: str | None) -> tuple[RunConfig, dict | None]:
+    """The config to train and, on resume, the saved training state. A resumed run keeps its own
+    config (only the step target may grow to `cfg`'s); a new run never overwrites one in `out`."""
+    state = None
+    if resume:
+        saved = saved_config(out)
+        saved.train.steps = max(cfg.train.steps, saved.step)
+        cfg, state = saved, load_state(out)
+    elif (out / CONFIG).exists():
+        raise RunExists(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
+    if command and resume:  # the command that started the run stays; each resume is added
+        cfg.card.setdefault("resumed_with", []).append(command)
+    elif command:
+        cfg.card["command"] = command
+    return cfg, state
+
+
+def _restore(out: Path, state: dict | None, modules: nn.ModuleDict, optimizers: dict[str, torch.optim.Optimizer]) -> int:
+    """Load the networks, optimizers and RNG saved in `state`; the step to continue from (0 without state)."""
+    if state is None:
+        return 0
+    try:
+        modules.load_state_dict(state["modules"])
+        for name, opt in optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+    except (KeyError, RuntimeError, ValueError) as e:
+        raise CheckpointError(f"{out / STATE} does not match {CONFIG}: {e}") from e
+    torch.set_rng_state(state["rng"])
+    return int(state["step"])
+
+
+def _prepare_directory(out: Path, cfg: RunConfig, world: distributed.World, resumed_at: int | None) -> None:
+    """Rank 0, before the first step: the run directory without what a killed process left in it,
+    and the card's hardware and precision (kept from the first session on resume)."""
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint.remove_temp_files(out)  # left by a process killed mid-write
+    if resumed_at is not None:
+        _drop_metrics_after(out, resumed_at)  # steps after the checkpoint are trained again
+    cfg.card.setdefault("hardware", hardware(world.device) + (f" x {world.size}" if world.size > 1 else ""))
+    cfg.card.setdefault("precision", precision.describe(cfg.train, world.device))
+
+
+@dataclass
+class _Run:
+    """What logging and snapshots need of the run being trained."""
+
+    out: Path
+    cfg: RunConfig
+    world: distributed.World
+    family: Family
+    modules: nn.ModuleDict
+    optimizers: dict[str, torch.optim.Optimizer]
+    fixed: Any  # the family's fixed_inputs: what every sample grid renders
+    data_root: str | None
+    seconds_before: float  # train_seconds of the sessions before this one (resume)
+    started: float = 0.0  # time.perf_counter() when this session's loop began
+
+    def render_fixed(self) -> torch.Tensor:
+        """The fixed inputs through the networks in eval mode, as the sample grid shows them."""
+        self.modules.eval()
+        with torch.inference_mode():
+            images = self.family.render(self.modules, self.fixed)
+        self.modules.train()
+        return images
+
+
+def _log_row(run: _Run, monitor: FailureMonitor, batches: Iterator[tuple[torch.Tensor, torch.Tensor]], step: int,
+             sums: dict[str, float], count: int, seconds: float) -> dict:
+    """The metrics.jsonl row for the `count` steps up to `step`: mean losses, throughput, and any
+    failure warnings from the fixed inputs' render beside a real batch."""
+    t = run.cfg.train
+    row = {k: round(float(v) / count, 5) for k, v in sums.items()}
+    row["images_per_s"] = round(count * t.batch_size * t.n_critic * run.world.size / seconds, 1)
+    fake = run.render_fixed()
+    warnings = monitor.update(step, row, fake, next(batches)[0][: len(fake)])
+    row = {"step": step, **row}
+    if warnings:
+        row["warnings"] = warnings
+    return row
+
+
+def _write_log_row(run: _Run, row: dict, bar: tqdm) -> None:
+    """Rank 0: append `row` to metrics.jsonl, show it on the progress bar, and keep its numbers as
+    the run's latest metrics (config.json at the next checkpoint)."""
+    with open(run.out / METRICS, "a") as f:
+        f.write(json.dumps(row) + "\n")
+    bar.set_postfix({k: row[k] for k in ("d_loss", "g_loss", "loss") if k in row})
+    for w in row.get("warnings", []):
+        bar.write(f"warning at step {row['step']}: {w}")
+    run.cfg.metrics.update({k: v for k, v in row.items() if k not in ("step", "warnings")})
+
+
+def _snapshot(run: _Run, step: int, final: bool, grid: bool = True) -> None:
+    """Weights, resume state and config.json at `step`; with `grid`, also the sample grid and the
+    generator kept for the scrubber (a timed checkpoint between snapshots writes neither). The
+    final snapshot also records the family's test-split metrics."""
+    cfg, modules = run.cfg, run.modules
+    distributed.average_buffers(modules)
+    if not run.world.is_main:
+        return
+    if grid:
+        modules.eval()
+        with torch.inference_mode():
+            images = run.family.render(modules, run.fixed).float()
+            if final:
+                cfg.metrics.update(run.family.evaluate(modules, _test_batches(cfg, run.data_root, run.world.device)))
+        modules.train()
+        atomic_write(run.out / "samples" / f"step_{step}.png",
+                     lambda tmp: save_image(images.cpu(), tmp, nrow=grid_columns(cfg), normalize=True, value_range=(-1, 1), format="png"))
+    cfg.step = step
+    cfg.card["train_seconds"] = round(run.seconds_before + time.perf_counter() - run.started, 1)
+    state = {"step": step, "modules": modules.state_dict(), "rng": torch.get_rng_state(),
+             "optimizers": {k: o.state_dict() for k, o in run.optimizers.items()}}
+    save_run(run.out, cfg, modules, state, keep_snapshot=grid)
 
 
 def saved_config(out: Path) -> RunConfig:

@@ -21,7 +21,7 @@ from training.checkpoint import CheckpointError, read_config, snapshot_steps
 from training.data import DATASETS
 from training.families import FAMILIES
 from training.presets import PRESETS
-from training.trainer import grid_rows
+from training.trainer import grid_columns, grid_images
 
 TITLE = "Training"
 REFRESH_SECONDS = 2.0
@@ -139,8 +139,7 @@ def _scrubber(run: Path) -> None:
         st.error(str(e))
         return
     cfg = loaded.config
-    rows = grid_rows(cfg)
-    fixed = loaded.family.fixed_inputs(None, cfg.train.grid_size - cfg.train.grid_size % rows, loaded.device)
+    fixed = loaded.family.fixed_inputs(None, grid_images(cfg), loaded.device)
     generated = models.generate(loaded, fixed.generator_input())
-    show.grid(generated.images, rows, caption=f"The run's fixed noise through the generator of step {step}", cell=SNAPSHOT)
+    show.grid(generated.images, grid_columns(cfg), caption=f"The run's fixed noise through the generator of step {step}", cell=SNAPSHOT)
     show.performance(generated)
