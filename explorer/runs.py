@@ -6,7 +6,7 @@ so the scan stays cheap.
 
     LATENT_STUDIO_RUNS        shipped runs (default: checkpoints/ beside the app)
     LATENT_STUDIO_USER_RUNS   default user folder, where runs started from the page go (default: runs)
-    LATENT_STUDIO_DATA        data root for training and the VAE's test set (default: data)
+    LATENT_STUDIO_DATA        data root for training and the VAE's test set (default: data; training.data.data_root)
 """
 
 from __future__ import annotations
@@ -28,10 +28,6 @@ def shipped_folder() -> Path:
 
 def default_user_folder() -> str:
     return os.environ.get("LATENT_STUDIO_USER_RUNS") or "runs"
-
-
-def data_root() -> str:
-    return os.environ.get("LATENT_STUDIO_DATA") or "data"
 
 
 MAX_PATH = 1024  # characters in a runs folder typed into the page

@@ -9,11 +9,10 @@ import torch
 from explorer import session
 from explorer.latent import plane
 from explorer.manifold import encoded_test_set, scatter
-from explorer.runs import data_root
 from explorer.sampling import build
 from explorer.views import show
 from training.checkpoint import LoadedRun
-from training.data import DatasetMissing
+from training.data import DatasetMissing, data_root
 from training.evaluate import ENCODED_LIMIT
 
 TITLE = "VAE manifold"
@@ -45,7 +44,7 @@ def render(run: LoadedRun) -> None:
         show.kept_images(run, plane(n, extent), columns=n, cell=GRID_PIXELS // n)  # the same until n or extent move
     with points:
         st.markdown(f"**Encoded test set** (up to {ENCODED_LIMIT} images, encoder means)")
-        root = data_root()
+        root = str(data_root())
         try:
             means, labels = _encoded(str(run.path), run.config.step, root, run)
         except DatasetMissing as e:

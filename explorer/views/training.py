@@ -13,13 +13,14 @@ from pathlib import Path
 import streamlit as st
 
 from explorer import mode, models, session
-from explorer.runs import IMAGE_TO_IMAGE, RunEntry, data_root
+from explorer.runs import RunEntry
 from explorer.training_runs import free_name, latest_samples, loss_figure, run_dir, started_runs, train_args
 from explorer.views import show
 from training import jobs
-from training.checkpoint import CheckpointError, read_config, snapshot_steps
-from training.data import DATASETS
+from training.checkpoint import CONFIG, CheckpointError, read_config, snapshot_steps
+from training.data import DATASETS, data_root
 from training.families import FAMILIES
+from training.families.img2img import IMAGE_TO_IMAGE
 from training.presets import PRESETS
 from training.trainer import grid_columns, grid_images
 
@@ -84,8 +85,8 @@ def _start(folder: Path) -> None:
     preset = s["train_preset"] if s["train_preset"] != NO_PRESET else None
     try:
         run = run_dir(folder, s["train_name"].strip() or free_name(folder, f"{model}-{dataset}"))
-        args = train_args(model, dataset, int(s["train_steps"]), data_root(), preset, s["train_settings"])
-        if (run / "config.json").exists():
+        args = train_args(model, dataset, int(s["train_steps"]), str(data_root()), preset, s["train_settings"])
+        if (run / CONFIG).exists():
             raise ValueError(f"{run} already holds a run; choose another name")
         pid = jobs.start(run, args)
     except (ValueError, RuntimeError, OSError) as e:
