@@ -110,6 +110,15 @@ def save_run(run: Path, cfg: RunConfig, modules: nn.ModuleDict, state: dict | No
     write_json(run / CONFIG, cfg.to_dict())
 
 
+def record_metrics(run: str | os.PathLike, metrics: dict) -> None:
+    """Merge `metrics` into the metrics of the run's config.json (what `evaluate` measured), leaving
+    the rest of the file as it is."""
+    path = Path(run) / CONFIG
+    raw = json.loads(path.read_text())
+    raw.setdefault("metrics", {}).update(metrics)
+    write_json(path, raw)
+
+
 # --- reading -------------------------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from safetensors.torch import save_file
 from torch.utils.data import DataLoader, Subset
 from torchvision.utils import save_image
 
-from training.checkpoint import CONFIG, DIRECTIONS, ENCODED_TEST, LoadedRun, atomic_write, load_run, write_json
+from training.checkpoint import DIRECTIONS, ENCODED_TEST, LoadedRun, atomic_write, load_run, record_metrics
 from training.classifier import batched, load_classifier
 from training.config import LatentSample
 from training.data import celeba_attributes, load_dataset, to_unit
@@ -172,7 +172,5 @@ def evaluate_run(run_dir: str | Path, data_root: str | None = None, samples: int
         atomic_write(run_dir / ENCODED_TEST, lambda tmp: save_file({"means": means, "labels": labels}, tmp))
     results.update(memorization(run_dir, fake, train, test))
     results["inception_fid"], results["inception_fid_note"] = inception_fid(fake[:2000], test[:2000])
-    raw = json.loads((run_dir / CONFIG).read_text())
-    raw.setdefault("metrics", {}).update(results)
-    write_json(run_dir / CONFIG, raw)
+    record_metrics(run_dir, results)
     return results

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from training import color
-from training.checkpoint import CONFIG, CheckpointError, LoadedRun, load_run, read_config, write_json
+from training.checkpoint import CheckpointError, LoadedRun, load_run, read_config, record_metrics
 from training.classifier import CLASSIFIERS, DomainClassifier, fit_classifier, kept_classifier
 from training.colorize_eval import fool_rate, semantic_test
 from training.config import DataSpec
@@ -194,9 +194,7 @@ def evaluate_run(run_dir: str | os.PathLike, data_root: str | os.PathLike | None
     else:
         metrics.update(_mean_photo_baseline(run, data_root, test))
     if write:
-        raw = json.loads((Path(run_dir) / CONFIG).read_text())
-        raw.setdefault("metrics", {}).update(metrics)
-        write_json(Path(run_dir) / CONFIG, raw)
+        record_metrics(run_dir, metrics)
     return metrics
 
 
