@@ -1,7 +1,8 @@
 """InfoGAN's codes: the sweep grid that shows what a code does, and Q's reading of an image.
 
 Q sits on the discriminator's trunk and returns, per image, the logits of each categorical code,
-then the mean and then the log-std of each continuous code (training.families.infogan.QHead).
+then the mean and then the log-std of each continuous code (training.families.infogan.QHead;
+training.families.losses.split_q_output splits it).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from torch import Tensor
 from explorer.sampling import CODE_LIMIT
 from training.checkpoint import LoadedRun
 from training.config import LatentSample
+from training.families.losses import split_q_output
 
 SWEEP_RANGE = CODE_LIMIT  # the continuous codes' slider range: the outer columns show extrapolation
 
@@ -51,13 +53,9 @@ class QReading:
 
 
 def read_q(q_out: Tensor, categorical: list[int], continuous: int) -> QReading:
-    """Split Q's raw output [N, sum(categorical) + 2 * continuous] into a QReading."""
-    expected = sum(categorical) + 2 * continuous
-    if q_out.shape[-1] != expected:
-        raise ValueError(f"Q output has {q_out.shape[-1]} values per image; the codes need {expected}")
-    logits = torch.split(q_out[:, : sum(categorical)], categorical, dim=1) if categorical else []
-    rest = q_out[:, sum(categorical) :]
-    return QReading([piece.softmax(dim=1) for piece in logits], rest[:, :continuous], rest[:, continuous:].exp())
+    """Q's raw output [N, sum(categorical) + 2 * continuous] as a QReading."""
+    q = split_q_output(q_out, categorical, continuous)
+    return QReading([logits.softmax(dim=1) for logits in q.logits], q.means, q.log_stds.exp())
 
 
 def predict(run: LoadedRun, images: Tensor) -> QReading:

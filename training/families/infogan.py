@@ -13,7 +13,7 @@ from torch import nn
 from training.config import DataSpec
 from training.families.base import register
 from training.families.gan import GAN
-from training.families.losses import adversarial, categorical_info_loss, info_loss
+from training.families.losses import adversarial, categorical_info_loss, info_loss, split_q_output
 from training.models.gan import dcgan_init, norm_1d
 
 
@@ -30,7 +30,8 @@ def jitter(images: torch.Tensor, degrees: float = 10.0, scale: float = 0.1, shif
 
 
 class QHead(nn.Module):
-    """Q(c | x) from D's features: logits per categorical code, mean and log-std per continuous."""
+    """Q(c | x) from D's features: logits per categorical code, mean and log-std per continuous
+    (losses.split_q_output splits its output)."""
 
     def __init__(self, features: int, out: int, hidden: int = 128, norm: str = "batch"):
         super().__init__()
@@ -95,11 +96,12 @@ class InfoGAN(GAN):
         cat, cont = info_loss(q_out, noise.categorical, lat.categorical, noise.continuous, t.info_cont_loss)
         parts = {"info_cat": cat, "info_cont": cont}
         if lat.categorical:
-            parts["q_cat_acc"] = (q_out[:, : lat.categorical[0]].argmax(1) == noise.categorical[0]).float().mean()
+            first = split_q_output(q_out, lat.categorical, lat.continuous).logits[0]
+            parts["q_cat_acc"] = (first.argmax(1) == noise.categorical[0]).float().mean()
         loss = t.info_cat_weight * cat + t.info_cont_weight * cont
         if t.info_cat_jitter and lat.categorical:
-            q_jittered = m["q"](m["discriminator"](jitter(fake))["features"])
-            parts["info_cat_jitter"] = categorical_info_loss(q_jittered, noise.categorical, lat.categorical)
+            q_jittered = split_q_output(m["q"](m["discriminator"](jitter(fake))["features"]), lat.categorical, lat.continuous)
+            parts["info_cat_jitter"] = categorical_info_loss(q_jittered.logits, noise.categorical)
             loss = loss + t.info_cat_jitter * parts["info_cat_jitter"]
         return loss, parts
 

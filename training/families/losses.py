@@ -3,6 +3,8 @@ mutual-information term. Pure functions of tensors, so each property is tested d
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -51,14 +53,30 @@ def clip_weights(module: nn.Module, c: float) -> None:
         p.clamp_(-c, c)
 
 
-def categorical_info_loss(q_out: torch.Tensor, categorical: list[torch.Tensor], sizes: list[int]) -> torch.Tensor:
-    """The categorical codes' part of `info_loss`: cross-entropy of Q's logits, summed over codes."""
-    q_out = q_out.float()
-    loss, start = q_out.new_zeros(()), 0
-    for codes, size in zip(categorical, sizes):
-        loss = loss + F.cross_entropy(q_out[:, start:start + size], codes)
-        start += size
-    return loss
+class QOutput(NamedTuple):
+    """InfoGAN's Q head output, split by code (split_q_output)."""
+
+    logits: list[torch.Tensor]  # per categorical code: [B, size]
+    means: torch.Tensor  # [B, continuous]
+    log_stds: torch.Tensor  # [B, continuous], as Q outputs them (unclamped)
+
+
+def split_q_output(q_out: torch.Tensor, categorical: list[int], continuous: int) -> QOutput:
+    """Q's raw output [B, sum(categorical) + 2 * continuous]: the logits of each categorical code,
+    then a mean per continuous code, then a log-std per continuous code."""
+    expected = sum(categorical) + 2 * continuous
+    if q_out.shape[-1] != expected:
+        raise ValueError(f"Q output has {q_out.shape[-1]} values per image; the codes need {expected}")
+    logits = list(torch.split(q_out[:, : sum(categorical)], categorical, dim=1)) if categorical else []
+    rest = q_out[:, sum(categorical):]
+    return QOutput(logits, rest[:, :continuous], rest[:, continuous:])
+
+
+def categorical_info_loss(logits: list[torch.Tensor], codes: list[torch.Tensor]) -> torch.Tensor:
+    """The categorical codes' part of `info_loss`: cross-entropy of Q's logits for each code
+    ([B, size], from split_q_output) against the value drawn ([B]), summed over the codes."""
+    losses = [F.cross_entropy(x.float(), c) for x, c in zip(logits, codes, strict=True)]
+    return sum(losses[1:], losses[0])
 
 
 def info_loss(
@@ -67,17 +85,15 @@ def info_loss(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """InfoGAN's lower bound on I(c; G(z, c)), as (categorical, continuous) losses.
 
-    q_out is Q's output [B, sum(sizes) + 2 * n_cont]: logits per categorical code, then a mean and a
-    log-std per continuous code. Categorical: cross-entropy. Continuous: Gaussian negative
-    log-likelihood (constant dropped), or plain MSE to the mean.
+    q_out is Q's output [B, sum(sizes) + 2 * n_cont] (split_q_output). Categorical: cross-entropy.
+    Continuous: Gaussian negative log-likelihood (constant dropped), or plain MSE to the mean.
     """
     q_out = q_out.float()
-    cat_loss = categorical_info_loss(q_out, categorical, sizes)
-    start = sum(sizes)
-    n = continuous.size(1)
-    if n == 0:
+    q = split_q_output(q_out, sizes, continuous.size(1))
+    cat_loss = categorical_info_loss(q.logits, categorical) if sizes else q_out.new_zeros(())
+    if continuous.size(1) == 0:
         return cat_loss, q_out.new_zeros(())
-    mean, log_std = q_out[:, start:start + n], q_out[:, start + n:start + 2 * n].clamp(-5, 5)
+    mean, log_std = q.means, q.log_stds.clamp(-5, 5)
     if cont_loss == "mse":
         return cat_loss, F.mse_loss(mean, continuous)
     if cont_loss == "gaussian":
