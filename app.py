@@ -10,7 +10,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home, onl
 import streamlit as st  # noqa: E402
 from starlette.routing import Mount  # noqa: E402
 
-from explorer import gradio_app  # noqa: E402
+from explorer.img2img import app as gradio_app  # noqa: E402
 
 gradio_asgi, gradio_lifespan = gradio_app.mount(gradio_app.build())
 app = st.App("explorer/page.py", routes=[Mount("/gradio", app=gradio_asgi)], lifespan=gradio_lifespan)

@@ -10,7 +10,7 @@ concurrent sessions can share them.
 On a CPU the process uses LATENT_STUDIO_CPU_THREADS intra-op threads (default 1). A slider move
 renders one small image, which gains little from splitting across cores; and when sessions or
 training runs compete for the cores, OpenMP threads waiting for each other stall that one image
-from about a millisecond to over 100 ms (see `python -m explorer.bench`). Sessions running side
+from about a millisecond to over 100 ms (see `python -m explorer.tools.slider_bench`). Sessions running side
 by side use the cores instead. torch has one such setting per process, so it holds for
 everything the server runs.
 """

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.local_server import running
+from explorer.tools.local_server import running
 from tests.conftest import ROOT
 from tests.explorer_runs import DEFAULT_INIT, make_run
 from tests.img2img_helpers import tiny_config, write_data_root

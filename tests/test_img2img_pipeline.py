@@ -12,9 +12,9 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.img2img import Translation, colorize, colorize_many, get_run, translate, work_size
-from explorer.img2img_bench import main as bench_main
-from explorer.uploads import UploadError, UploadLimits
+from explorer.img2img.pipeline import Translation, colorize, colorize_many, get_run, translate, work_size
+from explorer.img2img.uploads import UploadError, UploadLimits
+from explorer.tools.img2img_bench import main as bench_main
 from tests.conftest import ROOT
 from tests.img2img_helpers import photo, tiny_config
 from training import color

@@ -66,7 +66,7 @@ def test_a_wrongly_typed_run_is_listed_with_its_error_and_never_breaks_the_page(
 
 
 def test_list_in_every_format_and_the_gradio_model_list_survive_a_wrongly_typed_run(tmp_path):
-    from explorer.gradio_app import image_to_image_runs
+    from explorer.img2img.app import image_to_image_runs
 
     for name, (change, _) in BAD_FIELDS.items():
         write_bad_run(tmp_path, name.replace(" ", "-"), change)
@@ -221,4 +221,4 @@ def test_every_module_imports_with_only_the_declared_requirements():
     out = subprocess.run([sys.executable, "-c", script, *modules], cwd=ROOT, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "training.metrics" in modules and "explorer.gradio_app" in modules
+    assert "training.metrics" in modules and "explorer.img2img.app" in modules

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.local_server import running
+from explorer.tools.local_server import running
 from tests.server import readme_commands, tiny_server_runs
 
 BIG = 100 * 2**20  # a 100 MB image sent inline as a data: URL

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.gradio_app import ResultFiles
+from explorer.img2img.app import ResultFiles
 from tests.conftest import ROOT
 from tests.server import readme_commands, running_server, tiny_server_runs
 
@@ -146,7 +146,7 @@ def test_a_made_up_file_path_in_a_request_is_refused(server):
 def test_upload_source_reads_only_uploaded_or_example_files(tmp_path):
     import gradio as gr
 
-    from explorer.gradio_app import EXAMPLES, upload_source
+    from explorer.img2img.app import EXAMPLES, upload_source
 
     example = EXAMPLES / "colorize" / "daisy.jpg"
     assert upload_source({"path": str(example)}, [tmp_path, EXAMPLES]) == str(example)

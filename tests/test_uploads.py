@@ -1,4 +1,4 @@
-"""Tests for explorer.uploads; every input is generated in memory with Pillow."""
+"""Tests for explorer.img2img.uploads; every input is generated in memory with Pillow."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from explorer.uploads import UploadError, UploadLimits, load_upload, to_gray
+from explorer.img2img.uploads import UploadError, UploadLimits, load_upload
 
 FORMATS_TEXT = "JPEG, PNG, WebP, BMP, GIF or TIFF"
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
@@ -369,11 +369,3 @@ def test_bytes_paths_and_file_objects_are_all_accepted(
         out = load_upload(source)
     assert (out.mode, out.size, out.getpixel((4, 8))) == ("RGB", (32, 16), RED)
 
-
-def test_to_gray_uses_itu_r_601_luma() -> None:
-    img = Image.new("RGB", (3, 1))
-    for x, colour in enumerate((RED, (0, 255, 0), BLUE)):
-        img.putpixel((x, 0), colour)
-    gray = to_gray(img)
-    assert gray.mode == "L"
-    assert [gray.getpixel((x, 0)) for x in range(3)] == [76, 150, 29]

@@ -66,12 +66,3 @@ def model_table(root: str | Path) -> str:
                      f"{_fmt(m.get('inception_score'))} | {pr} | {', '.join(extra) or '–'} |")
     return "\n".join(lines)
 
-
-def update_readme(readme: Path, root: str | Path) -> bool:
-    """Replace the table between the markers in README; True when it changed."""
-    text = readme.read_text()
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    new = text[:start] + "\n" + model_table(root) + "\n" + text[end:]
-    if new != text:
-        readme.write_text(new)
-    return new != text

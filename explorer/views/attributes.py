@@ -10,7 +10,7 @@ from explorer.latent import steer
 from explorer.live_sliders import LiveSlider, live_sliders, reported
 from explorer.sampling import build, with_rows
 from explorer.views import show
-from training.checkpoint import CheckpointError, LoadedRun
+from training.checkpoint import DIRECTIONS, CheckpointError, LoadedRun
 
 TITLE = "Attributes"
 PANEL = "attribute_panel"
@@ -18,12 +18,12 @@ WEIGHTS = "attribute_weights"  # {run path: {attribute: weight}}, kept while oth
 
 
 def available(run: LoadedRun) -> bool:
-    return (run.path / models.DIRECTIONS).is_file()
+    return (run.path / DIRECTIONS).is_file()
 
 
 def render(run: LoadedRun) -> None:
     spec = run.config.latent
-    file = run.path / models.DIRECTIONS
+    file = run.path / DIRECTIONS
     try:
         names, directions = models.directions(str(run.path), file.stat().st_mtime, spec.dim)
     except CheckpointError as e:

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from training.families.base import StepContext
-from training.models.image2image import PatchDiscriminator, ResnetGenerator, UNetGenerator
+from training.models.img2img import PatchDiscriminator, ResnetGenerator, UNetGenerator
 
 # The families that map an image to an image: no latent to explore or sample, measured on test pairs.
 IMAGE_TO_IMAGE = frozenset({"pix2pix", "cyclegan"})

@@ -1,7 +1,7 @@
 """Latency of the Colorize/Translate pipeline on this machine, as a user sees it: one upload in,
 one image out (decoding, the model, full-resolution merging and encoding checks included).
 
-    python -m explorer.img2img_bench [--colorizer RUN] [--translator RUN] [--size 512] [--repeats 20] [--device cpu] [--json]
+    python -m explorer.tools.img2img_bench [--colorizer RUN] [--translator RUN] [--size 512] [--repeats 20] [--device cpu] [--json]
 
 A benchmark that prints numbers, not a timed test.
 """
@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from explorer.img2img import colorize, translate
+from explorer.img2img.pipeline import colorize, translate
 from training.bench import percentile, time_ms
 from training.checkpoint import load_run
 
@@ -40,7 +40,7 @@ def latency(fn, repeats: int) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m explorer.img2img_bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m explorer.tools.img2img_bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--colorizer", default="checkpoints/colorize-photos")
     p.add_argument("--translator", default="checkpoints/cyclegan-summer2winter")
     p.add_argument("--size", type=int, default=512)

@@ -1,7 +1,7 @@
 """Screenshots of the explorer's views in headless Chromium, to look at what a user sees.
 
     streamlit run app.py --server.headless true --server.port 8765 &
-    python -m explorer.screenshots --url http://localhost:8765 --out /tmp/screens \\
+    python -m explorer.tools.screenshots --url http://localhost:8765 --out /tmp/screens \\
         sliders=model=infogan-mnist&view=Sliders codes=model=infogan-mnist&view=InfoGAN+codes
 
 Each NAME=QUERY opens the page with that query (a permalink) and saves NAME.png once the page has

@@ -1,4 +1,4 @@
-"""Load on one server (`python -m explorer.load_test`): 10 explorer sessions in one headless Chromium
+"""Load on one server (`python -m explorer.tools.load_test`): 10 explorer sessions in one headless Chromium
 move a latent slider at the same moment while 20 concurrent colorize calls go through the public
 Gradio API.
 Prints p50/p95 latencies and the server's memory before, during and after. A benchmark that
@@ -16,11 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
 
-from explorer.local_server import running
-from explorer.screenshots import ARGS, CHROMIUM, settle
+from explorer.tools.local_server import running
+from explorer.tools.screenshots import ARGS, CHROMIUM, settle
 from training.bench import percentile
 
-EXAMPLE = Path(__file__).resolve().parent / "examples" / "colorize" / "daisy.jpg"
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "colorize" / "daisy.jpg"
 
 
 def rss_mb(pid: int | None) -> float | None:

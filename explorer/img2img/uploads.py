@@ -83,15 +83,6 @@ def load_upload(
     return _to_upright_rgb(image)
 
 
-def to_gray(img: Image.Image) -> Image.Image:
-    """Grayscale by ITU-R 601 luma, which weights green most as the eye does.
-
-    Pillow's convert("L") already uses those weights (0.299 R, 0.587 G,
-    0.114 B); this name just says at the call site which grayscale is meant.
-    """
-    return img.convert("L")
-
-
 def _read_limited(
     source: bytes | str | os.PathLike[str] | BinaryIO, max_bytes: int
 ) -> bytes:

@@ -1,6 +1,6 @@
 """Colorize and translate an upload with a trained run: what the Colorize/Translate tab calls.
 
-Every upload goes through explorer.uploads.load_upload first (size limits, bombs, any format or
+Every upload goes through explorer.img2img.uploads.load_upload first (size limits, bombs, any format or
 mode, EXIF rotation), so a model only ever sees an upright 8-bit RGB photo, and the result comes
 back as RGB at that photo's size and orientation. The models run at about their training size
 (the shorter side at the run's image size, the longer in proportion): that is the scale their
@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from explorer.uploads import UploadError, UploadLimits, load_upload
+from explorer.img2img.uploads import UploadError, UploadLimits, load_upload
 from training import color, color_bins
 from training.checkpoint import LoadedRun, load_run, read_config
 from training.families.img2img import IMAGE_TO_IMAGE, size_multiple
@@ -138,7 +138,7 @@ def colorize_many(
     """Colour versions of black-and-white (or colour) photos, each RGB at its upload's size.
     `vividness` (0 to 1; None: the run's own default) applies to colour-bin colorizers.
 
-    Raises explorer.uploads.UploadError (a message for the user) for a bad upload, ValueError
+    Raises explorer.img2img.uploads.UploadError (a message for the user) for a bad upload, ValueError
     for a run that is not a colorizer.
     """
     loaded = get_run(run)

@@ -1,4 +1,4 @@
-"""How fast the explorer answers a slider move, on this machine: `python -m explorer.bench`.
+"""How fast the explorer answers a slider move, on this machine: `python -m explorer.tools.slider_bench`.
 
 Prints numbers, not a pass or fail. For each model, a slider move is timed the way the Sliders
 view handles it (new latent state -> generator input -> image -> PNG), and the generator's part on
@@ -28,7 +28,7 @@ from training.checkpoint import LoadedRun, best_device
 from training.families import get_family
 from training.trainer import new_config
 
-PAGE = Path(__file__).resolve().parent / "page.py"
+PAGE = Path(__file__).resolve().parent.parent / "page.py"
 
 
 def percentiles(times_ms: list[float]) -> tuple[float, float]:

@@ -3,7 +3,7 @@
 Two tabs, each also a named API endpoint for gradio_client: `/colorize` and `/translate`. The
 model a request names must be one of the discovered runs (never a path from the request), the
 queue runs as many jobs at once as the machine can serve, and every upload goes through
-explorer.uploads, so a bad one comes back as a readable message instead of a stack trace.
+explorer.img2img.uploads, so a bad one comes back as a readable message instead of a stack trace.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ from gradio.utils import get_upload_folder
 from PIL import Image
 
 from explorer import mode
-from explorer.img2img import DEFAULT_VIVIDNESS, DIRECTIONS, colorize, translate
+from explorer.img2img.pipeline import DEFAULT_VIVIDNESS, colorize, translate
+from explorer.img2img.uploads import UploadError, UploadLimits
 from explorer.request_limits import BodyLimit, ClientBudget, FolderCap, client_id
-from explorer.runs import IMAGE_TO_IMAGE, RunEntry, scan, shipped_folder
-from explorer.uploads import UploadError, UploadLimits
-from training.families.pix2pix import is_colorizer
+from explorer.runs import RunEntry, scan, shipped_folder
+from training.families.img2img import IMAGE_TO_IMAGE
+from training.families.pix2pix import DIRECTIONS, is_colorizer
 
-EXAMPLES = Path(__file__).resolve().parent / "examples"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LIMITS = UploadLimits()
 # Past this Gradio itself refuses the upload; below it our own limit gives the clearer message.
 GRADIO_MAX_FILE_SIZE = LIMITS.max_bytes + 2**20
@@ -70,7 +71,7 @@ def model_choice(runs: dict[str, RunEntry]) -> gr.Dropdown:
 
 
 def upload_source(payload: dict | str | None, allowed: list[Path]) -> str | bytes:
-    """The uploaded file behind an image payload, for explorer.uploads to check and decode.
+    """The uploaded file behind an image payload, for explorer.img2img.uploads to check and decode.
 
     The events run with preprocess=False, so Gradio never decodes an upload itself (a non-image
     would only get its generic "could not preprocess" error) and our messages reach the user.

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from training.image_quality import checkerboard_energy
-from training.models.image2image import (
+from training.models.img2img import (
     PatchDiscriminator,
     ResnetGenerator,
     UNetGenerator,
