@@ -75,7 +75,7 @@ def split_q_output(q_out: torch.Tensor, categorical: list[int], continuous: int)
 def categorical_info_loss(logits: list[torch.Tensor], codes: list[torch.Tensor]) -> torch.Tensor:
     """The categorical codes' part of `info_loss`: cross-entropy of Q's logits for each code
     ([B, size], from split_q_output) against the value drawn ([B]), summed over the codes."""
-    losses = [F.cross_entropy(x.float(), c) for x, c in zip(logits, codes, strict=True)]
+    losses = [F.cross_entropy(x.float(), c) for x, c in zip(logits, codes)]
     return sum(losses[1:], losses[0])
 
 
