@@ -13,6 +13,7 @@ from typing import ClassVar
 
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 
 from training import precision
 from training.config import DataSpec, LatentSample, RunConfig
@@ -97,11 +98,11 @@ class Family:
     def train_step(self, m: nn.ModuleDict, ctx: StepContext) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
-    def training_data(self, dataset, labels: torch.Tensor | None):
+    def training_data(self, dataset: Dataset, labels: torch.Tensor | None) -> Dataset:
         """The training set as this family sees it (SGAN hides most labels); unchanged by default."""
         return dataset
 
-    def fixed_inputs(self, dataset, n: int, device: torch.device):
+    def fixed_inputs(self, dataset: Dataset | None, n: int, device: torch.device) -> LatentSample:
         """What the run's sample grid renders at every snapshot: the run's fixed noise (an
         image-to-image family would return fixed test images instead)."""
         return self.cfg.latent.fixed(n, self.cfg.seed).to(device)

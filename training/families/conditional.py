@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.utils.data import Dataset
 
-from training.config import DataSpec
+from training.config import DataSpec, LatentSample
 from training.families.base import register
-from training.families.gan import GAN
+from training.families.gan import GAN, Objective
 from training.families.losses import adversarial
 
 
@@ -45,7 +48,7 @@ class ACGAN(GAN):
     def d_heads(self) -> dict[str, int]:
         return {"adv": 1, "cls": self.cfg.latent.num_classes}
 
-    def d_objective(self, m, real, labels, fake, noise):
+    def d_objective(self, m: nn.ModuleDict, real: torch.Tensor, labels: torch.Tensor, fake: torch.Tensor, noise: LatentSample) -> Objective:
         D = m["discriminator"]
         r, f = D(real), D(fake)
         loss, parts = self.adversarial_terms(r, f)
@@ -54,7 +57,7 @@ class ACGAN(GAN):
         parts.update(cls_loss=cls_real + cls_fake, cls_acc=(r["cls"].argmax(1) == labels).float().mean())
         return loss + cls_real + cls_fake, parts
 
-    def g_objective(self, m, fake, noise):
+    def g_objective(self, m: nn.ModuleDict, fake: torch.Tensor, noise: LatentSample) -> Objective:
         f = m["discriminator"](fake)
         cls = F.cross_entropy(f["cls"].float(), noise.labels)
         return adversarial(f["adv"], True, "bce") + cls, {"g_cls_loss": cls}
@@ -104,7 +107,7 @@ class SGAN(GAN):
         total = logits.logsumexp(1)
         return logits[:, :-1].logsumexp(1) - total, logits[:, -1] - total
 
-    def d_objective(self, m, real, labels, fake, noise):
+    def d_objective(self, m: nn.ModuleDict, real: torch.Tensor, labels: torch.Tensor, fake: torch.Tensor, noise: LatentSample) -> Objective:
         D, k = m["discriminator"], self.cfg.data.num_classes
         r, f = D(real)["cls"].float(), D(fake)["cls"].float()
         labeled = labels >= 0
@@ -118,12 +121,12 @@ class SGAN(GAN):
         }
         return supervised + unsup_real + unsup_fake, parts
 
-    def g_objective(self, m, fake, noise):
+    def g_objective(self, m: nn.ModuleDict, fake: torch.Tensor, noise: LatentSample) -> Objective:
         log_real, _ = self._log_p_real(m["discriminator"](fake)["cls"])
         return -log_real.mean(), {}
 
     @torch.no_grad()
-    def evaluate(self, m, test_batches) -> dict[str, float]:
+    def evaluate(self, m: nn.ModuleDict, test_batches: Iterator[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
         """Test accuracy of D as a K-way classifier (the fake logit ignored)."""
         D, correct, total = m["discriminator"], 0, 0
         for x, y in test_batches:

@@ -12,6 +12,9 @@ from training.families.base import Family, StepContext, register
 from training.families.losses import adversarial, clip_weights, confidence, gradient_penalty
 from training.models.gan import dcgan_init, make_encoder, make_generator
 
+# What an objective returns: the loss one player minimises, and its parts by name (the trainer logs them).
+Objective = tuple[torch.Tensor, dict[str, torch.Tensor]]
+
 
 class GAN(Family):
     loss_kind = "bce"
@@ -46,18 +49,21 @@ class GAN(Family):
             dcgan_init(m)
         return m
 
-    def d_objective(self, m, real, labels, fake, noise: LatentSample) -> tuple[torch.Tensor, dict]:
+    def d_objective(self, m: nn.ModuleDict, real: torch.Tensor, labels: torch.Tensor, fake: torch.Tensor, noise: LatentSample) -> Objective:
+        """D's loss: m holds every network; real [B, C, H, W] has labels [B] (-1: unlabelled); fake is
+        G(noise) without gradients to G; noise is what G drew (noise.labels: the fakes' classes)."""
         D = m["discriminator"]
         return self.adversarial_terms(D(real, self.condition(labels)), D(fake, self.condition(noise.labels)))
 
-    def adversarial_terms(self, r: dict, f: dict) -> tuple[torch.Tensor, dict]:
+    def adversarial_terms(self, r: dict[str, torch.Tensor], f: dict[str, torch.Tensor]) -> Objective:
         """D's adversarial loss from its outputs on a real and a fake batch, with its parts."""
         kind = self.loss_kind
         loss_r, loss_f = adversarial(r["adv"], True, kind), adversarial(f["adv"], False, kind)
         parts = {"d_loss_real": loss_r, "d_loss_fake": loss_f, "d_real": confidence(r["adv"], kind), "d_fake": confidence(f["adv"], kind)}
         return loss_r + loss_f, parts
 
-    def g_objective(self, m, fake, noise: LatentSample) -> tuple[torch.Tensor, dict]:
+    def g_objective(self, m: nn.ModuleDict, fake: torch.Tensor, noise: LatentSample) -> Objective:
+        """G's loss: m holds every network (D frozen); fake [B, C, H, W] is G(noise), with gradients to G."""
         f = m["discriminator"](fake, self.condition(noise.labels))
         return adversarial(f["adv"], True, self.loss_kind), {}
 
@@ -104,7 +110,7 @@ class WGAN(GAN):
         d["train"] = {"optimizer": "rmsprop", "lr_g": 5e-5, "lr_d": 5e-5, "n_critic": 5, "clip": 0.01}
         return d
 
-    def d_objective(self, m, real, labels, fake, noise):
+    def d_objective(self, m: nn.ModuleDict, real: torch.Tensor, labels: torch.Tensor, fake: torch.Tensor, noise: LatentSample) -> Objective:
         loss, parts = super().d_objective(m, real, labels, fake, noise)
         parts["wasserstein"] = parts["d_real"] - parts["d_fake"]  # the critic's distance estimate
         return loss, parts
@@ -124,7 +130,7 @@ class WGANGP(WGAN):
         d["train"] = {"optimizer": "adam", "lr_g": 1e-4, "lr_d": 1e-4, "betas": [0.0, 0.9], "n_critic": 5, "clip": 0.0, "gp_weight": 10.0}
         return d
 
-    def d_objective(self, m, real, labels, fake, noise):
+    def d_objective(self, m: nn.ModuleDict, real: torch.Tensor, labels: torch.Tensor, fake: torch.Tensor, noise: LatentSample) -> Objective:
         loss, parts = super().d_objective(m, real, labels, fake, noise)
         gp = gradient_penalty(lambda x: m["discriminator"](x)["adv"], real, fake)
         parts["gp"] = gp

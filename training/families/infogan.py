@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.config import DataSpec
+from training.config import DataSpec, LatentSample
 from training.families.base import register
-from training.families.gan import GAN
+from training.families.gan import GAN, Objective
 from training.families.losses import adversarial, categorical_info_loss, info_loss, split_q_output
 from training.models.gan import dcgan_init, norm_1d
 
@@ -76,7 +76,7 @@ class InfoGAN(GAN):
         m["q"] = q
         return m
 
-    def info_terms(self, m, fake: torch.Tensor, features: torch.Tensor, noise) -> tuple[torch.Tensor, dict]:
+    def info_terms(self, m: nn.ModuleDict, fake: torch.Tensor, features: torch.Tensor, noise: LatentSample) -> Objective:
         """Q's reading of the codes of `fake` (whose D features are `features`). With
         info_cat_jitter, Q must also read the categorical codes from a rotated, scaled and shifted
         copy, so a code value cannot be told apart by slant, size or position alone."""
@@ -94,7 +94,7 @@ class InfoGAN(GAN):
             loss = loss + t.info_cat_jitter * parts["info_cat_jitter"]
         return loss, parts
 
-    def d_objective(self, m, real, labels, fake, noise):
+    def d_objective(self, m: nn.ModuleDict, real: torch.Tensor, labels: torch.Tensor, fake: torch.Tensor, noise: LatentSample) -> Objective:
         """D and Q together: the adversarial loss, plus Q learning to read the codes of fakes."""
         D = m["discriminator"]
         f = D(fake)
@@ -103,7 +103,7 @@ class InfoGAN(GAN):
         parts.update(info_loss=info, **info_parts)
         return loss + info, parts
 
-    def g_objective(self, m, fake, noise):
+    def g_objective(self, m: nn.ModuleDict, fake: torch.Tensor, noise: LatentSample) -> Objective:
         """G fools D and makes its codes readable by Q (Q itself is frozen in this step)."""
         f = m["discriminator"](fake)
         info, _ = self.info_terms(m, fake, f["features"], noise)
