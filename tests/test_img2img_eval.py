@@ -84,4 +84,5 @@ def test_latent_runs_are_refused_with_a_clear_error(tmp_path, capsys):
     cfg = new_config("dcgan", "fake", 1, overrides=[TINY])
     save_run(tmp_path, cfg, get_family("dcgan")(cfg).build())
     assert main([str(tmp_path)]) == 2
-    assert capsys.readouterr().err.startswith(f"error: {tmp_path} is a dcgan run; img2img_eval measures pix2pix and cyclegan runs")
+    expected = f"error: {tmp_path} is a dcgan run; img2img_eval measures image-to-image runs (cyclegan, pix2pix)"
+    assert capsys.readouterr().err.startswith(expected)

@@ -11,12 +11,10 @@ from tests.conftest import TINY, checked_train_step
 from training import precision
 from training.checkpoint import read_config
 from training.config import TrainSpec
-from training.families import FAMILIES, StepContext, get_family
-from training.families.img2img import IMAGE_TO_IMAGE
+from training.families import LATENT, StepContext, family_names, get_family
 from training.trainer import new_config, train
 
 CPU = torch.device("cpu")
-LATENT = sorted(f for f in FAMILIES if f not in IMAGE_TO_IMAGE)
 
 
 def test_bf16_is_used_only_where_the_run_asks_and_the_hardware_computes_it(monkeypatch):
@@ -37,31 +35,15 @@ def test_the_switches_and_what_ran_are_recorded_in_config_json(tmp_path):
     assert read_config(tmp_path / "run").train.channels_last is True
 
 
-@pytest.mark.parametrize("family", LATENT)
-def test_every_latent_family_steps_under_bf16_and_channels_last_with_fp32_weights(family):
+@pytest.mark.parametrize("family", family_names())
+def test_every_family_steps_under_bf16_and_channels_last_with_fp32_weights(family):
     torch.manual_seed(0)
-    cfg = new_config(family, "fake", 2, overrides=[TINY, {"train": {"channels_last": True}}])
+    cfg = new_config(family, get_family(family).example_dataset, 2, image_size=32, overrides=[TINY, {"train": {"channels_last": True}}])
     fam = get_family(family)(cfg)
     m = precision.prepare(fam.build(), cfg.train)
-    x = precision.to_memory_format(torch.rand(8, 1, 28, 28) * 2 - 1, cfg.train)
-    ctx = StepContext(CPU, fam.make_optimizers(m), lambda: (x, torch.arange(8) % 10), dtype=torch.bfloat16)
-    checked_train_step(fam, m, ctx)
-    metrics = fam.train_step(m, ctx)
-    assert all(torch.isfinite(v).all() for v in metrics.values())
-    assert all(p.dtype == torch.float32 for p in m.parameters())
-
-
-@pytest.mark.parametrize("family", sorted(IMAGE_TO_IMAGE))
-def test_every_image_to_image_family_steps_under_bf16_with_fp32_weights(family):
-    torch.manual_seed(0)
-    dataset = {"pix2pix": "paired", "cyclegan": "unpaired"}[family]
-    small = {"generator": {"width": 8}, "discriminator": {"width": 8}}
-    cfg = new_config(family, dataset, 2, image_size=32, overrides=[{"arch": small, "train": {"batch_size": 2}}])
-    fam = get_family(family)(cfg)
-    m = precision.prepare(fam.build(), cfg.train)
-    g = cfg.arch["generator"]
-    batch = (torch.rand(2, g["in_channels"], 32, 32) * 2 - 1, torch.rand(2, g["out_channels"], 32, 32) * 2 - 1)
+    batch = tuple(precision.to_memory_format(x, cfg.train) for x in fam.example_batch(4))
     ctx = StepContext(CPU, fam.make_optimizers(m), lambda: batch, dtype=torch.bfloat16)
+    checked_train_step(fam, m, ctx)
     metrics = fam.train_step(m, ctx)
     assert all(torch.isfinite(v).all() for v in metrics.values())
     assert all(p.dtype == torch.float32 for p in m.parameters())
@@ -87,5 +69,5 @@ def test_the_fused_optimizer_makes_the_same_update_as_the_plain_one():
 
 def test_bf16_is_the_default_except_for_the_infogan_whose_codes_measured_worse_under_it():
     assert not new_config("infogan", "fake", 2).train.bf16
-    assert all(new_config(f, "fake", 2).train.bf16 for f in LATENT if f != "infogan")
+    assert all(new_config(f, "fake", 2).train.bf16 for f in family_names(LATENT) if f != "infogan")
     assert new_config("pix2pix", "paired", 2).train.bf16 and new_config("cyclegan", "unpaired", 2).train.bf16

@@ -78,37 +78,45 @@ TRAINING = ("d_loss", "g_loss", "loss", "wasserstein", "info_loss", "q_cat_acc",
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from training.bench import FAMILIES, compare, run
+    from training.bench import compare, run
 
-    rows = compare(args.rounds) if args.compare else run(args.families or FAMILIES, args.steps)
-    table = _compare_table if args.compare else _bench_table
-    print(json.dumps(rows, indent=2) if args.json else "\n".join(table(rows)))
+    rows = compare(args.rounds) if args.compare else run(args.families, args.steps)
+    print(json.dumps(rows, indent=2) if args.json else "\n".join(_table(rows, COMPARE_COLUMNS if args.compare else BENCH_COLUMNS)))
     return 0
 
 
-def _bench_table(rows: list[dict]) -> list[str]:
-    lines = [f"{'family':<9} {'size':>5} {'device':<6} {'G params':>9} {'G ms/img (b=1)':>15} {'G ms/img (b=64)':>16} {'train img/s':>12}"]
-    for r in rows:
-        lines.append(f"{r['family']:<9} {r['image_size']:>3}x{r['channels']} {r['device']:<6} {r['generator_params']:>9,} "
-                     f"{r['gen_ms_per_image_batch1_p50']:>15.3f} {r['gen_ms_per_image_batch64']:>16.4f} {r['train_images_per_s']:>12.1f}")
-    return lines
+# The benchmark tables' columns: (header, how to print a row's value in it).
+BENCH_COLUMNS = [
+    ("family   ", lambda r: f"{r['family']:<9}"), (" size", lambda r: f"{r['image_size']:>3}x{r['channels']}"),
+    ("device", lambda r: f"{r['device']:<6}"), ("G params", lambda r: f"{r['generator_params']:>9,}"),
+    ("G ms/img (b=1)", lambda r: f"{r['gen_ms_per_image_batch1_p50']:>14.3f}"),
+    ("G ms/img (b=64)", lambda r: f"{r['gen_ms_per_image_batch64']:>15.4f}"),
+    ("train img/s", lambda r: f"{r['train_images_per_s']:>11.1f}"),
+]
+COMPARE_COLUMNS = [
+    ("case             ", lambda r: f"{r['case']:<17}"), ("batch", lambda r: f"{r['batch_size']:>5}"),
+    ("reference img/s", lambda r: f"{r['reference_images_per_s']:>15.3g}"), ("ours img/s", lambda r: f"{r['ours_images_per_s']:>10.3g}"),
+    ("speedup", lambda r: f"{r['speedup']:>6.2f}x"), ("ours", lambda r: f"{r['ours']} on {r['device']}"),
+]
 
 
-def _compare_table(rows: list[dict]) -> list[str]:
-    lines = [f"{'case':<17} {'batch':>5} {'reference img/s':>16} {'ours img/s':>11} {'speedup':>8}  ours"]
-    for r in rows:
-        lines.append(f"{r['case']:<17} {r['batch_size']:>5} {r['reference_images_per_s']:>16.3g} {r['ours_images_per_s']:>11.3g} "
-                     f"{r['speedup']:>7.2f}x  {r['ours']} on {r['device']}")
-    return lines
+def _table(rows: list[dict], columns: list) -> list[str]:
+    """A header line, then a line per row, each cell as wide as the wider of its header and value."""
+    cells = [[header for header, _ in columns]] + [[show(r) for _, show in columns] for r in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    return [" ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths))).rstrip() for line in cells]
 
 
 def parser() -> argparse.ArgumentParser:
+    from training.data import DATASETS
+    from training.families import family_names
+
     p = argparse.ArgumentParser(prog="python -m training", description="Train, list and benchmark Latent Studio models.")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model into a run directory (or --resume one)")
-    t.add_argument("--model", help="family: dcgan, lsgan, wgan, wgan_gp, cgan, acgan, sgan, infogan, vae")
-    t.add_argument("--dataset", help="mnist, fashion-mnist, celeba, anime, flowers, folder, paired, unpaired, fake")
+    t.add_argument("--model", help=f"family: {', '.join(family_names())}")
+    t.add_argument("--dataset", help=", ".join(DATASETS))
     t.add_argument("--dataset-path", help="the dataset's folder, relative to the data root or absolute")
     t.add_argument("--image-size", type=int, help="28, 32, 64 or 128 (default: the dataset's own)")
     t.add_argument("--steps", type=int, help="total generator steps (default 1000; with --resume, a new total)")

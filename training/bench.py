@@ -11,11 +11,8 @@ import torch
 
 from training import precision
 from training.checkpoint import best_device
-from training.families import StepContext, get_family
-from training.families.img2img import IMAGE_TO_IMAGE
+from training.families import LATENT, StepContext, family_names, get_family
 from training.trainer import new_config
-
-FAMILIES = ["dcgan", "lsgan", "wgan", "wgan_gp", "cgan", "acgan", "sgan", "infogan", "vae"]
 
 
 def time_ms(fn: Callable[[], object], repeats: int, warmup: int = 0) -> list[float]:
@@ -39,22 +36,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[int(q * (len(ordered) - 1))]
 
 
-def _fake_batch(cfg, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """A batch of the shape the family trains on: (image, label) for latent families, (A, B) images
-    for image-to-image ones, drawn at random (speed does not depend on pixel values)."""
-    t, d = cfg.train, cfg.data
-    image = lambda c: torch.rand(t.batch_size, c, d.image_size, d.image_size, device=device) * 2 - 1  # noqa: E731
-    if cfg.family in IMAGE_TO_IMAGE:
-        g, fam = cfg.arch["generator"], get_family(cfg.family)(cfg)
-        return image(g["in_channels"]), image(getattr(fam, "target_channels", g["out_channels"]))
-    return image(d.channels), torch.randint(max(d.num_classes, 1), (t.batch_size,), device=device)
-
-
 def train_rate(cfg, steps: int, device: torch.device, warmup: int = 2) -> float:
     """Training images per second of `cfg`'s family, recipe and precision settings on random data."""
     fam = get_family(cfg.family)(cfg)
     m = precision.prepare(fam.build().to(device), cfg.train)
-    batch = tuple(precision.to_memory_format(x, cfg.train) for x in _fake_batch(cfg, device))
+    batch = tuple(precision.to_memory_format(x, cfg.train) for x in fam.example_batch(cfg.train.batch_size, device))
     ctx = StepContext(device, fam.make_optimizers(m), lambda: batch, dtype=precision.autocast_dtype(cfg.train, device))
     m.train()
     for _ in range(warmup):  # first-call allocations, kernel selection (and compilation when on)
@@ -85,8 +71,10 @@ def bench_family(family: str, image_size: int = 28, channels: int = 1, steps: in
     }
 
 
-def run(families: list[str], steps: int = 10) -> list[dict]:
-    rows = [bench_family(f, steps=steps) for f in families]
+def run(families: list[str] | None = None, steps: int = 10) -> list[dict]:
+    """Every latent family at 28 px (or those named), then the 64 px RGB DCGAN; the image-to-image
+    families are measured at their real sizes by compare()."""
+    rows = [bench_family(f, steps=steps) for f in families or family_names(LATENT)]
     rows.append(bench_family("dcgan", 64, 3, steps=max(steps // 2, 2)))
     return rows
 

@@ -21,7 +21,7 @@ from training.checkpoint import DIRECTIONS, ENCODED_TEST, LoadedRun, atomic_writ
 from training.classifier import batched, load_classifier
 from training.config import LatentSample
 from training.data import celeba_attributes, load_dataset, to_unit
-from training.families.img2img import IMAGE_TO_IMAGE
+from training.families import IMG2IMG
 from training.metrics import frechet_distance, gaussian, inception_score, nearest_neighbours, precision_recall, purity
 
 
@@ -130,7 +130,7 @@ def evaluate_run(run_dir: str | Path, data_root: str | None = None, samples: int
     run_dir = Path(run_dir)
     run = load_run(run_dir)
     cfg = run.config
-    if cfg.family in IMAGE_TO_IMAGE:
+    if run.family.kind == IMG2IMG:
         from training.img2img_eval import evaluate_run as evaluate_image_to_image
 
         return evaluate_image_to_image(run_dir, data_root)
@@ -156,7 +156,7 @@ def evaluate_run(run_dir: str | Path, data_root: str | None = None, samples: int
         pick = lambda f: f[torch.randperm(len(f), generator=g)[:5000]]  # noqa: E731
         results["precision"], results["recall"] = (round(v, 4) for v in precision_recall(pick(feats["train"]), pick(feats["fake"])))
         results["classifier_test_accuracy"] = classifier.info["test_accuracy"]
-        if cfg.family == "infogan" and cfg.latent.categorical:
+        if cfg.latent.categorical:  # codes meant to capture classes (InfoGAN): do they?
             results.update(infogan_codes(run, lambda x: classifier(fit(x)), samples, seed))
         if cfg.latent.num_classes:
             sample = cfg.latent.sample(samples, torch.Generator().manual_seed(seed + 3))

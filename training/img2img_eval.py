@@ -41,9 +41,9 @@ from training.checkpoint import CheckpointError, LoadedRun, load_run, read_confi
 from training.classifier import CLASSIFIERS, DomainClassifier, fit_classifier, kept_classifier
 from training.colorize_eval import fool_rate, semantic_test
 from training.config import DataSpec
-from training.data import DATASETS, ColorPairs, DatasetMissing, colorize_files, decode_files, load_dataset, to_unit
+from training.data import DATASETS, ColorPairs, DatasetMissing, UnpairedImages, colorize_files, decode_files, load_dataset, to_unit
 from training.data import data_root as data_root_path
-from training.families.img2img import IMAGE_TO_IMAGE
+from training.families import IMG2IMG, family_names, get_family
 from training.families.pix2pix import is_colorizer
 from training.image_quality import checkerboard_energy, l1, psnr, ssim
 
@@ -172,19 +172,20 @@ def evaluate_run(run_dir: str | os.PathLike, data_root: str | os.PathLike | None
     """The run's test-split metrics (see the module docstring), also merged into its config.json
     metrics unless write=False. The classifiers that judge the outputs are kept in `judges`."""
     family = read_config(run_dir).family
-    if family not in IMAGE_TO_IMAGE:
-        raise ValueError(f"{run_dir} is a {family} run; img2img_eval measures pix2pix and cyclegan runs")
+    if get_family(family).kind != IMG2IMG:
+        raise ValueError(f"{run_dir} is a {family} run; img2img_eval measures image-to-image runs ({', '.join(family_names(IMG2IMG))})")
     run = load_run(run_dir)
     cfg = run.config
     data = cfg.data
     if is_colorizer(data):  # the test photos at the dataset's own size, however small the model ran
         data = dataclasses.replace(data, image_size=max(data.image_size, DATASETS[data.dataset].image_size))
     test = load_dataset(data, data_root, "test")
+    unpaired = isinstance(test, UnpairedImages)  # two domains, each image shown once; else (source, target) pairs
     with torch.inference_mode():
-        batches = _domains(test, run.device) if cfg.family == "cyclegan" else _batches(test, run.device)
+        batches = _domains(test, run.device) if unpaired else _batches(test, run.device)
         metrics = run.family.evaluate(run.modules, batches)
     metrics["eval_image_size"], metrics["eval_step"] = data.image_size, run.config.step
-    if cfg.family == "cyclegan":
+    if unpaired:
         classifier, meta = domain_classifier(cfg.data, data_root, judges)
         metrics.update(_target_shares(run, classifier, test), classifier_test_accuracy=meta["test_accuracy"],
                        test_images_a=len(test.a), test_images_b=len(test.b))
@@ -200,7 +201,7 @@ def evaluate_run(run_dir: str | os.PathLike, data_root: str | os.PathLike | None
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.img2img_eval", description=__doc__.split("\n\n")[0])
-    p.add_argument("runs", nargs="+", help="run directories (pix2pix or cyclegan)")
+    p.add_argument("runs", nargs="+", help="run directories of image-to-image families")
     p.add_argument("--data-root", help="folder holding the datasets (default: $LATENT_STUDIO_DATA, else ./data)")
     p.add_argument("--judges", type=Path, default=CLASSIFIERS, help="folder that keeps the judging classifiers (default: %(default)s)")
     p.add_argument("--json", action="store_true")

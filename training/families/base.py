@@ -19,11 +19,20 @@ from training import precision
 from training.config import DataSpec, LatentSample, RunConfig
 
 FAMILIES: dict[str, type["Family"]] = {}
+LATENT, IMG2IMG = "latent", "img2img"  # what a family makes: images from a latent vector, or from images
 
 
 def register(cls: type["Family"]) -> type["Family"]:
     FAMILIES[cls.name] = cls
     return cls
+
+
+def family_names(kind: str | None = None) -> list[str]:
+    """Every registered family's name (of one kind, if given), sorted: where tests, benchmarks and
+    the app get their lists, so a new family is picked up everywhere by registering it."""
+    import training.families  # noqa: F401  (registers every family)
+
+    return sorted(name for name, cls in FAMILIES.items() if kind is None or cls.kind == kind)
 
 
 class UnknownFamily(ValueError):
@@ -80,6 +89,8 @@ class StepContext:
 
 class Family:
     name: ClassVar[str]
+    kind: ClassVar[str] = LATENT  # LATENT: the explorer samples it; IMG2IMG: the Colorize & translate tab serves it
+    example_dataset: ClassVar[str] = "fake"  # a dataset its shape tests and benchmarks configure it for (no files read)
     exported: ClassVar[tuple[str, ...]] = ("generator",)  # what the UI loads (.safetensors)
     # exported modules named generator* are also kept at every snapshot (the app's scrubber)
     optimizer_modules: ClassVar[dict[str, tuple[str, ...]]] = {"g": ("generator",), "d": ("discriminator",)}
@@ -106,6 +117,17 @@ class Family:
         """What the run's sample grid renders at every snapshot: the run's fixed noise (an
         image-to-image family would return fixed test images instead)."""
         return self.cfg.latent.fixed(n, self.cfg.seed).to(device)
+
+    def example_batch(self, n: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+        """Random data shaped like n items of a training batch, (images, labels) here: for the
+        shared contract tests and the benchmarks, whose shapes and speed do not depend on pixels."""
+        d = self.cfg.data
+        images = torch.rand(n, d.channels, d.image_size, d.image_size, device=device) * 2 - 1
+        return images, torch.randint(max(d.num_classes, 1), (n,), device=device)
+
+    def generator_example(self, n: int = 2) -> torch.Tensor:
+        """An input for each exported generator*: what torch.export (and ONNX) traces them with."""
+        return self.cfg.latent.sample(n).generator_input()
 
     def render(self, m: nn.ModuleDict, sample: LatentSample) -> torch.Tensor:
         """Images in [-1, 1] for what fixed_inputs returns (the sample grid, the explorer)."""

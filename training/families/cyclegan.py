@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from training.config import DataSpec
-from training.families.base import Family, StepContext, register
-from training.families.img2img import apply_lr_decay, fixed_batch, make_discriminator, make_generator, random_crop_flip
+from training.families.base import StepContext, register
+from training.families.img2img import Img2ImgFamily, apply_lr_decay, fixed_batch, make_discriminator, make_generator, random_crop_flip
 from training.families.losses import adversarial
 from training.image_quality import l1
 from training.models.gan import dcgan_init
@@ -52,8 +52,9 @@ class ImagePool:
 
 
 @register
-class CycleGAN(Family):
+class CycleGAN(Img2ImgFamily):
     name = "cyclegan"
+    example_dataset = "unpaired"
     exported = ("generator_ab", "generator_ba")
     optimizer_modules = {"g": ("generator_ab", "generator_ba"), "d": ("discriminator_a", "discriminator_b")}
 
@@ -111,6 +112,10 @@ class CycleGAN(Family):
         ctx.update("d", d_loss)
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "g_adv": g_adv.detach(), "cycle": cycle.detach(),
                 "identity": identity.detach(), "d_a": d_a.detach(), "d_b": d_b.detach(), "lr_factor": torch.tensor(factor)}
+
+    def example_batch(self, n: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+        """(A, B): n images of each domain."""
+        return self.image(n, self.cfg.data.channels, device), self.image(n, self.cfg.data.channels, device)
 
     def fixed_inputs(self, dataset, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         return fixed_batch(dataset, n, device)

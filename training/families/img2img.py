@@ -7,11 +7,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.families.base import StepContext
+from training.families.base import IMG2IMG, Family, StepContext
 from training.models.img2img import PatchDiscriminator, ResnetGenerator, UNetGenerator
 
 # The families that map an image to an image: no latent to explore or sample, measured on test pairs.
 IMAGE_TO_IMAGE = frozenset({"pix2pix", "cyclegan"})
+
+
+class Img2ImgFamily(Family):
+    """A family that maps images to images: what the Colorize & translate tab serves."""
+
+    kind = IMG2IMG
+
+    def image(self, n: int, channels: int, device: torch.device | str = "cpu") -> torch.Tensor:
+        """n random images in [-1, 1] at the run's size."""
+        size = self.cfg.data.image_size
+        return torch.rand(n, channels, size, size, device=device) * 2 - 1
+
+    def generator_example(self, n: int = 2) -> torch.Tensor:
+        return self.image(n, self.cfg.arch["generator"]["in_channels"])
 GRID_COLUMNS = 8  # the trainer's grid has 8 columns when a family has no classes
 
 

@@ -21,8 +21,16 @@ from torch import nn
 
 from training import color, color_bins
 from training.config import DataSpec
-from training.families.base import Family, StepContext, register
-from training.families.img2img import apply_lr_decay, fixed_batch, make_discriminator, make_generator, random_crop_flip, unet_depth
+from training.families.base import StepContext, register
+from training.families.img2img import (
+    Img2ImgFamily,
+    apply_lr_decay,
+    fixed_batch,
+    make_discriminator,
+    make_generator,
+    random_crop_flip,
+    unet_depth,
+)
 from training.families.losses import adversarial, confidence
 from training.image_quality import colorfulness, hue_agreement, l1, psnr, ssim
 from training.models.gan import dcgan_init
@@ -45,8 +53,9 @@ def unit(x: torch.Tensor) -> torch.Tensor:
 
 
 @register
-class Pix2Pix(Family):
+class Pix2Pix(Img2ImgFamily):
     name = "pix2pix"
+    example_dataset = "paired"
 
     def __init__(self, cfg):
         super().__init__(cfg)
@@ -127,6 +136,11 @@ class Pix2Pix(Family):
             ab = color_bins.decode(out, t)
             return F.interpolate(ab, scale_factor=2, mode="bilinear", align_corners=False)
         return out
+
+    def example_batch(self, n: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+        """(A, B) as the dataset gives them: the source has the generator's input channels."""
+        src, tgt = self.image(n, self.cfg.arch["generator"]["in_channels"], device), self.image(n, self.target_channels, device)
+        return self.source_target((src, tgt))  # the same swap, undone: BtoA's source is B
 
     def source_target(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         a, b = batch

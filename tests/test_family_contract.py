@@ -1,0 +1,67 @@
+"""The contract every registered family keeps, latent or image-to-image: a new family gets these
+tests by registering itself (the list comes from the registry, as diffusers' model tests inherit
+one suite). Family-specific behaviour is tested beside each family."""
+
+import pytest
+import torch
+
+from tests.conftest import TINY, checked_train_step
+from training.checkpoint import load_run, save_run
+from training.families import FAMILIES, IMG2IMG, LATENT, StepContext, family_names, get_family
+from training.trainer import new_config
+
+SIZE = 32  # every network here takes 32 px: a DCGAN, a U-Net of depth 5, a ResNet with two downsamplings
+
+
+def tiny(family: str):
+    """The family's defaults on its example dataset at 32 px, with the smallest widths."""
+    cfg = new_config(family, get_family(family).example_dataset, 2, image_size=SIZE, overrides=[TINY])
+    fam = get_family(family)(cfg)
+    torch.manual_seed(0)
+    return cfg, fam, fam.build()
+
+
+def test_the_registry_lists_every_family_once_by_kind():
+    latent, img2img = family_names(LATENT), family_names(IMG2IMG)
+    assert sorted(latent + img2img) == family_names() == sorted(FAMILIES)
+    assert {"dcgan", "infogan", "vae"} <= set(latent) and {"pix2pix", "cyclegan"} <= set(img2img)
+
+
+@pytest.mark.parametrize("family", family_names())
+def test_each_player_steps_its_own_parameters_and_no_others(family):
+    cfg, fam, m = tiny(family)
+    assert {key for keys in fam.optimizer_modules.values() for key in keys} <= set(m) and set(fam.exported) <= set(m)
+    batch = fam.example_batch(4)
+    ctx = StepContext(torch.device("cpu"), fam.make_optimizers(m), lambda: batch)
+    assert set(checked_train_step(fam, m, ctx)) == set(fam.optimizer_modules)  # every player stepped
+
+
+@pytest.mark.parametrize("family", family_names())
+def test_the_sample_grid_is_images_in_range(family):
+    cfg, fam, m = tiny(family)
+    example = fam.example_batch(3)
+    with torch.no_grad():
+        images = fam.render(m.eval(), fam.fixed_inputs(list(zip(*example)), 3, torch.device("cpu")))
+    assert images.ndim == 4 and images.shape[1:] == (cfg.data.channels, SIZE, SIZE)
+    assert images.min() >= -1 and images.max() <= 1
+
+
+@pytest.mark.parametrize("family", family_names())
+def test_a_saved_run_loads_back_with_the_same_weights(family, tmp_path):
+    cfg, fam, m = tiny(family)
+    save_run(tmp_path, cfg, m)
+    loaded = load_run(tmp_path, "cpu")
+    assert loaded.family.kind == fam.kind and set(loaded.modules) == set(fam.exported)
+    for name in fam.exported:
+        saved = m[name].state_dict()
+        assert all(torch.equal(v, saved[k]) for k, v in loaded.modules[name].state_dict().items()), name
+
+
+@pytest.mark.parametrize("family", family_names())
+def test_every_exported_generator_exports_with_torch_export(family):
+    cfg, fam, m = tiny(family)
+    x = fam.generator_example(2)
+    for name in (n for n in fam.exported if n.startswith("generator")):
+        g = m[name].eval()
+        exported = torch.export.export(g, (x,))
+        torch.testing.assert_close(exported.module()(x), g(x))
