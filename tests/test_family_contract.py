@@ -65,3 +65,17 @@ def test_every_exported_generator_exports_with_torch_export(family):
         g = m[name].eval()
         exported = torch.export.export(g, (x,))
         torch.testing.assert_close(exported.module()(x), g(x))
+
+
+@pytest.mark.parametrize("family", family_names(IMG2IMG))
+def test_every_translation_route_runs_exported_generators(family):
+    _, fam, m = tiny(family)
+    x = fam.generator_example(1)
+    for direction, (forward, backward) in fam.routes().items():
+        assert forward in fam.exported and backward in (None, *fam.exported)
+        assert fam.route(direction) == (forward, backward)
+        with torch.no_grad():
+            y = m[forward].eval()(x)
+            assert y.shape[-2:] == x.shape[-2:] and (backward is None or m[backward].eval()(y).shape == x.shape)
+    with pytest.raises(ValueError, match="sideways"):
+        fam.route("sideways")

@@ -164,7 +164,7 @@ def test_pix2pix_translates_only_its_trained_direction(runs):
 def test_wrong_model_or_direction_is_refused(runs):
     with pytest.raises(ValueError, match="not a colorizer"):
         colorize(UPLOADS["png"](), runs["cyclegan"])
-    with pytest.raises(ValueError, match="translation needs pix2pix or cyclegan"):
+    with pytest.raises(ValueError, match="translation needs an image-to-image model"):
         translate(UPLOADS["png"](), runs["lab"], "AtoB")
     with pytest.raises(ValueError, match="AtoB or BtoA"):
         translate(UPLOADS["png"](), runs["cyclegan"], "sideways")

@@ -27,7 +27,7 @@ from explorer.img2img.pipeline import DEFAULT_VIVIDNESS, colorize, translate
 from explorer.img2img.uploads import UploadError, UploadLimits
 from explorer.request_limits import BodyLimit, ClientBudget, FolderCap, client_id
 from explorer.runs import RunEntry, scan, shipped_folder
-from training.families.img2img import IMAGE_TO_IMAGE
+from training.families import IMG2IMG, get_family, kind_of
 from training.families.pix2pix import DIRECTIONS, is_colorizer
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -43,10 +43,10 @@ CONCURRENCY = int(os.environ.get("LATENT_STUDIO_CONCURRENCY") or max(1, (os.cpu_
 
 
 def image_to_image_runs(folders: list[Path] | None = None) -> tuple[dict[str, RunEntry], dict[str, RunEntry]]:
-    """(colorizers, translators) by run name, for every readable pix2pix/CycleGAN run."""
+    """(colorizers, translators) by run name, for every readable image-to-image run."""
     colorizers, translators = {}, {}
     for entry in scan(folders or [shipped_folder()]):
-        if entry.config is None or entry.config.family not in IMAGE_TO_IMAGE:
+        if entry.config is None or kind_of(entry.config.family) != IMG2IMG:
             continue
         (colorizers if is_colorizer(entry.config.data) else translators)[entry.id] = entry
     return colorizers, translators
@@ -157,7 +157,8 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             source = upload_source(photo, allowed)
             run = _pick(image_to_image_runs(folders)[1], model, "translation")
             try:
-                t = translate(source, run.path, direction if run.config.family == "cyclegan" else None, LIMITS)
+                one_way = len(get_family(run.config.family)(run.config).routes()) == 1  # the radio means nothing to it
+                t = translate(source, run.path, None if one_way else direction, LIMITS)
             except (UploadError, ValueError) as e:  # a bad upload, or a direction the model was not trained for
                 raise gr.Error(str(e)) from e
             return tuple(results.save({"translated": t.output, "round-trip": t.reconstruction, "error": t.error_map}))

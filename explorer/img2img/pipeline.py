@@ -27,8 +27,9 @@ from PIL import Image
 from explorer.img2img.uploads import UploadError, UploadLimits, load_upload
 from training import color, color_bins
 from training.checkpoint import LoadedRun, load_run, read_config
-from training.families.img2img import IMAGE_TO_IMAGE, size_multiple
-from training.families.pix2pix import DIRECTIONS, is_colorizer
+from training.families import IMG2IMG
+from training.families.img2img import size_multiple
+from training.families.pix2pix import is_colorizer
 
 BATCH = 16  # same-sized images per forward pass
 MAX_ASPECT = 4  # the longer working side is at most this many model sizes (a panorama gets smaller)
@@ -115,10 +116,12 @@ def _run_batched(loaded: LoadedRun, model: Callable[[torch.Tensor], torch.Tensor
 
 def _require(loaded: LoadedRun, colorizer: bool) -> None:
     cfg = loaded.config
-    if colorizer and not (cfg.family == "pix2pix" and is_colorizer(cfg.data)):
+    image_to_image = loaded.family.kind == IMG2IMG
+    if colorizer and not (image_to_image and is_colorizer(cfg.data)):
         raise ValueError(f"{loaded.path.name} is a {cfg.family} model of {cfg.data.dataset!r}, not a colorizer")
-    if not colorizer and (cfg.family not in IMAGE_TO_IMAGE or is_colorizer(cfg.data)):
-        raise ValueError(f"{loaded.path.name} is a {cfg.family} model of {cfg.data.dataset!r}; translation needs pix2pix or cyclegan")
+    if not colorizer and (not image_to_image or is_colorizer(cfg.data)):
+        raise ValueError(f"{loaded.path.name} is a {cfg.family} model of {cfg.data.dataset!r}; translation needs an image-to-image "
+                         "model of photos (pix2pix, CycleGAN), not a colorizer")
 
 
 VIVIDNESS_SPAN = 0.95  # vividness 0..1 -> temperature 1 (the mean) .. 0.05 (nearly the mode)
@@ -172,19 +175,6 @@ def colorize(upload: Upload, run: str | os.PathLike | LoadedRun, limits: UploadL
     return colorize_many([upload], run, limits, vividness)[0]
 
 
-def _generators(loaded: LoadedRun, direction: str | None) -> tuple[str, str | None]:
-    """(forward, backward) module names for a direction; pix2pix has one way only."""
-    cfg = loaded.config
-    if cfg.family == "cyclegan":
-        if direction not in DIRECTIONS:
-            raise ValueError(f"direction must be AtoB or BtoA for a CycleGAN, not {direction!r}")
-        return ("generator_ab", "generator_ba") if direction == "AtoB" else ("generator_ba", "generator_ab")
-    trained = cfg.arch.get("direction", "AtoB")
-    if direction not in (None, trained):
-        raise ValueError(f"{loaded.path.name} was trained {trained} only; it cannot translate {direction}")
-    return "generator", None
-
-
 def _heat(error: torch.Tensor) -> torch.Tensor:
     """[h, w] errors -> [3, h, w] colours: black, red, yellow, white as the error grows ("hot")."""
     t = (error / ERROR_FULL_SCALE).clamp(0, 1)
@@ -194,14 +184,14 @@ def _heat(error: torch.Tensor) -> torch.Tensor:
 def translate_many(
     uploads: Sequence[Upload], run: str | os.PathLike | LoadedRun, direction: str | None = None, limits: UploadLimits = UploadLimits(),
 ) -> list[Translation]:
-    """Each photo translated (CycleGAN: AtoB or BtoA; pix2pix: the direction it was trained in),
+    """Each photo translated (CycleGAN: AtoB or BtoA; pix2pix: the direction it was trained in, or None),
     with CycleGAN's reconstruction and error heat map, all RGB at the upload's size (scaled down
     to TRANSLATION_MAX_SIDE on the longer side, past which an upsampled translation adds nothing).
     A sliver of an image (longer side over MAX_UPLOAD_ASPECT times the shorter) is an UploadError."""
     loaded = get_run(run)
     _require(loaded, colorizer=False)
     cfg = loaded.config
-    forward, backward = _generators(loaded, direction)
+    forward, backward = loaded.family.route(direction)
     photos = [load_upload(u, limits) for u in uploads]
     for photo in photos:
         _check_aspect(photo)

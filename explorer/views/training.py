@@ -19,8 +19,7 @@ from explorer.views import show
 from training import jobs
 from training.checkpoint import CONFIG, CheckpointError, read_config, snapshot_steps
 from training.data import DATASETS, data_root
-from training.families import FAMILIES
-from training.families.img2img import IMAGE_TO_IMAGE
+from training.families import LATENT, family_names, kind_of
 from training.presets import PRESETS
 from training.trainer import grid_columns, grid_images
 
@@ -60,7 +59,7 @@ def render(folder: Path, entries: list[RunEntry], picked: RunEntry | None) -> No
 def _start_form(folder: Path) -> None:
     st.subheader("Start a training run")
     model_box, data_box, steps_box, preset_box = st.columns(4)
-    families = sorted(f for f in FAMILIES if f not in IMAGE_TO_IMAGE)
+    families = family_names(LATENT)
     model = model_box.selectbox("Model family", families, index=families.index("dcgan"), key="train_model", persist_state="page")
     datasets = [d for d in LATENT_DATASETS if d in DATASETS]
     dataset = data_box.selectbox("Dataset", datasets, key="train_dataset", persist_state="page")
@@ -131,7 +130,7 @@ def _scrubber(run: Path) -> None:
         st.caption("This run has kept no generator snapshots yet, so there is nothing to scrub through.")
         return
     try:
-        if read_config(run).family in IMAGE_TO_IMAGE:
+        if kind_of(read_config(run).family) != LATENT:
             return
         st.subheader("Checkpoint scrubber")
         step = st.select_slider("Snapshot step", steps, value=steps[-1], key=f"scrub_{run}")

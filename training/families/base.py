@@ -35,6 +35,11 @@ def family_names(kind: str | None = None) -> list[str]:
     return sorted(name for name, cls in FAMILIES.items() if kind is None or cls.kind == kind)
 
 
+def kind_of(family: str) -> str:
+    """LATENT or IMG2IMG for a family's name: which half of the app serves its runs."""
+    return get_family(family).kind
+
+
 class UnknownFamily(ValueError):
     pass
 

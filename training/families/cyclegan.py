@@ -113,6 +113,10 @@ class CycleGAN(Img2ImgFamily):
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "g_adv": g_adv.detach(), "cycle": cycle.detach(),
                 "identity": identity.detach(), "d_a": d_a.detach(), "d_b": d_b.detach(), "lr_factor": torch.tensor(factor)}
 
+    def routes(self) -> dict[str, tuple[str, str | None]]:
+        """Both ways, each with the other generator for the round trip."""
+        return {"AtoB": ("generator_ab", "generator_ba"), "BtoA": ("generator_ba", "generator_ab")}
+
     def example_batch(self, n: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
         """(A, B): n images of each domain."""
         return self.image(n, self.cfg.data.channels, device), self.image(n, self.cfg.data.channels, device)

@@ -10,14 +10,28 @@ from torch import nn
 from training.families.base import IMG2IMG, Family, StepContext
 from training.models.img2img import PatchDiscriminator, ResnetGenerator, UNetGenerator
 
-# The families that map an image to an image: no latent to explore or sample, measured on test pairs.
-IMAGE_TO_IMAGE = frozenset({"pix2pix", "cyclegan"})
-
 
 class Img2ImgFamily(Family):
-    """A family that maps images to images: what the Colorize & translate tab serves."""
+    """A family that maps images to images: no latent to explore or sample, measured on test
+    pairs, served by the Colorize & translate tab. It says which ways it translates (routes)."""
 
     kind = IMG2IMG
+
+    def routes(self) -> dict[str, tuple[str, str | None]]:
+        """Each direction it translates in -> (forward generator, generator back or None)."""
+        raise NotImplementedError
+
+    def route(self, direction: str | None) -> tuple[str, str | None]:
+        """(forward, backward) generator names for `direction` (None: the only one there is); the
+        backward one gives the round trip the Translate tab shows, when the family has one."""
+        routes = self.routes()
+        if direction is None and len(routes) == 1:
+            return next(iter(routes.values()))
+        if direction not in routes:
+            ways = " or ".join(routes)
+            raise ValueError(f"this {self.name} model was trained {ways} only; it cannot translate {direction}" if len(routes) == 1
+                             else f"direction must be {ways} for a {self.name} model, not {direction!r}")
+        return routes[direction]
 
     def image(self, n: int, channels: int, device: torch.device | str = "cpu") -> torch.Tensor:
         """n random images in [-1, 1] at the run's size."""

@@ -137,6 +137,10 @@ class Pix2Pix(Img2ImgFamily):
             return F.interpolate(ab, scale_factor=2, mode="bilinear", align_corners=False)
         return out
 
+    def routes(self) -> dict[str, tuple[str, str | None]]:
+        """One way only, the direction it was trained in; no way back."""
+        return {self.cfg.arch.get("direction", "AtoB"): ("generator", None)}
+
     def example_batch(self, n: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
         """(A, B) as the dataset gives them: the source has the generator's input channels."""
         src, tgt = self.image(n, self.cfg.arch["generator"]["in_channels"], device), self.image(n, self.target_channels, device)
