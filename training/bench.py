@@ -50,31 +50,34 @@ def train_rate(cfg, steps: int, device: torch.device, warmup: int = 2) -> float:
     return steps * t.batch_size * t.n_critic / seconds
 
 
-def bench_family(family: str, image_size: int = 28, channels: int = 1, steps: int = 10, device: torch.device | None = None) -> dict:
-    """Default architecture and precision of `family` on random data of the given shape."""
+def bench_family(family: str, image_size: int | None = None, channels: int | None = None, steps: int = 10,
+                 device: torch.device | None = None) -> dict:
+    """Default architecture and precision of `family` on random data: its example dataset's shape
+    (28 px gray for latent families, 128 px photos for image-to-image ones) unless given."""
     device = device or best_device()
-    overrides = [{"data": {"image_size": image_size, "channels": channels}, "train": {"steps": steps}}]
-    cfg = new_config(family, "fake", steps, overrides=overrides)
-    gen = get_family(family)(cfg).build()["generator"].to(device).eval()
+    cls = get_family(family)
+    data = {k: v for k, v in (("image_size", image_size), ("channels", channels)) if v}
+    cfg = new_config(family, cls.example_dataset, steps, image_size=image_size, overrides=[{"data": data}])
+    fam = cls(cfg)
+    gen = fam.build()[fam.exported[0]].to(device).eval()
+    n = 64 if cls.kind == LATENT else 8  # a batch of 128 px photos is 8, not 64
     with torch.inference_mode():
-        one = cfg.latent.sample(1, device=device).generator_input()
-        batch = cfg.latent.sample(64, device=device).generator_input()
-        single = time_ms(lambda: gen(one), 50, warmup=5)
-        batched = time_ms(lambda: gen(batch), 10)
+        one, batch = fam.generator_example(1).to(device), fam.generator_example(n).to(device)
+        single = time_ms(lambda: gen(one), 50 if cls.kind == LATENT else 10, warmup=3)
+        batched = time_ms(lambda: gen(batch), 10 if cls.kind == LATENT else 3)
     return {
-        "family": family, "image_size": image_size, "channels": channels, "device": str(device),
+        "family": family, "image_size": cfg.data.image_size, "channels": cfg.data.channels, "device": str(device),
         "precision": precision.describe(cfg.train, device),
         "generator_params": sum(p.numel() for p in gen.parameters()),
         "gen_ms_per_image_batch1_p50": round(statistics.median(single), 3),
-        "gen_ms_per_image_batch64": round(statistics.median(batched) / 64, 4),
+        "gen_batch": n, "gen_ms_per_image_batched": round(statistics.median(batched) / n, 4),
         "train_images_per_s": round(train_rate(cfg, steps, device), 1),
     }
 
 
 def run(families: list[str] | None = None, steps: int = 10) -> list[dict]:
-    """Every latent family at 28 px (or those named), then the 64 px RGB DCGAN; the image-to-image
-    families are measured at their real sizes by compare()."""
-    rows = [bench_family(f, steps=steps) for f in families or family_names(LATENT)]
+    """Every registered family (or those named), then the 64 px RGB DCGAN."""
+    rows = [bench_family(f, steps=steps) for f in families or family_names()]
     rows.append(bench_family("dcgan", 64, 3, steps=max(steps // 2, 2)))
     return rows
 
