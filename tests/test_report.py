@@ -6,7 +6,7 @@ import re
 from tests.conftest import ROOT
 from training.checkpoint import find_runs, read_config
 from training.families import LATENT, get_family
-from training.report import BEGIN, END, model_table
+from training.report import BEGIN, END, model_table, other_metrics
 
 
 def test_readme_model_table_matches_the_shipped_runs():
@@ -22,3 +22,15 @@ def test_train_all_retrains_every_shipped_latent_model_for_its_steps():
     shipped = {str(run.relative_to(ROOT)): read_config(run) for run in find_runs(ROOT / "checkpoints")}
     latent = {name: cfg.step for name, cfg in shipped.items() if get_family(cfg.family).kind == LATENT}
     assert len(latent) >= 10 and lines == latent
+
+
+def test_image_to_image_measures_are_shown_beside_their_baselines():
+    colorizer = {"test_psnr": 22.0, "gray_psnr": 22.2, "test_ssim": 0.91, "gray_ssim": 0.93, "colorfulness_ratio": 1.1,
+                 "hue_within_45": 0.7, "semantic_real": 0.6, "semantic_gray": 0.3, "semantic_colorized": 0.45,
+                 "semantic_gap_recovered": 0.5, "fool_rate": 0.2}
+    assert other_metrics(colorizer)[1:] == ["semantic test 45% (gray 30%, real 60%: 50% of the gap)", "fool rate 20%"]
+    facades = {"test_l1": 0.17, "test_psnr": 13.0, "test_ssim": 0.3, "baseline_l1": 0.18, "baseline_ssim": 0.268}
+    assert other_metrics(facades) == ["L1 0.170, PSNR 13.0, SSIM 0.300 (mean photo: L1 0.180, SSIM 0.268)"]
+    cyclegan = {"test_cycle_l1": 0.08, "test_target_share_ab": 0.8, "test_target_share_ba": 0.9, "checkerboard_ab": 1.2,
+                "checkerboard_ba": 0.9}
+    assert other_metrics(cyclegan)[1] == "checkerboard energy ×1.2 / ×0.9 of real photos"

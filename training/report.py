@@ -35,11 +35,19 @@ def other_metrics(m: dict) -> list[str]:
         out.append(f"PSNR {m['test_psnr']:.2f} (gray {m['gray_psnr']:.2f}), SSIM {m['test_ssim']:.3f} (gray {m['gray_ssim']:.3f}), "
                    f"colorfulness {_pct(m['colorfulness_ratio'])} of real"
                    + (f", hue within 45° {_pct(m['hue_within_45'])}" if "hue_within_45" in m else ""))
+        if m.get("semantic_gap_recovered") is not None:
+            out.append(f"semantic test {_pct(m['semantic_colorized'])} (gray {_pct(m['semantic_gray'])}, real {_pct(m['semantic_real'])}: "
+                       f"{_pct(m['semantic_gap_recovered'])} of the gap)")
+        if "fool_rate" in m:
+            out.append(f"fool rate {_pct(m['fool_rate'])}")
     elif {"test_l1", "test_psnr", "test_ssim"} <= m.keys():
-        out.append(f"L1 {m['test_l1']:.3f}, PSNR {m['test_psnr']:.1f}, SSIM {m['test_ssim']:.3f}")
+        out.append(f"L1 {m['test_l1']:.3f}, PSNR {m['test_psnr']:.1f}, SSIM {m['test_ssim']:.3f}"
+                   + (f" (mean photo: L1 {m['baseline_l1']:.3f}, SSIM {m['baseline_ssim']:.3f})" if "baseline_ssim" in m else ""))
     if {"test_cycle_l1", "test_target_share_ab", "test_target_share_ba"} <= m.keys():
         out.append(f"cycle L1 {m['test_cycle_l1']:.3f}, classified as the target domain: "
                    f"A→B {_pct(m['test_target_share_ab'])}, B→A {_pct(m['test_target_share_ba'])}")
+    if {"checkerboard_ab", "checkerboard_ba"} <= m.keys():
+        out.append(f"checkerboard energy ×{m['checkerboard_ab']:.1f} / ×{m['checkerboard_ba']:.1f} of real photos")
     return out
 
 
