@@ -1,4 +1,4 @@
-"""Command line: python -m training train | list | evaluate | bench | classifier | presets."""
+"""Command line: python -m training train | list | evaluate | export | bench | classifier | presets."""
 
 from __future__ import annotations
 
@@ -155,6 +155,10 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true")
     e.set_defaults(run=_evaluate)
 
+    x = sub.add_parser("export", help="write a latent run's generator as ONNX (<run>/generator.onnx) for the browser's sliders")
+    x.add_argument("run_dir", metavar="RUN")
+    x.set_defaults(run=_export)
+
     c = sub.add_parser("classifier", help="train and ship the evaluation classifier for a dataset")
     c.add_argument("dataset", help="mnist, fashion-mnist or celeba")
     c.add_argument("--epochs", type=int, default=3)
@@ -175,6 +179,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     else:
         for k, v in results.items():
             print(f"{k:<28} {v}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from training.onnx_export import export_onnx
+
+    path = export_onnx(args.run_dir)
+    print(f"{path}: {path.stat().st_size / 2**20:.1f} MB, matches torch")
     return 0
 
 
