@@ -1,6 +1,7 @@
 """Latent Studio in the browser, one process and one port: `streamlit run app.py` finds `app`
 (Streamlit's ASGI app) and serves the explorer page at / and the Gradio colorize/translate app at
-/gradio, which the explorer's Colorize & translate tab embeds. Gradio's lifespan (its queue)
+/gradio, which the explorer's Colorize & translate tab embeds, and the live sliders' browser runtime
+and generator exports at /ort and /onnx (explorer.client_render). Gradio's lifespan (its queue)
 runs inside Streamlit's: without it every Gradio request would hang."""
 
 import os
@@ -10,7 +11,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home, onl
 import streamlit as st  # noqa: E402
 from starlette.routing import Mount  # noqa: E402
 
+from explorer import client_render  # noqa: E402
 from explorer.img2img import app as gradio_app  # noqa: E402
 
 gradio_asgi, gradio_lifespan = gradio_app.mount(gradio_app.build())
-app = st.App("explorer/page.py", routes=[Mount("/gradio", app=gradio_asgi)], lifespan=gradio_lifespan)
+app = st.App("explorer/page.py", routes=[*client_render.routes(), Mount("/gradio", app=gradio_asgi)], lifespan=gradio_lifespan)
