@@ -2,6 +2,7 @@
 the app's own origin, and what the slider component needs to draw in the page.
 
     npm ci       installs onnxruntime-web (package.json, package-lock.json) into node_modules/
+    LATENT_STUDIO_BROWSER_RENDER=0    every view renders on the server (default: the browser when it can)
 
 app.py mounts routes() on the one st.App:
 
@@ -17,6 +18,7 @@ server as before.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +41,7 @@ RUNTIME_FILES = {
 ENTRY = "ort.wasm.min.mjs"
 RUNTIME_URL, MODEL_URL = "/ort", "/onnx"
 CACHE = "public, max-age=3600"
+SWITCH = "LATENT_STUDIO_BROWSER_RENDER"
 
 
 def runtime_installed() -> bool:
@@ -64,13 +67,19 @@ class ClientModel:
     input_dim: int
 
 
-def client_model(run: LoadedRun, run_id: str | None, scale: int) -> ClientModel | None:
-    """The browser path for `run` (shown as `run_id`), or None when it must render on the server:
-    no runtime installed, a run the /onnx route does not serve, or no current export."""
-    if not run_id or not runtime_installed():
+def enabled() -> bool:
+    """LATENT_STUDIO_BROWSER_RENDER=0 keeps every view on the server (benchmarks compare the two)."""
+    return os.environ.get(SWITCH, "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
+def client_model(run: LoadedRun, scale: int) -> ClientModel | None:
+    """The browser path for `run`, or None when it must render on the server: switched off, no
+    runtime installed, a run the /onnx route does not serve, or no current export."""
+    if not enabled() or not runtime_installed():
         return None
-    served = served_runs().get(run_id)
-    if served is None or served.resolve() != run.path.resolve():
+    here = run.path.resolve()
+    run_id = next((i for i, path in served_runs().items() if path.resolve() == here), None)
+    if run_id is None:
         return None
     path = onnx_path(run.path)
     if not path.is_file() or path.stat().st_size > MAX_BYTES or _step(path) != run.config.step:

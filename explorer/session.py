@@ -124,6 +124,11 @@ def continuous_moved(moved: dict[str, float]) -> None:
     _write(moved, LatentState.with_continuous)
 
 
+def label_moved(moved: dict[str, float], slider: str) -> None:
+    if slider in moved:
+        st.session_state[STATE] = state().with_label(int(moved[slider]))
+
+
 def _write(moved: dict[str, float], setter: Callable[[LatentState, int, float], LatentState]) -> None:
     s = state()
     for index, value in moved.items():

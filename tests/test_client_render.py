@@ -1,6 +1,8 @@
 """The browser path's routes (explorer.client_render): the runtime's own files and the exports of
 discovered runs are served; anything else, including traversal, is a 404."""
 
+import shutil
+
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -61,11 +63,17 @@ def test_runs_without_an_export_and_other_paths_are_not_found(served, path):
 def test_the_browser_path_needs_the_runtime_a_served_run_and_a_current_export(served, monkeypatch, tmp_path):
     shipped, _ = served
     exported = load_run(shipped / "group" / "exported", "cpu")
-    model = client_render.client_model(exported, "group/exported", 4)
+    model = client_render.client_model(exported, 4)
     assert model is not None and model.model == "/onnx/group/exported?step=0" and model.runtime == "/ort/ort.wasm.min.mjs"
-    assert client_render.client_model(exported, "other/id", 4) is None  # the id must name this run
-    assert client_render.client_model(load_run(shipped / "plain", "cpu"), "plain", 4) is None  # no export
+    assert client_render.client_model(load_run(shipped / "plain", "cpu"), 4) is None  # no export
+    monkeypatch.setenv(client_render.SWITCH, "0")
+    assert client_render.client_model(exported, 4) is None  # switched off
+    monkeypatch.delenv(client_render.SWITCH)
     exported.config.step = 7  # trained on since the export: stale
-    assert client_render.client_model(exported, "group/exported", 4) is None
+    assert client_render.client_model(exported, 4) is None
+    exported.config.step = 0
+    elsewhere = tmp_path / "elsewhere"  # the same files outside the served folders
+    shutil.copytree(shipped / "group" / "exported", elsewhere)
+    assert client_render.client_model(load_run(elsewhere, "cpu"), 4) is None
     monkeypatch.setattr(client_render, "RUNTIME", tmp_path / "missing")
-    assert client_render.client_model(load_run(shipped / "group" / "exported", "cpu"), "group/exported", 4) is None
+    assert client_render.client_model(exported, 4) is None

@@ -7,7 +7,7 @@ import streamlit as st
 
 from explorer import models, session
 from explorer.latent import steer
-from explorer.live_sliders import LiveSlider, live_sliders, reported
+from explorer.live_sliders import InBrowser, LiveSlider, live_sliders, reported
 from explorer.sampling import build, with_rows
 from explorer.views import show
 from training.checkpoint import DIRECTIONS, CheckpointError, LoadedRun
@@ -34,12 +34,20 @@ def render(run: LoadedRun) -> None:
     weights.update({name: round(w, 1) for name, w in reported(panel).items() if name in names})
     values = [weights.get(name, 0.0) for name in names]
     sample = build(spec, session.state())
-    steered = with_rows(sample, steer(sample.z, directions, values))
+    sliders = [LiveSlider(name, name.replace("_", " "), -3.0, 3.0, w, step=0.1) for name, w in zip(names, values)]
+    browser = show.browser_model(run)
+    moved = [f"{n.replace('_', ' ')} {w:+.1f}" for n, w in zip(names, values) if w]
+    caption = "z of the Sliders tab" + (", moved: " + ", ".join(moved) if moved else ", unmoved.")
+    if browser is not None:  # the panel draws z + sum w_i direction_i beside the sliders, as steer() does here
+        effects = {name: {"add": d.tolist()} for name, d in zip(names, directions)}
+        live_sliders(sliders, panel, decimals=1, browser=InBrowser(browser, sample.generator_input()[0].tolist(), effects))
+        st.caption(caption)
+        return
     picture, controls = st.columns([2, 3], gap="large")
     with controls:
-        live_sliders([LiveSlider(name, name.replace("_", " "), -3.0, 3.0, w, step=0.1) for name, w in zip(names, values)], panel)
+        live_sliders(sliders, panel, decimals=1)
     with picture:
+        steered = with_rows(sample, steer(sample.z, directions, values))
         generated = show.images(run, steered.generator_input(), cell=show.MAIN)
         show.performance(generated)
-        moved = [f"{n.replace('_', ' ')} {w:+.1f}" for n, w in zip(names, values) if w]
-        st.caption("z of the Sliders tab" + (", moved: " + ", ".join(moved) if moved else ", unmoved."))
+        st.caption(caption)

@@ -9,7 +9,8 @@ import torch
 
 from explorer import code_names, session
 from explorer.infogan import SWEEP_RANGE, QReading, predict, sweep
-from explorer.live_sliders import LiveSlider, live_sliders, reported
+from explorer.live_sliders import InBrowser, LiveSlider, live_sliders, reported
+from explorer.models import generate
 from explorer.sampling import build
 from explorer.views import show
 from training.checkpoint import LoadedRun
@@ -31,6 +32,13 @@ def render(run: LoadedRun) -> None:
     panel = session.key(PANEL)
     session.continuous_moved(reported(panel))
     sample = build(spec, session.state())
+    sliders = [LiveSlider(str(code), f"Continuous code {code}", -SWEEP_RANGE, SWEEP_RANGE, float(sample.continuous[0, code]))
+               for code in range(spec.continuous)]
+    browser = show.browser_model(run)
+    if browser is not None:  # the panel draws the picture beside the continuous codes' sliders
+        first = spec.dim + sum(spec.categorical)  # where the continuous codes start in the generator input
+        live_sliders(sliders, panel, columns=1, browser=InBrowser(browser, sample.generator_input()[0].tolist(),
+                                                                  {str(c): {"set": first + c} for c in range(spec.continuous)}, (1, 1)))
     controls, picture = st.columns([1, 1], gap="large")
     with controls:
         for code, size in enumerate(spec.categorical):
@@ -39,15 +47,17 @@ def render(run: LoadedRun) -> None:
                          format_func=lambda v, code=code: code_names.describe(v, names[code][v]),
                          on_change=session.categorical_changed, args=(code, widget))
         if spec.continuous:
-            live_sliders([LiveSlider(str(code), f"Continuous code {code}", -SWEEP_RANGE, SWEEP_RANGE,
-                                     float(sample.continuous[0, code])) for code in range(spec.continuous)],
-                         panel, columns=1)
+            if browser is None:
+                live_sliders(sliders, panel, columns=1)
             st.caption(f"Trained on ±{spec.continuous_range:g}; beyond that the generator extrapolates.")
         if spec.categorical:
             _naming(run, names, [int(c[0]) for c in sample.categorical])
     with picture:
-        generated = show.images(run, sample.generator_input(), cell=show.MAIN)
-        show.performance(generated)
+        if browser is None:
+            generated = show.images(run, sample.generator_input(), cell=show.MAIN)
+            show.performance(generated)
+        else:  # Q reads the image of the state the server was last told
+            generated = generate(run, sample.generator_input())
         _q_reading(predict(run, generated.images), sample.continuous[0].tolist(), names)
     st.subheader("Sweep")
     _sweep(run, sample, names)

@@ -8,7 +8,9 @@ from collections.abc import Sequence
 import streamlit as st
 from torch import Tensor
 
-from explorer.imaging import DISPLAY_SIZE, picture
+from explorer import client_render
+from explorer.imaging import DISPLAY_SIZE, picture, scale_for
+from explorer.live_sliders import browser_failed
 from explorer.models import Generated, generate
 from training.checkpoint import LoadedRun
 
@@ -35,7 +37,20 @@ def grid(
 
 
 def performance(generated: Generated) -> None:
-    st.caption(generated.summary)
+    """Device and time; which path drew the image (the browser path's panel says so itself)."""
+    st.caption(f"{generated.summary} · rendered on the server{_why_server()}")
+
+
+def browser_model(run: LoadedRun) -> client_render.ClientModel | None:
+    """The browser path for a view's main image at MAIN size, unless it failed in this session."""
+    if browser_failed():
+        return None
+    return client_render.client_model(run, scale_for(run.config.data.image_size, MAIN))
+
+
+def _why_server() -> str:
+    reason = browser_failed()
+    return f" (the browser could not: {reason})" if reason else ""
 
 
 def kept_images(

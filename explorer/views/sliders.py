@@ -1,14 +1,15 @@
 """One slider per latent dimension, and the image follows them while they are dragged (a live
-panel, explorer.live_sliders). A model with many dimensions shows a chosen subset (the
-multiselect is searchable: type "z[12"), always including the dimensions already changed."""
+panel, explorer.live_sliders; drawn in the page when the browser can run the generator). A model
+with many dimensions shows a chosen subset (the multiselect is searchable: type "z[12"), always
+including the dimensions already changed."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from explorer import session
-from explorer.live_sliders import LiveSlider, live_sliders, reported
-from explorer.sampling import build, z_limit
+from explorer.live_sliders import InBrowser, LiveSlider, live_sliders, reported
+from explorer.sampling import LatentState, build, z_limit
 from explorer.views import show
 from training.checkpoint import LoadedRun
 from training.config import LatentSpec
@@ -46,17 +47,26 @@ def render(run: LoadedRun) -> None:
     session.z_moved(reported(panel))
     state = session.state()
     sample = build(spec, state)
+    browser = show.browser_model(run)
     picture, controls = st.columns([2, 3], gap="large")
     with controls:
-        sliders = []
-        for dim in shown_dims(spec):
-            value = float(sample.z[0, dim])
-            sliders.append(LiveSlider(str(dim), f"z[{dim}]", *slider_range(spec, value), value))
-        live_sliders(sliders, panel)
+        dims = shown_dims(spec)
+        sliders = [LiveSlider(str(d), f"z[{d}]", *slider_range(spec, float(sample.z[0, d])), float(sample.z[0, d])) for d in dims]
+        if browser is None:
+            live_sliders(sliders, panel)
+    if browser is not None:  # the panel draws the picture beside the sliders
+        base = sample.generator_input()[0].tolist()
+        live_sliders(sliders, panel, browser=InBrowser(browser, base, {str(d): {"set": d} for d in dims}))
+        _changes(state)
+        return
     with picture:
         generated = show.images(run, sample.generator_input(), cell=show.MAIN)
         show.performance(generated)
-        if state.z:
-            st.caption("Changed from seed {}: {}".format(state.seed, ", ".join(f"z[{d}] = {v:.2f}" for d, v in sorted(state.z.items()))))
-        else:
-            st.caption(f"The unchanged draw of seed {state.seed}.")
+        _changes(state)
+
+
+def _changes(state: LatentState) -> None:
+    if state.z:
+        st.caption("Changed from seed {}: {}".format(state.seed, ", ".join(f"z[{d}] = {v:.2f}" for d, v in sorted(state.z.items()))))
+    else:
+        st.caption(f"The unchanged draw of seed {state.seed}.")
