@@ -1,0 +1,178 @@
+"""The live sliders' browser path in a real Chromium (explorer.client_render, explorer.live_sliders):
+dragging draws new pixels in the page without a word to the server until release; the released
+image equals the server's render of the same state; and with the runtime missing the page falls
+back to server rendering."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import time
+from urllib.parse import parse_qsl, urlparse
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import save_file
+
+from explorer import client_render
+from explorer.imaging import picture
+from explorer.latent import steer
+from explorer.permalink import from_query
+from explorer.sampling import build, with_rows
+from explorer.tools.screenshots import ARGS, settle
+from explorer.views import show
+from tests.explorer_runs import ATTRIBUTES, DEFAULT_INIT, make_run
+from tests.server import require_chromium, running_server
+from training.checkpoint import DIRECTIONS, load_run
+from training.onnx_export import export_onnx
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# A pixel may differ by one level where float rounding lands on a half: the server rounds float32
+# half to even, the page float64 half up.
+TOLERANCE = 1
+
+
+def require_runtime() -> None:
+    """Without `npm ci` these tests skip locally and fail in CI (which runs it, as README says)."""
+    if not client_render.runtime_installed():
+        message = f"onnxruntime-web is not installed in {client_render.RUNTIME} (run npm ci)"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    chromium = require_chromium()
+    require_runtime()
+    from playwright.sync_api import sync_playwright
+
+    runs = tmp_path_factory.mktemp("browser-render") / "runs"
+    for family in ("dcgan", "infogan", "cgan"):
+        make_run(runs / family, family, DEFAULT_INIT)
+        export_onnx(runs / family)
+    dim = load_run(runs / "dcgan", "cpu").config.latent.dim
+    save_file({name: torch.randn(dim, generator=torch.Generator().manual_seed(i)) for i, name in enumerate(ATTRIBUTES)},
+              str(runs / "dcgan" / DIRECTIONS))
+    with running_server(runs, runs.parent / "user") as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
+        yield url, runs, browser
+        browser.close()
+
+
+def open_view(browser, url: str, query: str, block_runtime: bool = False, sent: list | None = None):
+    """A fresh session on `query`; what the page sends the server over its socket goes to `sent`."""
+    page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+    if sent is not None:
+        page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
+    if block_runtime:
+        page.route("**/ort/**", lambda route: route.abort())
+    page.goto(f"{url}/?{query}")
+    settle(page)
+    return page
+
+
+def frames(page) -> int:
+    return page.evaluate("() => (window.__latentStudio || {}).frames || 0")
+
+
+def canvas_pixels(page) -> np.ndarray:
+    data = page.locator(".live canvas").evaluate("c => c.toDataURL('image/png')")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data.split(",", 1)[1]))).convert("RGB")).astype(int)
+
+
+def server_pixels(run_dir, inputs: torch.Tensor) -> np.ndarray:
+    """What the server draws for `inputs` at the views' main size (explorer.views.show.MAIN)."""
+    run = load_run(run_dir, "cpu")
+    with torch.inference_mode():
+        images = run.modules["generator"](inputs)
+    return np.asarray(Image.open(io.BytesIO(picture(images, cell=show.MAIN))).convert("RGB")).astype(int)
+
+
+def state_of(page, run_dir):
+    spec = load_run(run_dir, "cpu").config.latent
+    return spec, from_query(dict(parse_qsl(urlparse(page.url).query))).state.fit(spec)
+
+
+def assert_same_picture(page, expected: np.ndarray) -> None:
+    ours = canvas_pixels(page)
+    assert ours.shape == expected.shape
+    assert np.abs(ours - expected).max() <= TOLERANCE
+
+
+def wait_for_frame_after(page, count: int) -> None:
+    page.wait_for_function(f"() => window.__latentStudio.frames > {count}", timeout=60_000)
+
+
+def test_dragging_draws_in_the_page_and_tells_the_server_only_on_release(server):
+    url, runs, browser = server
+    sent, requested = [], []
+    page = open_view(browser, url, "model=dcgan&view=Sliders", sent=sent)
+    wait_for_frame_after(page, 0)
+    assert page.get_by_text("browser · onnxruntime-web (wasm)").count() == 1
+    assert page.locator('[data-testid="stImage"]').count() == 0  # no server picture of the main image
+    before, drawn = canvas_pixels(page), frames(page)
+    assert sent  # the listener sees the page's socket
+    sent.clear()
+    page.on("request", lambda request: requested.append(request.url))
+    slider = page.get_by_role("slider", name="z[0]")
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.97, y, steps=12)
+    wait_for_frame_after(page, drawn + 1)
+    page.wait_for_timeout(300)
+    assert (canvas_pixels(page) != before).any()  # new pixels while the pointer is still down
+    assert not sent and not requested, (sent, requested)  # the server has heard nothing yet
+    page.mouse.up()
+    page.wait_for_function("() => location.search.includes('z=0%3A')", timeout=60_000)
+    settle(page)
+    page.wait_for_timeout(500)
+    spec, state = state_of(page, runs / "dcgan")
+    assert 0 in state.z and state.z[0] > 0
+    assert_same_picture(page, server_pixels(runs / "dcgan", build(spec, state).generator_input()))
+    page.close()
+
+
+@pytest.mark.parametrize("model, view, slider, key", [("infogan", "InfoGAN+codes", "Continuous code 0", "End"),
+                                                      ("cgan", "Classes", "Class", "Home"),  # seed 3 draws the last class
+                                                      ("dcgan", "Attributes", "Eyeglasses", "End")])
+def test_the_released_image_is_the_servers_image_in_every_live_view(server, model, view, slider, key):
+    url, runs, browser = server
+    page = open_view(browser, url, f"model={model}&view={view}&seed=3")
+    wait_for_frame_after(page, 0)
+    drawn = frames(page)
+    page.get_by_role("slider", name=slider).focus()
+    page.keyboard.press(key)  # one key press is a whole gesture: drawn, then reported
+    wait_for_frame_after(page, drawn)
+    time.sleep(0.5)
+    settle(page)
+    page.wait_for_timeout(500)
+    spec, state = state_of(page, runs / model)
+    if view == "Attributes":  # the weights stay in the session, not the link: End is the slider's top, 3
+        weights = [3.0 if name == slider else 0.0 for name in ATTRIBUTES]
+        dirs = torch.stack([torch.randn(spec.dim, generator=torch.Generator().manual_seed(i)) for i in range(len(ATTRIBUTES))])
+        sample = build(spec, state)
+        inputs = with_rows(sample, steer(sample.z, dirs, weights)).generator_input()
+    else:
+        assert state.continuous.get(0) == 2.0 if model == "infogan" else state.label == 0
+        inputs = build(spec, state).generator_input()
+    assert_same_picture(page, server_pixels(runs / model, inputs))
+    page.close()
+
+
+def test_without_the_runtime_the_page_renders_on_the_server(server):
+    url, _, browser = server
+    page = open_view(browser, url, "model=dcgan&view=Sliders", block_runtime=True)
+    page.get_by_text("rendered on the server (the browser could not").wait_for(timeout=60_000)
+    settle(page)
+    image = page.locator('[data-testid="stImage"] img').first
+    before = image.get_attribute("src")
+    page.get_by_role("slider", name="z[0]").focus()
+    page.keyboard.press("End")
+    page.wait_for_function("s => document.querySelector('[data-testid=\"stImage\"] img').src !== s", arg=before, timeout=60_000)
+    page.wait_for_function("() => location.search.includes('z=0%3A')", timeout=60_000)  # the permalink follows
+    page.close()
