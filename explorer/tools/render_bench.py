@@ -1,0 +1,148 @@
+"""Slider move -> new pixels in a real Chromium, browser path and server path side by side:
+`python -m explorer.tools.render_bench`.
+
+A benchmark that prints numbers, not a timed test. For each path it starts a server (README's
+command; LATENT_STUDIO_BROWSER_RENDER=0 for the server path) and, for each model, presses an arrow
+key on slider z[0] of the Sliders view again and again, timing each press in the page from the
+key event to new pixels: on the browser path until the panel's canvas holds the new image ("draw")
+and until the next animation frame after it ("paint"); on the server path until the new picture
+has arrived and decoded. Then `--sessions` sessions press End at the same moment, as the load
+test does, and the server's CPU seconds over that burst are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+
+from explorer.tools.load_test import cpu_seconds
+from explorer.tools.local_server import running
+from explorer.tools.screenshots import ARGS, CHROMIUM, settle
+from training.bench import percentile
+
+MODELS = ("infogan-mnist", "dcgan-celeba")  # InfoGAN on MNIST (28 px) and the 64x64 face DCGAN
+
+# Resolves with {draw, paint} ms from the next key event to new pixels, measured by the page.
+ARM = """path => { window.__move = new Promise((resolve, reject) => {
+    const G = window.__latentStudio || {};
+    const frames = G.frames || 0;
+    const img = () => document.querySelector('[data-testid="stImage"] img');
+    const before = img() && img().src;
+    window.addEventListener("keydown", (event) => {
+        const t0 = event.timeStamp;
+        if (path === "browser") {
+            const poll = () => {
+                if ((window.__latentStudio.frames || 0) > frames) {
+                    const draw = window.__latentStudio.lastDraw - t0;
+                    requestAnimationFrame(() => resolve({ draw, paint: performance.now() - t0 }));
+                } else setTimeout(poll, 0);
+            };
+            poll();
+        } else {
+            const observer = new MutationObserver(async () => {
+                if (!img() || img().src === before) return;
+                observer.disconnect();
+                await img().decode().catch(() => {});
+                const done = performance.now() - t0;
+                resolve({ draw: done, paint: done });
+            });
+            observer.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["src"] });
+        }
+    }, { capture: true, once: true });
+    setTimeout(() => reject(new Error("no new pixels within 60 s")), 60000);
+}); }"""
+
+
+def _ready(page, path: str) -> None:
+    settle(page, 180_000)
+    if path == "browser":
+        page.wait_for_function("() => (window.__latentStudio || {}).frames > 0", timeout=60_000)
+        if page.get_by_text("browser · onnxruntime-web").count() == 0:
+            raise RuntimeError("the browser path is not active: run npm ci, and export the model (python -m training export)")
+
+
+def moves(browser, url: str, model: str, path: str, count: int) -> tuple[list[float], list[float]]:
+    """(draw ms, paint ms) of `count` key presses on z[0], alternating right and left."""
+    page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+    page.goto(f"{url}/?model={model}&view=Sliders")
+    _ready(page, path)
+    draws, paints = [], []
+    for i in range(count + 3):  # the first presses warm the runtime and the server's caches
+        page.evaluate(ARM, path)
+        page.get_by_role("slider", name="z[0]").focus()
+        page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+        result = page.evaluate("window.__move")
+        settle(page)  # the release's rerun (both paths), before the next press
+        if i >= 3:
+            draws.append(result["draw"])
+            paints.append(result["paint"])
+    page.close()
+    return draws, paints
+
+
+def burst(browser, url: str, model: str, path: str, sessions: int, pid: int | None) -> tuple[list[float], float | None]:
+    """Times of `sessions` sessions pressing End at once, and the server's CPU seconds meanwhile."""
+    pages = [browser.new_context().new_page() for _ in range(sessions)]
+    for page in pages:
+        page.goto(f"{url}/?model={model}&view=Sliders")
+    for page in pages:
+        _ready(page, path)
+    for page in pages:
+        page.evaluate(ARM, path)
+        page.get_by_role("slider", name="z[0]").focus()
+    before = cpu_seconds(pid)
+    for page in pages:
+        page.keyboard.press("End")
+    times = [page.evaluate("window.__move")["draw"] for page in pages]
+    for page in pages:
+        settle(page, 180_000)  # every release's rerun is part of the server's bill
+    used = cpu_seconds(pid) - before if pid else None
+    for page in pages:
+        page.close()
+    return times, used
+
+
+def summary(ms: list[float]) -> str:
+    return f"p50 {statistics.median(ms):7.1f}  p95 {percentile(ms, 0.95):7.1f}"
+
+
+def _seconds(cpu: float | None) -> str:
+    return "unknown" if cpu is None else f"{cpu:.2f} s"
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--moves", type=int, default=40, help="key presses per model and path")
+    parser.add_argument("--sessions", type=int, default=10, help="sessions pressing at the same moment (0: skip)")
+    parser.add_argument("--models", nargs="*", default=list(MODELS))
+    parser.add_argument("--paths", nargs="*", default=["browser", "server"], choices=["browser", "server"])
+    args = parser.parse_args()
+    rows, bursts = [], []
+    for path in args.paths:
+        env = {"LATENT_STUDIO_BROWSER_RENDER": "1" if path == "browser" else "0", "LATENT_STUDIO_CPU_THREADS": "1"}
+        with running(env) as (url, pid), sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            for model in args.models:
+                draws, paints = moves(browser, url, model, path, args.moves)
+                rows.append((model, path, draws, paints))
+                print(f"{model:16} {path:8} move -> new pixels (ms): draw {summary(draws)} | paint {summary(paints)}  (n={len(draws)})",
+                      flush=True)
+            if args.sessions:
+                times, cpu = burst(browser, url, args.models[0], path, args.sessions, pid)
+                bursts.append((path, times, cpu))
+                print(f"{args.sessions} sessions at once, {args.models[0]}, {path}: {summary(times)} ms; server CPU {_seconds(cpu)}",
+                      flush=True)
+            browser.close()
+    print("\nslider move -> new pixels in Chromium (ms; paint = the next animation frame after the draw)")
+    print(f"{'model':16} {'path':8} {'draw p50':>9} {'draw p95':>9} {'paint p50':>10} {'paint p95':>10}")
+    for model, path, draws, paints in rows:
+        print(f"{model:16} {path:8} {statistics.median(draws):9.1f} {percentile(draws, 0.95):9.1f} "
+              f"{statistics.median(paints):10.1f} {percentile(paints, 0.95):10.1f}")
+    for path, times, cpu in bursts:
+        print(f"{args.sessions} sessions at once ({path}): {summary(times)} ms, server CPU {_seconds(cpu)}")
+
+
+if __name__ == "__main__":
+    main()
