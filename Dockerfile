@@ -1,5 +1,14 @@
 # Hugging Face Docker Space (README front matter: sdk docker, app_port 8501), or any Docker host.
 # It runs README's own quick-start commands, as a non-root user.
+
+# The live sliders' browser runtime (onnxruntime-web, README: Sliders at frame rate), installed from
+# the lockfile here, at build time: its wasm file (14 MB) is over the Space's 10 MB per-file limit,
+# so it is never committed, and the app serves it from its own origin, never from a CDN.
+FROM node:20-slim AS browser-runtime
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
 FROM python:3.11-slim
 RUN useradd --create-home --uid 1000 user
 USER user
@@ -10,5 +19,8 @@ WORKDIR /home/user/app
 COPY --chown=user requirements.txt .
 RUN pip install -r requirements.txt
 COPY --chown=user . .
+COPY --from=browser-runtime --chown=user /build/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs \
+     /build/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.mjs \
+     /build/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm node_modules/onnxruntime-web/dist/
 EXPOSE 8501
 CMD streamlit run app.py
