@@ -120,7 +120,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--sessions", type=int, default=10)
     args = parser.parse_args()
-    with (nullcontext((args.url, None)) if args.url else running()) as (url, pid):
+    # The sessions time the server's picture, so the server renders every view (the browser path,
+    # explorer.client_render, is measured beside it by explorer.tools.render_bench).
+    with (nullcontext((args.url, None)) if args.url else running({"LATENT_STUDIO_BROWSER_RENDER": "0"})) as (url, pid):
         print(f"server {url}, memory at start: {rss_mb(pid)} MB")
         peak = [rss_mb(pid) or 0.0]
         stop = threading.Event()
