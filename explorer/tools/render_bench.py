@@ -6,8 +6,9 @@ command; LATENT_STUDIO_BROWSER_RENDER=0 for the server path) and, for each model
 key on slider z[0] of the Sliders view again and again, timing each press in the page from the
 key event to new pixels: on the browser path until the panel's canvas holds the new image ("draw")
 and until the next animation frame after it ("paint"); on the server path until the new picture
-has arrived and decoded. Then `--sessions` sessions press End at the same moment, as the load
-test does, and the server's CPU seconds over that burst are printed.
+has arrived and decoded. It does the same for the pointer moves of one drag. Then `--sessions`
+sessions press End at the same moment, as the load test does, and the server's CPU seconds over
+that burst are printed.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from training.bench import percentile
 MODELS = ("infogan-mnist", "dcgan-celeba")  # InfoGAN on MNIST (28 px) and the 64x64 face DCGAN
 
 # Resolves with {draw, paint} ms from the next key event to new pixels, measured by the page.
-ARM = """path => { window.__move = new Promise((resolve, reject) => {
+ARM = """([path, gesture]) => { window.__move = new Promise((resolve, reject) => {
     const G = window.__latentStudio || {};
     const frames = G.frames || 0;
     const img = () => document.querySelector('[data-testid="stImage"] img');
     const before = img() && img().src;
-    window.addEventListener("keydown", (event) => {
+    window.addEventListener(gesture, (event) => {
         const t0 = event.timeStamp;
         if (path === "browser") {
             const poll = () => {
@@ -61,21 +62,35 @@ def _ready(page, path: str) -> None:
             raise RuntimeError("the browser path is not active: run npm ci, and export the model (python -m training export)")
 
 
-def moves(browser, url: str, model: str, path: str, count: int) -> tuple[list[float], list[float]]:
-    """(draw ms, paint ms) of `count` key presses on z[0], alternating right and left."""
+def moves(browser, url: str, model: str, path: str, count: int, gesture: str) -> tuple[list[float], list[float]]:
+    """(draw ms, paint ms) of `count` moves of z[0]: key presses ("keydown", each a whole gesture
+    that the server hears at once) or the pointer moves of one drag ("pointermove", which the
+    browser path tells the server only on release), back and forth."""
     page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
     page.goto(f"{url}/?model={model}&view=Sliders")
     _ready(page, path)
+    slider = page.get_by_role("slider", name="z[0]")
+    box = slider.bounding_box()
+    y, start = box["y"] + box["height"] / 2, box["x"] + box["width"] * 0.3
+    if gesture == "pointermove":
+        page.mouse.move(start, y)
+        page.mouse.down()
     draws, paints = [], []
-    for i in range(count + 3):  # the first presses warm the runtime and the server's caches
-        page.evaluate(ARM, path)
-        page.get_by_role("slider", name="z[0]").focus()
-        page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+    for i in range(count + 3):  # the first moves warm the runtime and the server's caches
+        page.evaluate(ARM, [path, gesture])
+        if gesture == "keydown":
+            slider.focus()
+            page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+        else:
+            page.mouse.move(start + 4 * (i % 20 if i % 40 < 20 else 20 - i % 20), y)
         result = page.evaluate("window.__move")
-        settle(page)  # the release's rerun (both paths), before the next press
+        if gesture == "keydown":
+            settle(page)  # the release's rerun (both paths), before the next press
         if i >= 3:
             draws.append(result["draw"])
             paints.append(result["paint"])
+    if gesture == "pointermove":
+        page.mouse.up()
     page.close()
     return draws, paints
 
@@ -88,7 +103,7 @@ def burst(browser, url: str, model: str, path: str, sessions: int, pid: int | No
     for page in pages:
         _ready(page, path)
     for page in pages:
-        page.evaluate(ARM, path)
+        page.evaluate(ARM, [path, "keydown"])
         page.get_by_role("slider", name="z[0]").focus()
     before = cpu_seconds(pid)
     for page in pages:
@@ -125,10 +140,10 @@ def main() -> None:
         with running(env) as (url, pid), sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for model in args.models:
-                draws, paints = moves(browser, url, model, path, args.moves)
-                rows.append((model, path, draws, paints))
-                print(f"{model:16} {path:8} move -> new pixels (ms): draw {summary(draws)} | paint {summary(paints)}  (n={len(draws)})",
-                      flush=True)
+                for gesture, name in (("keydown", "key"), ("pointermove", "drag")):
+                    draws, paints = moves(browser, url, model, path, args.moves, gesture)
+                    rows.append((model, path, name, draws, paints))
+                    print(f"{model:16} {path:8} {name:5} draw {summary(draws)} | paint {summary(paints)}  (n={len(draws)})", flush=True)
             if args.sessions:
                 times, cpu = burst(browser, url, args.models[0], path, args.sessions, pid)
                 bursts.append((path, times, cpu))
@@ -136,9 +151,9 @@ def main() -> None:
                       flush=True)
             browser.close()
     print("\nslider move -> new pixels in Chromium (ms; paint = the next animation frame after the draw)")
-    print(f"{'model':16} {'path':8} {'draw p50':>9} {'draw p95':>9} {'paint p50':>10} {'paint p95':>10}")
-    for model, path, draws, paints in rows:
-        print(f"{model:16} {path:8} {statistics.median(draws):9.1f} {percentile(draws, 0.95):9.1f} "
+    print(f"{'model':16} {'path':8} {'move':5} {'draw p50':>9} {'draw p95':>9} {'paint p50':>10} {'paint p95':>10}")
+    for model, path, gesture, draws, paints in rows:
+        print(f"{model:16} {path:8} {gesture:5} {statistics.median(draws):9.1f} {percentile(draws, 0.95):9.1f} "
               f"{statistics.median(paints):10.1f} {percentile(paints, 0.95):10.1f}")
     for path, times, cpu in bursts:
         print(f"{args.sessions} sessions at once ({path}): {summary(times)} ms, server CPU {_seconds(cpu)}")
