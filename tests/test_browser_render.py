@@ -9,6 +9,8 @@ import base64
 import io
 import os
 import time
+import urllib.error
+import urllib.request
 from urllib.parse import parse_qsl, urlparse
 
 import numpy as np
@@ -176,3 +178,19 @@ def test_without_the_runtime_the_page_renders_on_the_server(server):
     page.wait_for_function("s => document.querySelector('[data-testid=\"stImage\"] img').src !== s", arg=before, timeout=60_000)
     page.wait_for_function("() => location.search.includes('z=0%3A')", timeout=60_000)  # the permalink follows
     page.close()
+
+
+def test_the_real_server_serves_the_runtime_and_exports_and_nothing_else(server):
+    url, _, _ = server
+
+    def status(path: str) -> int:
+        try:
+            with urllib.request.urlopen(url + path) as response:
+                return response.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    assert status("/ort/ort-wasm-simd-threaded.wasm") == 200 and status("/onnx/dcgan") == 200
+    for path in ("/ort/package.json", "/ort/%2e%2e%2fpackage.json", "/onnx/%2e%2e/%2e%2e/app.py", "/onnx/dcgan/config.json",
+                 "/onnx/nothing"):
+        assert status(path) in (400, 404), path  # 400: the server refuses an encoded traversal before routing
