@@ -11,10 +11,10 @@ from tests.conftest import checked_train_step
 from tests.img2img_helpers import SIZE, tiny_config, write_data_root
 from training import color, color_bins
 from training.checkpoint import load_run, read_config, snapshot_steps
-from training.data import DatasetMissing, dataset_spec, load_dataset
+from training.data import DatasetMissing, dataset_spec, load_dataset, random_crop_flip
 from training.families import StepContext, get_family
 from training.families.cyclegan import ImagePool
-from training.families.img2img import apply_lr_decay, linear_decay, random_crop_flip, unet_depth
+from training.families.img2img import apply_lr_decay, linear_decay, unet_depth
 from training.presets import PRESETS
 from training.trainer import new_config, train
 

@@ -20,7 +20,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from training.checkpoint import atomic_write
-from training.data import dataset_spec, load_dataset
+from training.data import dataset_spec, load_dataset, random_crop_flip
 
 CLASSIFIERS = Path(__file__).resolve().parent.parent / "checkpoints" / "classifiers"
 MULTILABEL = {"celeba": 40}  # datasets whose targets are binary attribute vectors
@@ -50,19 +50,36 @@ def classifier_path(dataset: str) -> Path:
     return CLASSIFIERS / f"{dataset}.safetensors"
 
 
+def _read_meta(path: Path) -> dict:
+    """The metadata a kept classifier's safetensors file carries (classes, accuracy, how it was trained)."""
+    from safetensors import safe_open
+
+    with safe_open(path, "pt") as f:
+        return json.loads(f.metadata()["info"])
+
+
+def _read(path: Path, channels: int, outputs: int) -> DomainClassifier:
+    model = DomainClassifier(channels, outputs)
+    model.load_state_dict(load_file(path))
+    return model.eval()
+
+
+def _save(path: Path, model: DomainClassifier, meta: dict) -> None:
+    """Weights and metadata in one safetensors file, written atomically."""
+    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"info": json.dumps(meta)}))
+
+
 def load_classifier(dataset: str, device: str | torch.device = "cpu") -> DomainClassifier | None:
     """The shipped classifier for `dataset`, in eval mode, or None when there is none."""
     path = classifier_path(dataset)
     if not path.is_file():
         return None
-    from safetensors import safe_open
-
-    with safe_open(path, "pt") as f:
-        meta = json.loads(f.metadata()["info"])
-    model = DomainClassifier(meta["channels"], meta["outputs"])
-    model.load_state_dict(load_file(path))
+    meta = _read_meta(path)
+    model = _read(path, meta["channels"], meta["outputs"])
     model.info = meta
-    return model.to(device).eval()
+    return model.to(device)
 
 
 Judged = tuple[DomainClassifier, dict]  # a classifier and its metadata (classes, accuracy, how it was trained)
@@ -73,19 +90,11 @@ def kept_classifier(path: Path, channels: int, outputs: int, train: Callable[[],
     trained by `train` (seeded, so repeatable) and saved, so every run is scored by the same one.
     Returned in eval mode with its metadata."""
     if path.is_file():
-        from safetensors import safe_open
-
-        with safe_open(path, "pt") as f:
-            meta = json.loads(f.metadata()["info"])
-        model = DomainClassifier(channels, outputs)
-        model.load_state_dict(load_file(path))
-        return model.eval(), meta
+        return _read(path, channels, outputs), _read_meta(path)
     start = time.perf_counter()
     model, meta = train()
     meta = {**meta, "train_seconds": round(time.perf_counter() - start, 1), "threads": torch.get_num_threads()}
-    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"info": json.dumps(meta)}))
+    _save(path, model, meta)
     return model.eval(), meta
 
 
@@ -95,23 +104,16 @@ def batched(fn, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     return torch.cat([fn(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
 
 
-def _window(x: torch.Tensor, side: int) -> torch.Tensor:
-    """A random side x side window of a batch (one for the batch), mirrored half the time."""
-    top, left = (int(torch.randint(n - side + 1, ())) for n in x.shape[-2:])
-    x = x[..., top:top + side, left:left + side]
-    return torch.where(torch.rand(len(x), 1, 1, 1) < 0.5, x, x.flip(-1))
-
-
 def rescaled_crop(x: torch.Tensor) -> torch.Tensor:
     """7/8 of each side, resized back: a small judge trained on a few thousand photos overfits
     without such views."""
-    return F.interpolate(_window(x, x.size(-1) * 7 // 8), size=x.shape[-2:], mode="bilinear", align_corners=False)
+    return F.interpolate(random_crop_flip(x, x.size(-1) * 7 // 8), size=x.shape[-2:], mode="bilinear", align_corners=False)
 
 
 def native_crop(x: torch.Tensor) -> torch.Tensor:
     """A quarter of the area at the photo's own resolution: the fine detail where colorization
     shows (chroma bleeding over edges) at a quarter of the cost; the judge then sees whole photos."""
-    return _window(x, x.size(-1) // 2)
+    return random_crop_flip(x, x.size(-1) // 2)
 
 
 def fit_classifier(x: torch.Tensor, y: torch.Tensor, outputs: int, epochs: int, seed: int = 0,
@@ -162,8 +164,7 @@ def train_classifier(dataset: str, data_root: str | None, epochs: int = 3, seed:
     meta = {"dataset": dataset, "channels": spec.channels, "outputs": outputs, "image_size": spec.image_size,
             "multilabel": multilabel, "test_accuracy": round(correct / total, 4), "epochs": epochs,
             "train_seconds": round(time.perf_counter() - start, 1), "command": command, "threads": torch.get_num_threads()}
-    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
-    atomic_write(classifier_path(dataset), lambda tmp: save_file(tensors, tmp, metadata={"info": json.dumps(meta)}))
+    _save(classifier_path(dataset), model, meta)
     return meta
 
 

@@ -140,7 +140,7 @@ class TrainSpec:
     cycle_weight: Weight = 10.0  # CycleGAN: L1 of A -> B -> A and B -> A -> B to where they started
     identity_weight: Weight = 5.0  # CycleGAN: L1 of G_AB(B) to B and G_BA(A) to A (the paper's 0.5 x cycle)
     pool_size: Annotated[int, Field(ge=0, le=10_000)] = 50  # CycleGAN: past fakes each D is also shown (0 = only the current batch)
-    crop: Annotated[int, Field(ge=0, le=4096)] = 0  # pix2pix, CycleGAN: random windows, randomly mirrored (img2img.random_crop_flip; 0 off)
+    crop: Annotated[int, Field(ge=0, le=4096)] = 0  # pix2pix, CycleGAN: random windows, randomly mirrored (data.random_crop_flip; 0 off)
     lr_decay_start: Fraction = 1.0  # pix2pix, CycleGAN: fraction of steps after which rates fall linearly to 0 (1 = never)
     log_every: Positive = 50
     snapshot_every: Positive = 500

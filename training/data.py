@@ -119,6 +119,27 @@ class FakeImages(Dataset):
         return image, torch.tensor(i % s.num_classes if s.num_classes else -1)
 
 
+def random_crop_flip(x: torch.Tensor, side: int) -> torch.Tensor:
+    """A random window of a batch [B, C, H, W] (one window for the batch), each image mirrored
+    left-right with probability 1/2: more distinct views of a small dataset.
+
+    A side smaller than the images crops a side x side window: a cheaper step, while the fully
+    convolutional networks still run on whole images at test time (CycleGAN, the judges in
+    training/classifier.py). A larger side first enlarges the images to side x side and crops
+    their own size back out: pix2pix's jitter (286 -> 256), which keeps the size a U-Net of fixed
+    depth needs. Stack source and target on channels to give a pair the same window."""
+    h, w = x.shape[-2:]
+    if side > min(h, w):
+        x = F.interpolate(x, size=(side * h // min(h, w), side * w // min(h, w)), mode="bilinear", align_corners=False)
+        ch, cw = h, w
+    else:
+        ch, cw = side, side
+    top, left = int(torch.randint(x.size(-2) - ch + 1, ())), int(torch.randint(x.size(-1) - cw + 1, ()))
+    x = x[..., top : top + ch, left : left + cw]
+    keep = torch.rand(len(x), 1, 1, 1, device=x.device) < 0.5
+    return torch.where(keep, x, x.flip(-1))
+
+
 # --- decoding ------------------------------------------------------------------------------------
 
 

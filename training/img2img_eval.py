@@ -88,42 +88,37 @@ def domain_classifier(data: DataSpec, data_root: str | os.PathLike | None, judge
     return kept_classifier(judges / f"domains-{Path(data.path).name}.safetensors", data.channels, 2, train)
 
 
-def _target_shares(run: LoadedRun, classifier: DomainClassifier, dataset) -> dict[str, float]:
-    """Share of test A translated to B that the classifier calls B, and of B -> A called A; with
-    the same shares for the untranslated images (the classifier's false-positive floor)."""
+def _translations_judged(run: LoadedRun, classifier: DomainClassifier, dataset) -> dict[str, float]:
+    """One pass over the test photos of both domains, each translated once:
+    - the share of A translated to B that the classifier calls B, and of B -> A called A, with the
+      same shares for the untranslated photos (the classifier's false-positive floor);
+    - the period-2 (checkerboard) energy of the translations relative to the real photos of the
+      domain they imitate (1: no more grid than a photo has; a transposed-conv generator's grid
+      shows as several times)."""
     classifier = classifier.to(run.device)
-    m = run.modules
-    counts = {"ab": 0, "ba": 0, "real_a_as_b": 0, "real_b_as_a": 0}
-    with torch.inference_mode():
-        for a, b in _domains(dataset, run.device):
-            if len(a):
-                counts["ab"] += int((classifier(_classifier_input(m["generator_ab"](a))).argmax(1) == 1).sum())
-                counts["real_a_as_b"] += int((classifier(_classifier_input(a)).argmax(1) == 1).sum())
-            if len(b):
-                counts["ba"] += int((classifier(_classifier_input(m["generator_ba"](b))).argmax(1) == 0).sum())
-                counts["real_b_as_a"] += int((classifier(_classifier_input(b)).argmax(1) == 0).sum())
-    n_a, n_b = len(dataset.a), len(dataset.b)
-    return {"test_target_share_ab": round(counts["ab"] / n_a, 4), "test_target_share_ba": round(counts["ba"] / n_b, 4),
-            "test_real_a_called_b": round(counts["real_a_as_b"] / n_a, 4), "test_real_b_called_a": round(counts["real_b_as_a"] / n_b, 4)}
 
-
-def _checkerboard(run: LoadedRun, dataset) -> dict[str, float]:
-    """Period-2 energy of the translations relative to the real photos of the domain they imitate
-    (1: no more grid than a photo has; a transposed-conv generator's grid shows as several times)."""
+    def called(x: torch.Tensor, domain: int) -> int:
+        return int((classifier(_classifier_input(x)).argmax(1) == domain).sum())
 
     def grid(x: torch.Tensor) -> float:
         return float(checkerboard_energy(((x.float() + 1) / 2).clamp(0, 1)).sum())
 
-    sums = dict.fromkeys(("a", "b", "ab", "ba"), 0.0)
+    counts = dict.fromkeys(("ab", "ba", "real_a_as_b", "real_b_as_a"), 0)
+    energy = dict.fromkeys(("a", "b", "ab", "ba"), 0.0)
     with torch.inference_mode():
         for a, b in _domains(dataset, run.device):
-            for x, domain, direction in ((a, "a", "ab"), (b, "b", "ba")):
+            for x, domain, other, direction in ((a, "a", 1, "ab"), (b, "b", 0, "ba")):
                 if len(x):
-                    sums[domain] += grid(x)
-                    sums[direction] += grid(run.modules[f"generator_{direction}"](x))
+                    y = run.modules[f"generator_{direction}"](x)
+                    counts[direction] += called(y, other)
+                    counts[f"real_{domain}_as_{'ab'[other]}"] += called(x, other)
+                    energy[domain] += grid(x)
+                    energy[direction] += grid(y)
     n_a, n_b = len(dataset.a), len(dataset.b)
-    return {"checkerboard_ab": round((sums["ab"] / n_a) / (sums["b"] / n_b), 3),
-            "checkerboard_ba": round((sums["ba"] / n_b) / (sums["a"] / n_a), 3)}
+    return {"test_target_share_ab": round(counts["ab"] / n_a, 4), "test_target_share_ba": round(counts["ba"] / n_b, 4),
+            "test_real_a_called_b": round(counts["real_a_as_b"] / n_a, 4), "test_real_b_called_a": round(counts["real_b_as_a"] / n_b, 4),
+            "checkerboard_ab": round((energy["ab"] / n_a) / (energy["b"] / n_b), 3),
+            "checkerboard_ba": round((energy["ba"] / n_b) / (energy["a"] / n_a), 3)}
 
 
 def _mean_photo_baseline(run: LoadedRun, data_root: str | os.PathLike | None, test) -> dict[str, float]:
@@ -187,9 +182,8 @@ def evaluate_run(run_dir: str | os.PathLike, data_root: str | os.PathLike | None
     metrics["eval_image_size"], metrics["eval_step"] = data.image_size, run.config.step
     if unpaired:
         classifier, meta = domain_classifier(cfg.data, data_root, judges)
-        metrics.update(_target_shares(run, classifier, test), classifier_test_accuracy=meta["test_accuracy"],
+        metrics.update(_translations_judged(run, classifier, test), classifier_test_accuracy=meta["test_accuracy"],
                        test_images_a=len(test.a), test_images_b=len(test.b))
-        metrics.update(_checkerboard(run, test))
     elif is_colorizer(data):
         metrics.update(_colorizer_judged(run, data, data_root, judges))
     else:

@@ -17,8 +17,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from training.config import DataSpec
+from training.data import random_crop_flip
 from training.families.base import StepContext, register
-from training.families.img2img import Img2ImgFamily, apply_lr_decay, fixed_batch, make_discriminator, make_generator, random_crop_flip
+from training.families.img2img import Img2ImgFamily, apply_lr_decay, fixed_batch, make_discriminator, make_generator
 from training.families.losses import adversarial
 from training.image_quality import l1
 from training.models.gan import dcgan_init

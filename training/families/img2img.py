@@ -4,7 +4,6 @@ learning-rate decay, and the fixed images a sample grid shows."""
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from training.families.base import IMG2IMG, Family, StepContext
@@ -88,27 +87,6 @@ def apply_lr_decay(ctx: StepContext, lr_g: float, lr_d: float, total: int, start
         for group in opt.param_groups:
             group["lr"] = (lr_g if name == "g" else lr_d) * factor
     return factor
-
-
-def random_crop_flip(x: torch.Tensor, side: int) -> torch.Tensor:
-    """A random window of a batch [B, C, H, W] (one window for the batch), each image mirrored
-    left-right with probability 1/2: more distinct views of a small dataset.
-
-    A side smaller than the images crops a side x side window: a cheaper step, while the fully
-    convolutional networks still run on whole images at test time (CycleGAN). A larger side first
-    enlarges the images to side x side and crops their own size back out: pix2pix's jitter (286 ->
-    256), which keeps the size a U-Net of fixed depth needs. Stack source and target on channels
-    to give a pair the same window."""
-    h, w = x.shape[-2:]
-    if side > min(h, w):
-        x = F.interpolate(x, size=(side * h // min(h, w), side * w // min(h, w)), mode="bilinear", align_corners=False)
-        ch, cw = h, w
-    else:
-        ch, cw = side, side
-    top, left = int(torch.randint(x.size(-2) - ch + 1, ())), int(torch.randint(x.size(-1) - cw + 1, ()))
-    x = x[..., top : top + ch, left : left + cw]
-    flip = torch.rand(len(x), device=x.device) < 0.5
-    return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
 
 def fixed_batch(dataset, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

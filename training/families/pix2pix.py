@@ -21,6 +21,7 @@ from torch import nn
 
 from training import color, color_bins
 from training.config import DataSpec
+from training.data import random_crop_flip
 from training.families.base import StepContext, register
 from training.families.img2img import (
     Img2ImgFamily,
@@ -28,7 +29,6 @@ from training.families.img2img import (
     fixed_batch,
     make_discriminator,
     make_generator,
-    random_crop_flip,
     unet_depth,
 )
 from training.families.losses import adversarial, confidence
