@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import signal
 import sys
@@ -225,5 +226,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _exit(status: int) -> None:
+    """Leave with the status main chose. An interrupt that lands while torch is importing can pass through
+    torch's C++ (which runs Python code through the C API) and leave the interpreter flagged as killed by
+    Ctrl-C, so a normal exit would end as SIGINT instead of 130; after an interrupt nothing is left to finish,
+    so the process ends here, streams flushed."""
+    if status == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit(main())
