@@ -46,7 +46,7 @@ def test_wasserstein_and_least_squares_losses():
     assert adversarial(x, False, "wasserstein").item() == 2.0
     assert adversarial(x, True, "mse").item() == pytest.approx((0 + 4) / 2)
     with pytest.raises(ValueError, match="unknown adversarial loss"):
-        adversarial(x, True, "hinge")
+        adversarial(x, True, "softplus-ish")
 
 
 def test_clip_weights_bounds_every_parameter():

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from torchvision.utils import save_image
 from tqdm import tqdm
 
-from training import checkpoint, distributed, precision
+from training import checkpoint, distributed, ema, precision
 from training.cards import model_card
 from training.checkpoint import CONFIG, METRICS, STATE, CheckpointError, atomic_write, load_state, read_config, save_run
 from training.config import RunConfig, merge
@@ -36,7 +36,7 @@ class RunExists(FileExistsError):
 @dataclass
 class TrainResult:
     config: RunConfig  # as written to config.json
-    modules: nn.ModuleDict  # every network, in this process (each rank holds its own copy)
+    modules: nn.ModuleDict  # every network as shipped (the generator's average, with train.ema), in this process
 
 
 def new_config(
@@ -135,6 +135,8 @@ def train(
     family = get_family(cfg.family)(cfg)
     modules = precision.prepare(family.build().to(world.device), cfg.train)
     optimizers = family.make_optimizers(modules)
+    if cfg.train.ema:
+        ema.attach(modules)  # before restoring: the resume state holds the average too
     start = _restore(out, state, modules, optimizers)
     distributed.broadcast_module(modules)
 
@@ -160,6 +162,8 @@ def train(
     while step < t.steps and not stop.requested:
         ctx.step = step
         metrics = family.train_step(modules, ctx)
+        if t.ema:
+            ema.update(modules, t.ema, step)
         step += 1
         count += 1
         for k, v in metrics.items():
@@ -179,7 +183,7 @@ def train(
             saved_at = time.perf_counter()
     bar.close()
     distributed.teardown()
-    return TrainResult(cfg, modules)
+    return TrainResult(cfg, ema.shipped(modules))
 
 
 def _start_or_resume(cfg: RunConfig, out: Path, resume: bool, command: str | None) -> tuple[RunConfig, dict | None]:
@@ -243,7 +247,7 @@ class _Run:
         """The fixed inputs through the networks in eval mode, as the sample grid shows them."""
         self.modules.eval()
         with torch.inference_mode():
-            images = self.family.render(self.modules, self.fixed)
+            images = self.family.render(ema.shipped(self.modules), self.fixed)
         self.modules.train()
         return images
 
@@ -282,12 +286,13 @@ def _snapshot(run: _Run, step: int, final: bool, grid: bool = True) -> None:
     distributed.average_buffers(modules)
     if not run.world.is_main:
         return
+    shipped = ema.shipped(modules)
     if grid:
         modules.eval()
         with torch.inference_mode():
-            images = run.family.render(modules, run.fixed).float()
+            images = run.family.render(shipped, run.fixed).float()
             if final:
-                cfg.metrics.update(run.family.evaluate(modules, _test_batches(cfg, run.data_root, run.world.device)))
+                cfg.metrics.update(run.family.evaluate(shipped, _test_batches(cfg, run.data_root, run.world.device)))
         modules.train()
         atomic_write(run.out / "samples" / f"step_{step}.png",
                      lambda tmp: save_image(images.cpu(), tmp, nrow=grid_columns(cfg), normalize=True, value_range=(-1, 1), format="png"))
@@ -295,7 +300,7 @@ def _snapshot(run: _Run, step: int, final: bool, grid: bool = True) -> None:
     cfg.card["train_seconds"] = round(run.seconds_before + time.perf_counter() - run.started, 1)
     state = {"step": step, "modules": modules.state_dict(), "rng": torch.get_rng_state(),
              "optimizers": {k: o.state_dict() for k, o in run.optimizers.items()}}
-    save_run(run.out, cfg, modules, state, keep_snapshot=grid)
+    save_run(run.out, cfg, shipped, state, keep_snapshot=grid)
 
 
 def saved_config(out: Path) -> RunConfig:

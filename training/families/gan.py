@@ -9,7 +9,8 @@ from torch import nn
 
 from training.config import DataSpec, LatentSample
 from training.families.base import Family, StepContext, register
-from training.families.losses import adversarial, clip_weights, confidence, gradient_penalty
+from training.augment import diff_augment
+from training.families.losses import adversarial, clip_weights, confidence, generator_adversarial, gradient_penalty
 from training.models.gan import dcgan_init, make_encoder, make_generator
 
 # What an objective returns: the loss one player minimises, and its parts by name (the trainer logs them).
@@ -52,8 +53,12 @@ class GAN(Family):
     def d_objective(self, m: nn.ModuleDict, real: torch.Tensor, labels: torch.Tensor, fake: torch.Tensor, noise: LatentSample) -> Objective:
         """D's loss: m holds every network; real [B, C, H, W] has labels [B] (-1: unlabelled); fake is
         G(noise) without gradients to G; noise is what G drew (noise.labels: the fakes' classes)."""
-        D = m["discriminator"]
-        return self.adversarial_terms(D(real, self.condition(labels)), D(fake, self.condition(noise.labels)))
+        D, seen = m["discriminator"], self.augment
+        return self.adversarial_terms(D(seen(real), self.condition(labels)), D(seen(fake), self.condition(noise.labels)))
+
+    def augment(self, images: torch.Tensor) -> torch.Tensor:
+        """What D is shown of a real or fake batch: the batch through train.augment's transforms."""
+        return diff_augment(images, self.cfg.train.augment)
 
     def adversarial_terms(self, r: dict[str, torch.Tensor], f: dict[str, torch.Tensor]) -> Objective:
         """D's adversarial loss from its outputs on a real and a fake batch, with its parts."""
@@ -64,8 +69,8 @@ class GAN(Family):
 
     def g_objective(self, m: nn.ModuleDict, fake: torch.Tensor, noise: LatentSample) -> Objective:
         """G's loss: m holds every network (D frozen); fake [B, C, H, W] is G(noise), with gradients to G."""
-        f = m["discriminator"](fake, self.condition(noise.labels))
-        return adversarial(f["adv"], True, self.loss_kind), {}
+        f = m["discriminator"](self.augment(fake), self.condition(noise.labels))
+        return generator_adversarial(f["adv"], self.loss_kind), {}
 
     def train_step(self, m: nn.ModuleDict, ctx: StepContext) -> dict[str, torch.Tensor]:
         t, latent = self.cfg.train, self.cfg.latent
@@ -95,6 +100,26 @@ class DCGAN(GAN):
 class LSGAN(GAN):
     name = "lsgan"
     loss_kind = "mse"
+
+
+@register
+class SNGAN(GAN):
+    """Spectral normalization in every layer of D instead of BatchNorm, and the hinge loss (Miyato et
+    al. 2018): D stays 1-Lipschitz at the cost of one power iteration per layer and step, which keeps
+    its gradients useful to G all through training. The face models' recipe, with train.ema and
+    train.augment (DiffAugment) for datasets of a few thousand images, and resize-convolution
+    upsampling in G (no checkerboard)."""
+
+    name = "sngan"
+    loss_kind = "hinge"
+
+    @classmethod
+    def defaults(cls, data: DataSpec) -> dict:
+        d = super().defaults(data)
+        d["arch"] = {"generator": {"kind": "conv", "width": 64, "upsample": "resize"},
+                     "discriminator": {"kind": "conv", "width": 64, "norm": "spectral"}, "init": "default"}
+        d["train"] = {**d["train"], "ema": 0.999, "augment": ["color", "translation", "cutout"]}
+        return d
 
 
 @register

@@ -14,7 +14,9 @@ def adversarial(logits: torch.Tensor, target_real: bool, kind: str) -> torch.Ten
     """The loss for D's raw outputs `logits` when they should say real (True) or fake (False).
 
     bce: non-saturating GAN (its value is ln 2 when D outputs 0, i.e. at initialization);
-    mse: LSGAN with targets 1/0; wasserstein: the critic's -E[D] for real, +E[D] for fake.
+    mse: LSGAN with targets 1/0; wasserstein: the critic's -E[D] for real, +E[D] for fake;
+    hinge: D's margin loss E[max(0, 1 - D)] for real, E[max(0, 1 + D)] for fake (SNGAN). G's side of
+    each loss is generator_adversarial.
     """
     logits = logits.float()
     if kind == "bce":
@@ -24,7 +26,15 @@ def adversarial(logits: torch.Tensor, target_real: bool, kind: str) -> torch.Ten
         return F.mse_loss(logits, torch.full_like(logits, 1.0 if target_real else 0.0))
     if kind == "wasserstein":
         return -logits.mean() if target_real else logits.mean()
-    raise ValueError(f"unknown adversarial loss {kind!r}; use bce, mse or wasserstein")
+    if kind == "hinge":
+        return F.relu(1 - logits).mean() if target_real else F.relu(1 + logits).mean()
+    raise ValueError(f"unknown adversarial loss {kind!r}; use bce, mse, wasserstein or hinge")
+
+
+def generator_adversarial(logits: torch.Tensor, kind: str) -> torch.Tensor:
+    """G's loss for D's outputs on its fakes: make D say real. With the hinge loss G maximises D's raw
+    score (-E[D]), as in SNGAN and BigGAN; a margin on G's side would stop it once D says 1."""
+    return adversarial(logits, True, "wasserstein" if kind == "hinge" else kind)
 
 
 def confidence(logits: torch.Tensor, kind: str) -> torch.Tensor:

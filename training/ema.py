@@ -1,0 +1,42 @@
+"""An exponential moving average of the generator's weights, and the one that ships.
+
+A GAN's generator weights oscillate around where the two players balance; their running average sits
+nearer the middle, and its samples are visibly cleaner for the same training (Karras et al. 2018,
+Yazici et al. 2019). The average is kept beside the networks as `generator_ema`, saved in the resume
+state, never trained; the sample grids, the end-of-run evaluation and generator.safetensors all use it.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+EMA = "generator_ema"
+
+
+def attach(modules: nn.ModuleDict) -> None:
+    """Add the average, starting from the generator as it is now."""
+    if "generator" not in modules:
+        raise ValueError(f"train.ema averages the generator, and this family has none (it has {', '.join(modules)}); set train.ema=0")
+    modules[EMA] = copy.deepcopy(modules["generator"]).requires_grad_(False)
+
+
+@torch.no_grad()
+def update(modules: nn.ModuleDict, decay: float, step: int) -> None:
+    """After step `step`: average <- d * average + (1 - d) * generator, with d ramping up to `decay`
+    over the first steps so the start of training is forgotten; buffers (BatchNorm's running
+    statistics) are copied, as they describe the current generator's activations."""
+    d = min(decay, (1 + step) / (10 + step))
+    average, live = modules[EMA], modules["generator"]
+    torch._foreach_lerp_(list(average.parameters()), list(live.parameters()), 1 - d)
+    for a, b in zip(average.buffers(), live.buffers()):
+        a.copy_(b)
+
+
+def shipped(modules: nn.ModuleDict) -> nn.ModuleDict:
+    """The networks as the app gets them: the generator replaced by its average when there is one."""
+    if EMA not in modules:
+        return modules
+    return nn.ModuleDict({name: modules[EMA] if name == "generator" else m for name, m in modules.items() if name != EMA})
