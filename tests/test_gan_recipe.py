@@ -13,6 +13,7 @@ from training import ema
 from training.augment import color, cutout, diff_augment, translation
 from training.families.losses import adversarial, generator_adversarial
 from training.models.gan import ConvGenerator, conv_encoder
+from training.onnx_export import exported_step
 from training.trainer import new_config, train
 
 
@@ -112,6 +113,7 @@ def test_an_sngan_run_ships_its_average_and_resumes_it(tmp_path):
     weight = next(k for k in shipped if k.endswith("weight") and shipped[k].dim() > 1)
     assert torch.equal(shipped[weight], average[weight]) and not torch.equal(live[weight], average[weight])
     assert result.modules["generator"] is not None and ema.EMA not in result.modules
+    assert exported_step(tmp_path / "run") == 6  # the final save exports the browser's generator
     resumed = new_config("sngan", "fake", 9, overrides=[TINY])
     train(resumed, tmp_path / "run", resume=True, progress=False)
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["step"] == 9
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["step"] == 9 and exported_step(tmp_path / "run") == 9

@@ -23,6 +23,7 @@ from training.config import LatentSample
 from training.data import celeba_attributes, load_dataset, to_unit
 from training.families import IMG2IMG
 from training.metrics import frechet_distance, gaussian, inception_score, nearest_neighbours, precision_recall, purity
+from training.onnx_export import export_report
 
 
 @torch.inference_mode()
@@ -173,17 +174,5 @@ def evaluate_run(run_dir: str | Path, data_root: str | None = None, samples: int
     results.update(memorization(run_dir, fake, train, test))
     results["inception_fid"], results["inception_fid_note"] = inception_fid(fake[:2000], test[:2000])
     record_metrics(run_dir, results)
-    results["onnx"] = _export(run_dir)
+    results["onnx"] = export_report(run_dir)
     return results
-
-
-def _export(run_dir: Path) -> str:
-    """The generator as ONNX for the browser's sliders; a failed export is reported, not fatal (the
-    explorer then renders on the server)."""
-    from training.onnx_export import ExportError, export_onnx
-
-    try:
-        path = export_onnx(run_dir)
-    except ExportError as e:
-        return f"not exported: {e}"
-    return f"{path.name}, {path.stat().st_size / 2**20:.1f} MB"

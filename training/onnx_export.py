@@ -121,6 +121,16 @@ def export_onnx(run_dir: str | os.PathLike, run: LoadedRun | None = None) -> Pat
     return path
 
 
+def export_report(run_dir: str | os.PathLike) -> str:
+    """export_onnx for the trainer's final save and `evaluate`: what was written, or why not. A failed
+    export is reported, not fatal: the explorer then renders that run on the server."""
+    try:
+        path = export_onnx(run_dir)
+    except ExportError as e:
+        return f"not exported: {e}"
+    return f"{path.name}, {path.stat().st_size / 2**20:.1f} MB"
+
+
 def exported_step(run_dir: str | os.PathLike) -> int | None:
     """The training step whose generator <run>/generator.onnx holds (None: no readable export).
     A run trained further since its export has a stale file, which the explorer does not use."""

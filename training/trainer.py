@@ -24,7 +24,7 @@ from training.cards import model_card
 from training.checkpoint import CONFIG, METRICS, STATE, CheckpointError, atomic_write, load_state, read_config, save_run
 from training.config import RunConfig, merge
 from training.data import dataset_spec, load_dataset
-from training.families import Family, StepContext, get_family
+from training.families import LATENT, Family, StepContext, get_family
 from training.monitor import FailureMonitor
 from training.presets import PRESETS
 
@@ -301,6 +301,12 @@ def _snapshot(run: _Run, step: int, final: bool, grid: bool = True) -> None:
     state = {"step": step, "modules": modules.state_dict(), "rng": torch.get_rng_state(),
              "optimizers": {k: o.state_dict() for k, o in run.optimizers.items()}}
     save_run(run.out, cfg, shipped, state, keep_snapshot=grid)
+    if final and run.family.kind == LATENT:  # the browser's sliders run this file (training.onnx_export)
+        from training.onnx_export import export_report
+
+        report = export_report(run.out)
+        if report.startswith("not exported"):
+            tqdm.write(f"{run.out}: generator.onnx {report}; the explorer renders this run on the server")
 
 
 def saved_config(out: Path) -> RunConfig:

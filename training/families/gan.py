@@ -7,9 +7,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from training.augment import diff_augment
 from training.config import DataSpec, LatentSample
 from training.families.base import Family, StepContext, register
-from training.augment import diff_augment
 from training.families.losses import adversarial, clip_weights, confidence, generator_adversarial, gradient_penalty
 from training.models.gan import dcgan_init, make_encoder, make_generator
 
