@@ -16,7 +16,8 @@ The browser path (InBrowser; explorer.client_render decides when it is on): the 
 canvas beside the sliders and runs the run's generator.onnx with onnxruntime-web on every input
 event, building the generator input as the server does and drawing it as explorer.imaging.picture
 does (same pixels, within one gray level where float rounding lands on a half). The server hears
-the values only on release, so it reruns once per drag instead of every THROTTLE_MS. If the
+the values only on release, so it reruns once per drag instead of every THROTTLE_MS; arrow keys,
+which release after every press, are told once the keys rest for SETTLE_MS. If the
 runtime or the model fails to load, the panel reports why ("failed") and the views draw on the
 server for the rest of the session.
 """
@@ -32,6 +33,7 @@ import streamlit as st
 from explorer.client_render import ClientModel
 
 THROTTLE_MS = 60
+SETTLE_MS = 600  # browser path: a run of key presses is told to the server once keys rest this long
 
 _JS = """
 // Shared by every panel on the page: onnxruntime-web is loaded once, each model once.
@@ -168,7 +170,7 @@ export default function ({ data, parentElement, setStateValue }) {
       row.dataset.id = s.id;
       row.innerHTML = '<span class="name"></span><output></output><input type="range">';
       const input = row.querySelector("input");
-      input.addEventListener("pointerdown", () => { row.dragging = true; });
+      input.addEventListener("pointerdown", () => { row.dragging = true; row.byPointer = true; });
       input.addEventListener("pointerup", () => { row.dragging = false; });
       input.addEventListener("input", () => {
         panel.moved[row.dataset.id] = round(Number(input.value));
@@ -176,7 +178,15 @@ export default function ({ data, parentElement, setStateValue }) {
         if (panel.browser) panel.render();  // drawn here; the server hears on release
         else if (!panel.timer) panel.timer = setTimeout(panel.send, THROTTLE_MS);
       });
-      input.addEventListener("change", () => { row.dragging = false; panel.send(); });
+      input.addEventListener("change", () => {
+        row.dragging = false;
+        const byPointer = row.byPointer;
+        row.byPointer = false;
+        // A key press changes the value and releases at once: with the image drawn here, wait for the
+        // keys to rest, so holding an arrow key reruns the page once, not once per step.
+        if (panel.browser && !byPointer) { clearTimeout(panel.timer); panel.timer = setTimeout(panel.send, SETTLE_MS); }
+        else panel.send();
+      });
     }
     // Keep the order of data.sliders, moving a row only when it is out of place: moving the row
     // being dragged would end the drag.
@@ -195,7 +205,7 @@ export default function ({ data, parentElement, setStateValue }) {
   const drawn = JSON.stringify([browser && browser.base, data.sliders.map((s) => s.value)]);
   if (panel.browser && root.drawn !== drawn) { root.drawn = drawn; panel.render(); }
 }
-""".replace("THROTTLE_MS", str(THROTTLE_MS))
+""".replace("THROTTLE_MS", str(THROTTLE_MS)).replace("SETTLE_MS", str(SETTLE_MS))
 
 _CSS = """
 .panel { display: grid; gap: 0.9rem 1.5rem; font-family: var(--st-font, "Source Sans", sans-serif);

@@ -139,6 +139,29 @@ def test_dragging_draws_in_the_page_and_tells_the_server_only_on_release(server)
     page.close()
 
 
+def test_arrow_keys_draw_each_step_and_tell_the_server_once_they_rest(server):
+    url, runs, browser = server
+    sent = []
+    page = open_view(browser, url, "model=dcgan&view=Sliders", sent=sent)
+    wait_for_frame_after(page, 0)
+    page.get_by_role("slider", name="z[1]").focus()
+    sent.clear()
+    pictures = []
+    for _ in range(5):
+        drawn = frames(page)
+        page.keyboard.press("ArrowRight")
+        wait_for_frame_after(page, drawn)
+        pictures.append(canvas_pixels(page))
+    assert not sent, sent  # five steps drawn in the page, none told yet
+    assert all((a != b).any() for a, b in zip(pictures, pictures[1:]))
+    page.wait_for_function("() => location.search.includes('z=1%3A')", timeout=60_000)  # told once the keys rest
+    settle(page)
+    spec, state = state_of(page, runs / "dcgan")
+    page.wait_for_timeout(500)
+    assert_same_picture(page, server_pixels(runs / "dcgan", build(spec, state).generator_input()))
+    page.close()
+
+
 @pytest.mark.parametrize("model, view, slider, key", [("infogan", "InfoGAN+codes", "Continuous code 0", "End"),
                                                       ("cgan", "Classes", "Class", "Home"),  # seed 3 draws the last class
                                                       ("dcgan", "Attributes", "Eyeglasses", "End")])
