@@ -7,8 +7,8 @@ key on slider z[0] of the Sliders view again and again, timing each press in the
 key event to new pixels: on the browser path until the panel's canvas holds the new image ("draw")
 and until the next animation frame after it ("paint"); on the server path until the new picture
 has arrived and decoded. It does the same for the pointer moves of one drag. Then `--sessions`
-sessions press End at the same moment, as the load test does, and the server's CPU seconds over
-that burst are printed.
+sessions drag at the same time, their moves interleaved, and the server's CPU seconds are printed
+for the drags and, apart, for the releases that follow (on the browser path, one rerun each).
 """
 
 from __future__ import annotations
@@ -95,26 +95,40 @@ def moves(browser, url: str, model: str, path: str, count: int, gesture: str) ->
     return draws, paints
 
 
-def burst(browser, url: str, model: str, path: str, sessions: int, pid: int | None) -> tuple[list[float], float | None]:
-    """Times of `sessions` sessions pressing End at once, and the server's CPU seconds meanwhile."""
+def burst(browser, url: str, model: str, path: str, sessions: int, pid: int | None, moves_each: int = 15
+          ) -> tuple[list[float], float | None, float | None]:
+    """`sessions` sessions dragging z[0] at once (their moves interleaved): every move's draw time,
+    and the server's CPU seconds during the drags and for the releases after them."""
     pages = [browser.new_context().new_page() for _ in range(sessions)]
     for page in pages:
         page.goto(f"{url}/?model={model}&view=Sliders")
     for page in pages:
         _ready(page, path)
+    grips = []
     for page in pages:
-        page.evaluate(ARM, [path, "keydown"])
-        page.get_by_role("slider", name="z[0]").focus()
+        box = page.get_by_role("slider", name="z[0]").bounding_box()
+        grips.append((box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2))
+    times: list[float] = []
     before = cpu_seconds(pid)
+    for page, (x, y) in zip(pages, grips):
+        page.mouse.move(x, y)
+        page.mouse.down()
+    for i in range(1, moves_each + 1):
+        for page, (x, y) in zip(pages, grips):
+            page.evaluate(ARM, [path, "pointermove"])
+            page.mouse.move(x + 4 * i, y)
+        times += [page.evaluate("window.__move")["draw"] for page in pages]
+    dragging = cpu_seconds(pid)
     for page in pages:
-        page.keyboard.press("End")
-    times = [page.evaluate("window.__move")["draw"] for page in pages]
+        page.mouse.up()
     for page in pages:
         settle(page, 180_000)  # every release's rerun is part of the server's bill
-    used = cpu_seconds(pid) - before if pid else None
+    released = cpu_seconds(pid)
     for page in pages:
         page.close()
-    return times, used
+    if not pid:
+        return times, None, None
+    return times, dragging - before, released - dragging
 
 
 def summary(ms: list[float]) -> str:
@@ -145,18 +159,19 @@ def main() -> None:
                     rows.append((model, path, name, draws, paints))
                     print(f"{model:16} {path:8} {name:5} draw {summary(draws)} | paint {summary(paints)}  (n={len(draws)})", flush=True)
             if args.sessions:
-                times, cpu = burst(browser, url, args.models[0], path, args.sessions, pid)
-                bursts.append((path, times, cpu))
-                print(f"{args.sessions} sessions at once, {args.models[0]}, {path}: {summary(times)} ms; server CPU {_seconds(cpu)}",
-                      flush=True)
+                times, dragging, releasing = burst(browser, url, args.models[0], path, args.sessions, pid)
+                bursts.append((path, times, dragging, releasing))
+                print(f"{args.sessions} sessions dragging, {args.models[0]}, {path}: {summary(times)} ms; server CPU "
+                      f"{_seconds(dragging)} while dragging, {_seconds(releasing)} for the releases", flush=True)
             browser.close()
     print("\nslider move -> new pixels in Chromium (ms; paint = the next animation frame after the draw)")
     print(f"{'model':16} {'path':8} {'move':5} {'draw p50':>9} {'draw p95':>9} {'paint p50':>10} {'paint p95':>10}")
     for model, path, gesture, draws, paints in rows:
         print(f"{model:16} {path:8} {gesture:5} {statistics.median(draws):9.1f} {percentile(draws, 0.95):9.1f} "
               f"{statistics.median(paints):10.1f} {percentile(paints, 0.95):10.1f}")
-    for path, times, cpu in bursts:
-        print(f"{args.sessions} sessions at once ({path}): {summary(times)} ms, server CPU {_seconds(cpu)}")
+    for path, times, dragging, releasing in bursts:
+        print(f"{args.sessions} sessions dragging ({path}): moves {summary(times)} ms, server CPU {_seconds(dragging)} "
+              f"while dragging + {_seconds(releasing)} for the releases")
 
 
 if __name__ == "__main__":
