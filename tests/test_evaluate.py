@@ -4,11 +4,12 @@ import json
 
 import pytest
 import torch
+from torch import nn
 
 from tests.conftest import TINY
 from training import classifier as classifier_module
 from training.checkpoint import load_run, read_config
-from training.evaluate import attribute_directions, evaluate_run
+from training.evaluate import attribute_directions, direction_effects, evaluate_run, image_statistics
 from training.trainer import new_config, train
 
 
@@ -73,3 +74,33 @@ def test_evaluate_cli_prints_json(tmp_path, fake_classifier):
     train(new_config("dcgan", "fake", 2, overrides=[TINY]), tmp_path / "run", progress=False)
     assert main(["evaluate", str(tmp_path / "run"), "--samples", "300"]) == 0
     assert "fid" in json.loads((tmp_path / "run" / "config.json").read_text())["metrics"]
+
+
+def test_a_direction_that_moves_its_attribute_measures_as_monotone_and_no_move_does_not(tmp_path):
+    train(new_config("dcgan", "fake", 2, overrides=[TINY]), tmp_path / "run", progress=False)
+    run = load_run(tmp_path / "run", "cpu")
+    d = run.config.data  # a linear generator, so a brightness direction brightens every sample
+    run.modules["generator"] = nn.Sequential(nn.Linear(run.config.latent.input_dim, d.channels * d.image_size ** 2),
+                                             nn.Unflatten(1, (d.channels, d.image_size, d.image_size)))
+
+    def bright(x):  # two "attributes", both brightness (a fixed threshold: each image is judged on its own)
+        return x.flatten(1).mean(1)[:, None].expand(-1, 2)
+
+    directions, _ = attribute_directions(run, bright, 400, 0, ["Bright", "Still"])
+    still = torch.zeros_like(directions["Bright"])  # no move: nothing rises
+    effects = direction_effects(run, bright, lambda x: x.flatten(1), {"Bright": directions["Bright"], "Still": still}, 200, 0,
+                                ["Bright", "Still"])
+    assert effects["Bright"]["monotone_share"] >= 0.8 > effects["Still"]["monotone_share"]
+    assert effects["Still"]["identity_distance"] == 0 < effects["Bright"]["identity_distance"]
+
+
+def test_image_statistics_compare_colour_and_borders_with_the_real_images():
+    torch.manual_seed(0)
+    real = torch.rand(64, 3, 16, 16) * 2 - 1
+    same = image_statistics(real.clone(), real)
+    assert all(same[k] == pytest.approx(1.0) for k in ("brightness_ratio", "saturation_ratio", "contrast_ratio", "edge_energy_ratio"))
+    washed = image_statistics(real * 0.3 + 0.7, real)
+    assert washed["brightness_ratio"] > 1.3 and washed["near_white"] > washed["near_white_real"] and washed["contrast_ratio"] < 0.5
+    striped = real.clone() * 0.2
+    striped[..., -2:] = torch.where(torch.arange(16) % 2 == 0, 1.0, -1.0)[:, None]  # a sawtooth down the right edge
+    assert image_statistics(striped, real * 0.2)["edge_energy_ratio"] > 2

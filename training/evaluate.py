@@ -3,7 +3,8 @@
 For the latent models: a domain FID and Inception-Score analogue from the dataset's classifier
 (with the real test set's FID as the floor), k-NN precision and recall, a nearest-neighbour
 memorization check, InfoGAN's code purity and continuous-code effects, conditional models' class
-accuracy, and for faces the attribute directions the explorer offers as sliders.
+accuracy, colour, brightness and border statistics against the real images, and for faces the
+attribute directions the explorer offers as sliders (only those that move their attribute).
 """
 
 from __future__ import annotations
@@ -97,6 +98,57 @@ def attribute_directions(run: LoadedRun, classifier, n: int, seed: int, names: l
     return directions, counts
 
 
+DIRECTION_STEP = 2.0  # weight of a direction in the effect test: two thirds of the Attributes slider's reach
+DIRECTION_MIN_SHARE = 0.8  # a direction ships when it moves its attribute the right way for this share of samples
+
+
+def direction_effects(run: LoadedRun, classifier, features, directions: dict[str, torch.Tensor], n: int, seed: int,
+                      names: list[str]) -> dict[str, dict]:
+    """Per direction, on n fresh samples: the share whose attribute probability rises from
+    z - step * d through z to z + step * d (both ways, as the slider moves), and identity kept:
+    the mean feature distance from z's image to z + step * d's, as a fraction of the distance
+    between two random samples' images (0: the same face, 1: a stranger)."""
+    sample = run.config.latent.sample(n, torch.Generator().manual_seed(seed + 4))
+    here = generate(run, sample)
+    logits_here = batched(classifier, here)  # logits: the probability's order without its float32 ties at 0 and 1
+    feats_here = batched(features, here)
+    stranger = float((feats_here - feats_here.roll(1, 0)).norm(dim=1).mean())
+    out = {}
+    for name, d in directions.items():
+        i = names.index(name)
+        moved = {}
+        for sign in (1, -1):
+            images = generate(run, LatentSample(sample.spec, sample.z + sign * DIRECTION_STEP * d, sample.categorical,
+                                                sample.continuous, sample.labels))
+            moved[sign] = (batched(classifier, images)[:, i], batched(features, images))
+        rises = (moved[1][0] > logits_here[:, i]) & (logits_here[:, i] > moved[-1][0])
+        distance = float((moved[1][1] - feats_here).norm(dim=1).mean())
+        out[name] = {"monotone_share": round(float(rises.float().mean()), 4), "identity_distance": round(distance / stranger, 4)}
+    return out
+
+
+def image_statistics(fake: torch.Tensor, real: torch.Tensor, border: int = 3) -> dict:
+    """Colour and brightness of the samples as ratios to the real images' (1.0: the same), and the
+    high-frequency energy of the outermost `border` pixels against the real images' border (a
+    stripe or sawtooth along an edge shows up as a ratio well above 1)."""
+
+    def stats(x: torch.Tensor) -> dict[str, float]:
+        x = (x + 1) / 2
+        gray = x.mean(1)
+        saturation = (x.amax(1) - x.amin(1)).mean() if x.shape[1] == 3 else torch.tensor(0.0)
+        lap = (4 * gray[:, 1:-1, 1:-1] - gray[:, :-2, 1:-1] - gray[:, 2:, 1:-1] - gray[:, 1:-1, :-2] - gray[:, 1:-1, 2:]).abs()
+        edge = torch.cat([lap[:, :border].flatten(1), lap[:, -border:].flatten(1), lap[:, :, :border].flatten(1),
+                          lap[:, :, -border:].flatten(1)], 1)
+        return {"brightness": float(gray.mean()), "near_white": float((gray > 0.9).float().mean()),
+                "saturation": float(saturation), "contrast": float(gray.flatten(1).std(1).mean()), "edge": float(edge.mean())}
+
+    f, r = stats(fake), stats(real)
+    out = {f"{k}_ratio": round(f[k] / r[k], 4) for k in ("brightness", "saturation", "contrast") if r[k] > 0}
+    out["near_white"], out["near_white_real"] = round(f["near_white"], 4), round(r["near_white"], 4)
+    out["edge_energy_ratio"] = round(f["edge"] / r["edge"], 4)
+    return out
+
+
 def memorization(run_dir: Path, fake: torch.Tensor, train: torch.Tensor, test: torch.Tensor, shown: int = 8) -> dict:
     """Nearest training images (pixel L2) of generated samples, against the same for held-out real
     images: fakes much closer to the training set than test images are would mean copying.
@@ -166,11 +218,16 @@ def evaluate_run(run_dir: str | Path, data_root: str | None = None, samples: int
         if cfg.data.dataset == "celeba":
             names = celeba_attributes(data_root)
             directions, counts = attribute_directions(run, lambda x: classifier(fit(x)), samples, seed, names)
-            atomic_write(run_dir / DIRECTIONS, lambda tmp: save_file(directions, tmp, metadata={"positive_counts": json.dumps(counts)}))
-            results["attribute_directions"] = len(directions)
+            effects = direction_effects(run, lambda x: classifier(fit(x)), lambda x: classifier.features(fit(x)), directions,
+                                        min(samples, 1000), seed, names)
+            shipped = {k: d for k, d in directions.items() if effects[k]["monotone_share"] >= DIRECTION_MIN_SHARE}
+            atomic_write(run_dir / DIRECTIONS, lambda tmp: save_file(shipped, tmp, metadata={"positive_counts": json.dumps(counts)}))
+            results["attribute_directions"] = len(shipped)
+            results["attribute_effects"] = effects
     if "encoder" in run.modules and cfg.latent.dim == 2:  # the manifold view's scatter, without the dataset
         means, labels = encode_test_set(run, data_root)
         atomic_write(run_dir / ENCODED_TEST, lambda tmp: save_file({"means": means, "labels": labels}, tmp))
+    results.update(image_statistics(fake, test))
     results.update(memorization(run_dir, fake, train, test))
     results["inception_fid"], results["inception_fid_note"] = inception_fid(fake[:2000], test[:2000])
     record_metrics(run_dir, results)
