@@ -1,4 +1,4 @@
-"""Command line: python -m training train | list | evaluate | export | bench | classifier | presets."""
+"""Command line: python -m training train | list | evaluate | export | inverter | bench | classifier | presets."""
 
 from __future__ import annotations
 
@@ -160,6 +160,15 @@ def parser() -> argparse.ArgumentParser:
     x.add_argument("run_dir", metavar="RUN")
     x.set_defaults(run=_export)
 
+    inv = sub.add_parser("inverter", help="train a latent run's inverter (image -> latent: the explorer's Your image view), measure it")
+    inv.add_argument("run_dir", metavar="RUN")
+    inv.add_argument("--steps", type=int, default=4000, help="training steps, each a fresh batch of the run's samples (default 4000)")
+    inv.add_argument("--seconds", type=float, help="stop training once it has used this many CPU seconds, whatever --steps says")
+    inv.add_argument("--data-root", help="where the run's dataset is, for the measures on held-out test images")
+    inv.add_argument("--measure-only", action="store_true", help="measure the run's inverter.safetensors again, without training")
+    inv.add_argument("--no-progress", action="store_true")
+    inv.set_defaults(run=_inverter)
+
     c = sub.add_parser("classifier", help="train and ship the evaluation classifier for a dataset")
     c.add_argument("dataset", help="mnist, fashion-mnist or celeba")
     c.add_argument("--epochs", type=int, default=3)
@@ -188,6 +197,29 @@ def _export(args: argparse.Namespace) -> int:
 
     path = export_onnx(args.run_dir)
     print(f"{path}: {path.stat().st_size / 2**20:.1f} MB, matches torch")
+    return 0
+
+
+def _inverter(args: argparse.Namespace) -> int:
+    from training.checkpoint import load_run
+    from training.families import LATENT
+    from training.inversion import INVERTER, measure_saved, train_and_measure
+
+    if args.steps < 1:
+        raise ValueError(f"--steps must be at least 1, got {args.steps}")
+    run = load_run(args.run_dir)
+    if run.family.kind != LATENT:
+        raise ValueError(f"{args.run_dir} is a {run.config.family} run: only latent runs (GANs, VAEs) have a latent to invert")
+    if args.measure_only:
+        measures = measure_saved(run, args.data_root)
+        print("\n".join(f"{key:<28} {value}" for key, value in measures.items() if key != "digit_mapping"))
+        return 0
+    progress = None if args.no_progress else (lambda step, loss: print(f"step {step}: loss {loss:.4f}", file=sys.stderr, flush=True))
+    info = train_and_measure(run, args.steps, args.seconds, args.data_root, "python -m training " + shlex.join(sys.argv[1:]), progress)
+    print(f"{run.path / INVERTER}: {info['steps']} steps in {info['seconds']} s, {info['file_mb']} MB")
+    for key, value in info["measures"].items():
+        if key != "digit_mapping":
+            print(f"{key:<28} {value}")
     return 0
 
 

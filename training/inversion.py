@@ -1,0 +1,411 @@
+"""Your own image in a latent run's space: find the latent whose image looks like a given photo
+or drawing, so every explorer view (sliders, codes, attributes, the bank) can steer it.
+
+Two stages, because each alone falls short:
+
+1. An inverter E, an encoder trained on the run's own samples, E(G(latent)) -> latent. One
+   forward pass gives a good guess of z and the codes, and it is the only sensible way to get
+   the discrete parts (InfoGAN's categorical code, a conditional model's class): gradient descent
+   cannot move through a one-hot choice. It never sees a real image in training; G's samples are
+   the only images whose latent is known.
+2. A short optimisation of z (and the continuous codes) from that guess, minimising the pixel
+   error through the frozen G. It closes most of the gap the encoder leaves, above all on real
+   images, which lie near but not on G's manifold. A prior term keeps z typical: left alone, the
+   optimiser fits pixels with a z no draw would give, and such a z steers badly (the attribute
+   directions and interpolations are learned where the prior puts its mass).
+
+    <run>/inverter.safetensors   E's weights (float16) with its architecture in the metadata
+    config.json metrics.inverter what it was trained with and how it measures (measure())
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from safetensors import safe_open
+from safetensors.torch import save as save_safetensors
+
+from training.checkpoint import CheckpointError, LoadedRun, atomic_write, read_weights, record_metrics
+from training.config import LatentSample, LatentSpec
+from training.image_quality import psnr as psnr_unit
+from training.models.gan import Encoder, make_encoder
+
+INVERTER = "inverter.safetensors"
+Z_LIMIT = 3.0  # a normal prior's z is kept within 3 standard deviations: what the explorer's sliders reach
+CODE_LIMIT = 2.0  # continuous codes within twice their training range: what the explorer's code sliders reach
+# Architecture by image size: a DCGAN discriminator trunk with a fully connected layer before the heads.
+ARCH = {28: {"kind": "conv", "width": 32, "norm": "batch", "hidden": 512},
+        64: {"kind": "conv", "width": 32, "norm": "batch", "hidden": 512}}
+DEFAULT_ARCH = {"kind": "conv", "width": 32, "norm": "batch", "hidden": 512}
+# Steps of the pixel optimisation in invert(), by image size: within 0.3 s a digit, 1 s a face on two CPU threads.
+STEPS = {28: 60, 64: 60}
+PRIOR_WEIGHT = 0.5  # weight of (|z|^2 / dim - 1)^2 beside the pixel MSE
+INK_FLOOR = 0.15  # a digit upload's pixels below this share of the darkest-to-lightest range count as background
+
+
+class InversionError(ValueError):
+    """An image or run that cannot be inverted; the message says what is wrong."""
+
+
+# --- the inverter --------------------------------------------------------------------------------
+
+
+def heads(spec: LatentSpec) -> dict[str, int]:
+    """The inverter's outputs: z, logits per categorical code, the continuous codes, class logits."""
+    out = {"z": spec.dim}
+    out.update({f"cat{i}": size for i, size in enumerate(spec.categorical)})
+    if spec.continuous:
+        out["cont"] = spec.continuous
+    if spec.num_classes:
+        out["label"] = spec.num_classes
+    return out
+
+
+def build_inverter(run: LoadedRun, arch: dict | None = None) -> Encoder:
+    d = run.config.data
+    arch = arch or ARCH.get(d.image_size, DEFAULT_ARCH)
+    return make_encoder(arch, d.channels, d.image_size, heads(run.config.latent))
+
+
+def predict(inverter: Encoder, images: torch.Tensor, spec: LatentSpec) -> LatentSample:
+    """The inverter's reading of images [N, C, H, W]: z and continuous codes as regressed, discrete
+    parts as their most likely value."""
+    out = inverter(images)
+    z = out["z"].clamp(-1, 1) if spec.prior == "uniform" else out["z"]
+    r = spec.continuous_range
+    cont = out["cont"].clamp(-CODE_LIMIT * r, CODE_LIMIT * r) if spec.continuous else images.new_zeros(len(images), 0)
+    cats = [out[f"cat{i}"].argmax(1) for i in range(len(spec.categorical))]
+    labels = out["label"].argmax(1) if spec.num_classes else None
+    return LatentSample(spec, z, cats, cont, labels)
+
+
+def inverter_loss(out: dict[str, torch.Tensor], sample: LatentSample) -> torch.Tensor:
+    """MSE on z and the continuous codes, cross-entropy on categorical codes and classes."""
+    loss = F.mse_loss(out["z"], sample.z)
+    for i, codes in enumerate(sample.categorical):
+        loss = loss + F.cross_entropy(out[f"cat{i}"], codes)
+    if sample.spec.continuous:
+        loss = loss + F.mse_loss(out["cont"], sample.continuous)
+    if sample.labels is not None:
+        loss = loss + F.cross_entropy(out["label"], sample.labels)
+    return loss
+
+
+def _soft_input(out: dict[str, torch.Tensor], spec: LatentSpec) -> torch.Tensor:
+    """G's input from the inverter's outputs with softmax in place of one-hots: differentiable, so
+    the pixel term reaches every head."""
+    parts = [out["z"]] + [out[f"cat{i}"].softmax(1) for i in range(len(spec.categorical))]
+    if spec.continuous:
+        parts.append(out["cont"])
+    if spec.num_classes:
+        parts.append(out["label"].softmax(1))
+    return torch.cat(parts, 1)
+
+
+def train_inverter(run: LoadedRun, steps: int = 2000, batch_size: int = 64, lr: float = 1e-3, pixel_weight: float = 1.0,
+                   seconds: float | None = None, seed: int = 0, progress=None) -> tuple[Encoder, dict]:
+    """Train an inverter on fresh samples of the run's generator (every batch is new, so it cannot
+    overfit), for `steps` steps or until this process has used `seconds` of CPU time (on a shared
+    machine the CPU time, not the wall clock, is the budget that means the same everywhere). Besides the latent losses, `pixel_weight`
+    weighs the MSE between G(E(x)) and x through the frozen G: two latents can differ in
+    dimensions G barely uses, and what the user sees is the image, not z. Returns the inverter (in
+    eval mode) and what it was trained with."""
+    torch.manual_seed(seed)
+    spec, G = run.config.latent, run.modules["generator"]
+    inverter = build_inverter(run).to(run.device).train()
+    opt = torch.optim.Adam(inverter.parameters(), lr=lr, betas=(0.5, 0.999))
+    for p in G.parameters():
+        p.requires_grad_(False)
+    start, cpu_start, step, losses = time.perf_counter(), time.process_time(), 0, []
+    try:
+        while (done := max(step / steps, (time.process_time() - cpu_start) / seconds if seconds else 0)) < 1:
+            for group in opt.param_groups:  # cosine decay over whichever ends first, the steps or the seconds
+                group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * done))
+            sample = spec.sample(batch_size, device=run.device)
+            with torch.no_grad():
+                images = run.family.render(run.modules, sample)
+            out = inverter(images)
+            loss = inverter_loss(out, sample)
+            if pixel_weight:
+                loss = loss + pixel_weight * F.mse_loss(G(_soft_input(out, spec)), images)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            losses.append(loss.item())
+            if progress is not None and step % 100 == 0:
+                progress(step, float(np.mean(losses[-100:])))
+    finally:
+        for p in G.parameters():
+            p.requires_grad_(True)
+    info = {"steps": step, "seconds": round(time.perf_counter() - start, 1), "cpu_seconds": round(time.process_time() - cpu_start, 1),
+            "threads": torch.get_num_threads(), "batch_size": batch_size, "lr": lr,
+            "pixel_weight": pixel_weight, "final_loss": round(float(np.mean(losses[-100:])), 4) if losses else None,
+            "arch": ARCH.get(run.config.data.image_size, DEFAULT_ARCH)}
+    return inverter.eval(), info
+
+
+def save_inverter(run_dir: str | os.PathLike, inverter: Encoder, arch: dict) -> Path:
+    """<run>/inverter.safetensors in float16 (half the bytes; inversion refines its guess anyway),
+    with the architecture in the file's metadata so it rebuilds from the file alone."""
+    path = Path(run_dir) / INVERTER
+    tensors = {k: (v.half() if v.is_floating_point() else v).detach().cpu().contiguous() for k, v in inverter.state_dict().items()}
+    blob = save_safetensors(tensors, metadata={"format": "pt", "arch": json.dumps(arch)})
+    atomic_write(path, lambda tmp: tmp.write_bytes(blob))
+    return path
+
+
+def load_inverter(run: LoadedRun) -> Encoder | None:
+    """The run's inverter in eval mode on the run's device, or None when it has none; a file that
+    does not fit the run is refused with a CheckpointError."""
+    path = run.path / INVERTER
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), "pt") as f:
+            arch = json.loads((f.metadata() or {})["arch"])
+    except Exception as e:  # not safetensors, or no architecture in it
+        raise CheckpointError(f"{path} is not an inverter file (no architecture in its metadata): {e}") from e
+    try:
+        inverter = build_inverter(run, arch)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path} describes an inverter that cannot be built: {e}") from e
+    expected = inverter.state_dict()
+    tensors = read_weights(path)
+    if set(tensors) != set(expected) or any(tensors[k].shape != expected[k].shape for k in expected):
+        raise CheckpointError(f"{path} does not fit this run's latent and image size; train it again with "
+                              f"python -m training inverter {run.path}")
+    inverter.load_state_dict(tensors)
+    return inverter.to(run.device).eval()
+
+
+# --- inversion -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Inversion:
+    sample: LatentSample  # the latent found, one row per image
+    reconstruction: torch.Tensor  # G(sample) [N, C, H, W] in [-1, 1], on the CPU
+    psnr: list[float]  # dB per image, against the image on the [0, 1] scale
+    seconds: float  # wall time of the whole inversion
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """PSNR in dB per image of two [-1, 1] batches, measured on the [0, 1] scale."""
+    return psnr_unit((a.float() + 1) / 2, (b.float() + 1) / 2)
+
+
+def _check_image(run: LoadedRun, image: torch.Tensor) -> torch.Tensor:
+    d = run.config.data
+    images = image[None] if image.dim() == 3 else image
+    if images.dim() != 4 or tuple(images.shape[1:]) != (d.channels, d.image_size, d.image_size):
+        raise InversionError(f"this model inverts images of shape [{d.channels}, {d.image_size}, {d.image_size}]; "
+                             f"got {list(image.shape)} (prepare_upload makes one from a photo)")
+    return images.float().clamp(-1, 1)
+
+
+def invert(run: LoadedRun, image: torch.Tensor, steps: int | None = None, inverter: Encoder | None = None,
+           lr: float = 0.1, prior_weight: float = PRIOR_WEIGHT) -> Inversion:
+    """The latent whose image is closest to `image` ([C, H, W] or a batch [N, C, H, W] in the run's
+    [-1, 1] normalization, at the model's size).
+
+    Starts from the inverter's prediction (the run's inverter.safetensors unless one is given;
+    without any, z starts at the prior's mean), then takes `steps` Adam steps on z and the
+    continuous codes against the pixel MSE plus prior_weight * (|z|^2 / dim - 1)^2 for a normal
+    prior: a z drawn from N(0, I) has |z|^2 close to dim, so the term holds z on the shell where
+    the generator was trained. z stays within Z_LIMIT (a uniform prior: within [-1, 1]) and
+    continuous codes within CODE_LIMIT times their range, so the explorer's sliders reach every
+    value found. Categorical codes and classes are the inverter's choice. Each image is optimised
+    on its own (the loss is a sum of per-image means), so a batch gives what single calls would.
+    """
+    start = time.perf_counter()
+    spec, G = run.config.latent, run.modules["generator"]
+    images = _check_image(run, image).to(run.device)
+    n = len(images)
+    inverter = inverter if inverter is not None else load_inverter(run)
+    with torch.inference_mode(False), torch.enable_grad():
+        if inverter is not None:
+            with torch.no_grad():
+                guess = predict(inverter, images, spec)
+        else:
+            guess = LatentSample(spec, images.new_zeros(n, spec.dim), [images.new_zeros(n, dtype=torch.long) for _ in spec.categorical],
+                                 images.new_zeros(n, spec.continuous), images.new_zeros(n, dtype=torch.long) if spec.num_classes else None)
+        z = guess.z.detach().clone()
+        if spec.prior == "normal" and inverter is not None:
+            # The inverter regresses to the mean, so its z is shorter than any draw (|z|^2 / dim about
+            # 0.4 on MNIST): start the search on the prior's shell instead (measured: 1 dB closer at 60 steps).
+            z = z * z.pow(2).mean(1, keepdim=True).clamp_min(1e-6).rsqrt()
+        z.requires_grad_(True)
+        cont = guess.continuous.detach().clone().requires_grad_(bool(spec.continuous))
+        fixed = [c.detach() for c in guess.categorical], guess.labels
+        variables = [z, cont] if spec.continuous else [z]
+        opt = torch.optim.Adam(variables, lr=lr)
+        steps = STEPS.get(run.config.data.image_size, 60) if steps is None else steps
+        for _ in range(steps):
+            sample = LatentSample(spec, z, fixed[0], cont, fixed[1])
+            pixels = (G(sample.generator_input()) - images).pow(2).flatten(1).mean(1)
+            loss = pixels.sum()
+            if spec.prior == "normal" and prior_weight:
+                loss = loss + prior_weight * ((z.pow(2).mean(1) - 1) ** 2).sum()
+            grads = torch.autograd.grad(loss, variables)  # only these: G's weights get no gradient
+            for v, g in zip(variables, grads):
+                v.grad = g
+            opt.step()
+            with torch.no_grad():
+                limit = 1.0 if spec.prior == "uniform" else Z_LIMIT
+                z.clamp_(-limit, limit)
+                cont.clamp_(-CODE_LIMIT * spec.continuous_range, CODE_LIMIT * spec.continuous_range)
+    found = LatentSample(spec, z.detach().cpu(), [c.cpu() for c in fixed[0]], cont.detach().cpu(),
+                         None if fixed[1] is None else fixed[1].cpu())
+    with torch.no_grad():
+        recon = G(found.to(run.device).generator_input()).float().cpu()
+    scores = psnr(recon, images.cpu())
+    return Inversion(found, recon, [round(float(s), 2) for s in scores], time.perf_counter() - start)
+
+
+# --- uploads -------------------------------------------------------------------------------------
+
+
+def prepare_upload(image, run: LoadedRun) -> torch.Tensor:
+    """An uploaded photo or drawing as the model sees its training images: [C, H, W] in [-1, 1].
+
+    `image` is anything explorer.img2img.uploads.load_upload takes (a PIL image, bytes, a path, a
+    file object), checked by it like every upload: size caps before parsing, decompression bombs,
+    damaged files, with the same messages (UploadError). Faces and other colour datasets: the
+    centre square, resized (CelebA's framing is the aligned photo's centre square). One-channel
+    digit datasets: see _as_digit."""
+    from explorer.img2img.uploads import load_upload
+
+    rgb = load_upload(image)
+    d = run.config.data
+    if d.channels == 1:
+        return _as_digit(rgb.convert("L"), d.image_size)
+    if d.channels != 3:
+        raise InversionError(f"this model's images have {d.channels} channels; uploads are inverted for 1 or 3")
+    w, h = rgb.size
+    s = min(w, h)
+    square = rgb.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+    pixels = np.asarray(square.resize((d.image_size, d.image_size), Image.LANCZOS), dtype=np.float32)
+    return torch.from_numpy(pixels).permute(2, 0, 1).div(127.5).sub(1)
+
+
+def _as_digit(gray: Image.Image, size: int = 28) -> torch.Tensor:
+    """MNIST's own recipe for a gray image: a light digit on black (inverted when the background,
+    read from the border, is light), cropped to the ink, scaled to fit 20 x 20 with its aspect
+    kept, and placed so its centre of mass is the centre of a 28 x 28 frame (scaled for other
+    sizes). Returns [1, size, size] in [-1, 1]."""
+    a = np.asarray(gray, dtype=np.float32) / 255
+    background = float(np.median(np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])))
+    if background > 0.5:
+        a, background = 1 - a, 1 - background
+    a = np.clip((a - background) / max(float(a.max()) - background, 1e-6), 0, 1)
+    a[a < INK_FLOOR] = 0  # paper grain and uneven light, not ink
+    ink = np.argwhere(a > 0)
+    if len(ink) == 0:
+        raise InversionError("No digit found in this image: it is one even colour. Upload a photo or drawing of a single digit.")
+    (top, left), (bottom, right) = ink.min(0), ink.max(0) + 1
+    a = a[top:bottom, left:right]
+    box = round(size * 20 / 28)
+    scale = box / max(a.shape)
+    h, w = max(1, round(a.shape[0] * scale)), max(1, round(a.shape[1] * scale))
+    digit = np.asarray(Image.fromarray((a * 255).astype(np.uint8)).resize((w, h), Image.LANCZOS), dtype=np.float32) / 255
+    mass = digit.sum()
+    cy, cx = (np.indices(digit.shape) * digit).reshape(2, -1).sum(1) / mass
+    top, left = round(size / 2 - cy - 0.5), round(size / 2 - cx - 0.5)
+    top, left = min(max(top, 0), size - h), min(max(left, 0), size - w)
+    frame = np.zeros((size, size), dtype=np.float32)
+    frame[top:top + h, left:left + w] = digit
+    return torch.from_numpy(frame)[None].mul(2).sub(1)
+
+
+# --- measures ------------------------------------------------------------------------------------
+
+
+def measure(run: LoadedRun, inverter: Encoder, data_root: str | None = None, n_test: int = 300, n_generated: int = 100,
+            n_timed: int = 20, seed: int = 0) -> dict:
+    """How well the run's images come back, for config.json and README:
+    - test_psnr: mean PSNR of held-out real test images (the first n_test) after invert();
+    - generated_psnr: the same for G's own samples, which have an exact answer;
+    - seconds_per_inversion: median wall time of n_timed single-image inversions, with the
+      thread count it ran on;
+    - for a run with a categorical code and labelled test images (InfoGAN on MNIST), digit_share:
+      over the whole test set, the share of images whose inverted code maps to their true digit,
+      each code value mapped to its majority digit (as evaluate's purity maps codes), and
+      digit_share_run_mapping with the mapping evaluate found on the run's samples instead.
+    Raises training.data.DatasetMissing when the test split is not under data_root."""
+    from training.data import load_dataset
+    from training.evaluate import real_images
+    from training.metrics import purity
+
+    cfg = run.config
+    test = load_dataset(cfg.data, data_root, "test")
+    images = real_images(test)
+    out: dict = {}
+    real = invert(run, images[:n_test], inverter=inverter)
+    out["test_psnr"] = round(float(np.mean(real.psnr)), 2)
+    with torch.no_grad():
+        start_only = invert(run, images[:n_test], steps=0, inverter=inverter)
+    out["test_psnr_inverter_only"] = round(float(np.mean(start_only.psnr)), 2)
+    sample = cfg.latent.sample(n_generated, torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        generated = run.family.render(run.modules, sample.to(run.device)).float().cpu()
+    out["generated_psnr"] = round(float(np.mean(invert(run, generated, inverter=inverter).psnr)), 2)
+    times = [invert(run, images[i], inverter=inverter).seconds for i in range(n_timed)]
+    out["seconds_per_inversion"] = round(float(np.median(times)), 3)
+    out["threads"] = torch.get_num_threads()
+    out["steps_per_inversion"] = STEPS.get(cfg.data.image_size, 60)
+    targets = getattr(test, "targets", None)
+    if cfg.latent.categorical and targets is not None and int(targets.min()) >= 0 and targets.dim() == 1:
+        codes = []
+        with torch.no_grad():
+            for i in range(0, len(images), 500):
+                codes.append(predict(inverter, images[i:i + 500].to(run.device), cfg.latent).categorical[0].cpu())
+        codes = torch.cat(codes)
+        share, mapping = purity(codes, targets)
+        out["digit_share"] = round(share, 4)
+        out["digit_mapping"] = mapping
+        kept = cfg.metrics.get("purity_mapping")
+        if isinstance(kept, dict) and kept:
+            mapped = torch.tensor([int(kept.get(str(c), kept.get(c, -1))) for c in codes.tolist()])
+            out["digit_share_run_mapping"] = round(float((mapped == targets).float().mean()), 4)
+    out["n_test"], out["n_generated"] = min(n_test, len(images)), n_generated
+    return out
+
+
+def measure_saved(run: LoadedRun, data_root: str | None = None) -> dict:
+    """measure() the run's saved inverter again and record the numbers in config.json."""
+    inverter = load_inverter(run)
+    if inverter is None:
+        raise CheckpointError(f"{run.path} has no {INVERTER}; train one with python -m training inverter {run.path}")
+    measures = measure(run, inverter, data_root)
+    raw = json.loads((run.path / "config.json").read_text())
+    record_metrics(run.path, {"inverter": {**raw.get("metrics", {}).get("inverter", {}), "measures": measures}})
+    return measures
+
+
+def train_and_measure(run: LoadedRun, steps: int, seconds: float | None, data_root: str | None, command: str,
+                      progress=None) -> dict:
+    """What `python -m training inverter RUN` does: train, save, measure, and record it all under
+    metrics["inverter"] in config.json (measures are skipped, saying why, without the test data)."""
+    from training.data import DatasetMissing
+    from training.trainer import hardware
+
+    inverter, info = train_inverter(run, steps, seconds=seconds, progress=progress)
+    path = save_inverter(run.path, inverter, info["arch"])
+    info.update({"command": command, "hardware": hardware(run.device), "file_mb": round(path.stat().st_size / 2**20, 2)})
+    try:
+        info["measures"] = measure(run, inverter, data_root)
+    except DatasetMissing as e:
+        info["measures"] = {"skipped": f"the test split is not here: {e}"}
+    record_metrics(run.path, {"inverter": info})
+    return info
+
