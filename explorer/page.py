@@ -24,9 +24,10 @@ from explorer.views import (
     seed,
     sliders,
     training,
+    your_image,
 )
 
-MODEL_VIEWS = [sliders, codes, classes, attributes, bank, interpolation, perturbation, manifold]
+MODEL_VIEWS = [sliders, codes, classes, attributes, bank, interpolation, perturbation, manifold, your_image]
 
 st.set_page_config(page_title="Latent Studio", page_icon=":material/tune:", layout="wide")
 session.start()

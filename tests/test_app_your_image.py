@@ -1,0 +1,94 @@
+"""The Your image view through AppTest: upload, see the reconstruction, make it the current latent
+(then the Sliders tab draws it), and what a run without an inverter says in local and public mode."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from explorer.sampling import LatentState
+from tests.explorer_runs import checked, explorer_env, images, open_page, view, widget
+from training.checkpoint import load_run
+from training.inversion import INVERTER, save_inverter, train_inverter
+
+
+@pytest.fixture(autouse=True)
+def runs(monkeypatch, tmp_path, tmp_path_factory):
+    """The tiny runs, with a copy of the InfoGAN that has an inverter (a few steps' worth)."""
+    with explorer_env(monkeypatch, tmp_path, tmp_path_factory.getbasetemp()) as root:
+        mine = tmp_path / "user" / "infogan-inverted"
+        shutil.copytree(root / "infogan", mine)
+        run = load_run(mine, device="cpu")
+        inverter, info = train_inverter(run, steps=3, batch_size=8)
+        save_inverter(mine, inverter, info["arch"])
+        yield root
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _digit() -> bytes:
+    paper = Image.new("L", (120, 160), 240)
+    ImageDraw.Draw(paper).ellipse((30, 30, 90, 130), outline=10, width=12)  # a "0"
+    return _png(paper)
+
+
+TRUNCATED = _png(Image.effect_noise((64, 64), 60))[:400]  # a download cut short
+
+
+def _upload(at, name: str, data: bytes, mime: str = "image/png"):
+    at.file_uploader[0].set_value((name, data, mime))
+    return checked(at.run())
+
+
+def test_an_upload_becomes_the_current_latent_for_every_view():
+    at = view(open_page(model="infogan-inverted"), "Your image")
+    assert widget(at.file_uploader, "Your image")
+    at = _upload(at, "zero.png", _digit())
+    yours, closest = images(at)
+    assert yours != closest and at.metric[0].label == "PSNR" and at.metric[0].value.endswith(" dB")
+    assert "Read from your image: categorical code 0 =" in " ".join(c.value for c in at.caption)
+    assert at.session_state["latent_state"] == LatentState()  # nothing changes until the button
+    widget(at.button, "Make this the current latent").click()
+    at = checked(at.run())
+    state = at.session_state["latent_state"]
+    assert len(state.z) == 62 and set(state.categorical) == {0} and set(state.continuous) == {0, 1}
+    assert widget(at.button, "Make this the current latent").disabled
+    assert "This is the current latent" in at.success[0].value
+    assert at.query_params["z"].count(":") == 62  # the link holds it
+    sliders = view(at, "Sliders")
+    assert images(sliders) == [closest]  # the Sliders tab draws the reconstruction the view showed
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("broken.png", TRUNCATED, "damaged or incomplete"),
+    ("notes.png", b"not a picture at all", "not an image that can be read here"),
+])
+def test_a_bad_upload_shows_what_is_wrong(name, data, message):
+    at = _upload(view(open_page(model="infogan-inverted"), "Your image"), name, data)
+    assert message in at.error[0].value and not images(at)
+
+
+def test_a_run_without_an_inverter_says_how_to_train_one(monkeypatch):
+    at = view(open_page(model="dcgan"), "Your image")
+    assert "has no inverter yet" in at.info[0].value
+    assert "python -m training inverter" in at.code[0].value
+    assert [b.label for b in at.button if b.label.startswith("Train a quick inverter")]
+    monkeypatch.setenv("LATENT_STUDIO_PUBLIC", "1")
+    public = view(open_page(model="dcgan"), "Your image")
+    assert "python -m training inverter" in public.code[0].value
+    assert not [b.label for b in public.button if b.label.startswith("Train a quick inverter")]
+
+
+def test_without_an_inverter_the_search_still_runs(runs):
+    at = _upload(view(open_page(model="dcgan"), "Your image"), "zero.png", _digit())
+    assert len(images(at)) == 2 and "without an inverter" in " ".join(c.value for c in at.caption)
+    assert not (runs / "dcgan" / INVERTER).exists()
+    assert torch.get_num_threads() >= 1
