@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import shutil
 
@@ -92,3 +93,23 @@ def test_without_an_inverter_the_search_still_runs(runs):
     assert len(images(at)) == 2 and "without an inverter" in " ".join(c.value for c in at.caption)
     assert not (runs / "dcgan" / INVERTER).exists()
     assert torch.get_num_threads() >= 1
+
+
+def test_a_drawn_digit_is_inverted_like_an_uploaded_one():
+    at = view(open_page(model="infogan-inverted"), "Your image")
+    widget(at.radio, "Source").set_value("Draw a digit")
+    at = checked(at.run())
+    assert not images(at)  # nothing drawn yet
+    at.session_state["invert_drawing"] = {"drawing": "data:image/png;base64," + base64.b64encode(_digit()).decode()}
+    drawn = images(checked(at.run()))
+    assert len(drawn) == 2
+    uploaded = _upload(view(open_page(model="infogan-inverted"), "Your image"), "zero.png", _digit())
+    assert images(uploaded) == drawn
+
+
+def test_a_pad_report_that_is_not_a_png_is_ignored():
+    at = view(open_page(model="infogan-inverted"), "Your image")
+    widget(at.radio, "Source").set_value("Draw a digit")
+    at.session_state["invert_drawing"] = {"drawing": "data:text/html;base64,PHNjcmlwdD4="}
+    at = checked(at.run())
+    assert not images(at) and not at.error

@@ -2,11 +2,12 @@
 image the model can make and how close it is, then make its latent the current one, so Sliders,
 InfoGAN codes, Classes, Attributes, the sample bank, interpolation and perturbation all work on it.
 
-The heavy work is training.inversion's (upload checks, framing, the inverter's guess and the
-pixel search); this view keeps one result per session, keyed by the upload's digest, so a rerun
-(any widget) does not search again. In public mode the upload is the only input a visitor gives:
-it goes through the same size caps and checks as the Colorize tab's, and training an inverter
-from the page is offered only in local mode.
+A one-channel (digit) model also offers a drawing pad (explorer.drawing). The heavy work is
+training.inversion's (upload checks, framing, the inverter's guess and the pixel search); this
+view keeps one result per session, keyed by the image's digest, so a rerun (any widget) does not
+search again. In public mode the image is the only input a visitor gives: a file or a drawing, it
+goes through the same size caps and checks as the Colorize tab's uploads, and training an
+inverter from the page is offered only in local mode.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import shlex
 import streamlit as st
 
 from explorer import mode, models, session
+from explorer.drawing import drawing_pad, drawn
 from explorer.imaging import picture
 from explorer.img2img.uploads import UploadError
 from explorer.sampling import LatentState, build
@@ -39,6 +41,8 @@ from training.inversion import (
 TITLE = "Your image"
 UPLOAD = "invert_upload"
 RESULT = "inversion"  # {"key": (run path, inverter mtime, upload digest), "image": [C, H, W], "found": Inversion, "state": LatentState}
+PAD = "invert_drawing"
+SOURCES = ("Upload a file", "Draw a digit")
 ACCEPTED = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 PAGE_TRAIN_SECONDS = 90  # an inverter trained from the page: a quick one (the CLI's takes longer and measures it)
 STATE_DECIMALS = session.SLIDER_DECIMALS  # the latent found is kept at the sliders' step, like a slider move
@@ -79,11 +83,16 @@ def render(run: LoadedRun) -> None:
     what = "a photo or scan of one handwritten digit" if digits else "a photo of a face, looking at the camera, filling the frame"
     st.markdown(f"Upload {what}. The model's inverter guesses its latent, a short search through the generator "
                 "refines it, and the button below makes it the current latent for every other tab.")
-    upload = st.file_uploader("Your image", type=ACCEPTED, key=UPLOAD, max_upload_size=21,
-                              help="JPEG, PNG, WebP, BMP, GIF or TIFF, up to 20 MB and 24 megapixels.")
-    if upload is None:
+    source = st.radio("Source", SOURCES, horizontal=True, key="invert_source", label_visibility="collapsed") if digits else SOURCES[0]
+    if source == SOURCES[0]:
+        upload = st.file_uploader("Your image", type=ACCEPTED, key=UPLOAD, max_upload_size=21,
+                                  help="JPEG, PNG, WebP, BMP, GIF or TIFF, up to 20 MB and 24 megapixels.")
+        data = None if upload is None else upload.getvalue()
+    else:
+        drawing_pad(PAD)
+        data = drawn(PAD)
+    if data is None:
         return
-    data = upload.getvalue()
     try:
         result = _inversion(run, inverter, data)
     except (UploadError, InversionError) as e:
