@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 
 from explorer.sampling import LatentState
 from tests.explorer_runs import checked, explorer_env, images, open_page, view, widget
-from training.checkpoint import load_run
+from training.checkpoint import load_run, record_metrics
 from training.inversion import INVERTER, save_inverter, train_inverter
 
 
@@ -26,6 +26,7 @@ def runs(monkeypatch, tmp_path, tmp_path_factory):
         run = load_run(mine, device="cpu")
         inverter, info = train_inverter(run, steps=3, batch_size=8)
         save_inverter(mine, inverter, info["arch"])
+        record_metrics(mine, {"inverter": {**info, "measures": {"test_psnr": 25.5, "digit_share": 0.9562, "n_test": 300}}})
         yield root
 
 
@@ -113,3 +114,9 @@ def test_a_pad_report_that_is_not_a_png_is_ignored():
     at.session_state["invert_drawing"] = {"drawing": "data:text/html;base64,PHNjcmlwdD4="}
     at = checked(at.run())
     assert not images(at) and not at.error
+
+
+def test_the_model_card_shows_the_inverters_measures():
+    at = open_page(model="infogan-inverted")
+    (card,) = [e for e in at.expander if e.label == "Model card: infogan-inverted"]
+    assert "| inverter | test_psnr 25.5, digit_share 0.9562, n_test 300 |" in " ".join(m.value for m in card.markdown)

@@ -77,8 +77,18 @@ def card(entry: RunEntry) -> None:
         if c.card.get("command"):
             about.code(c.card["command"], language="bash", wrap_lines=True)
         if c.metrics:
-            rows = "\n".join(f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in c.metrics.items())
+            rows = "\n".join(f"| {k} | {_metric(v)} |" for k, v in c.metrics.items())
             measured.markdown("| metric | value |\n|---|---|\n" + rows)
+
+
+def _metric(value) -> str:
+    """A metric's cell: floats to 4 digits; a group of measures (the inverter's) as its numbers only."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict) and isinstance(value.get("measures"), dict):
+        numbers = {k: v for k, v in value["measures"].items() if isinstance(v, (int, float))}
+        return ", ".join(f"{k} {_metric(v)}" for k, v in numbers.items()) or "not measured"
+    return str(value)
 
 
 def _duration(seconds: float | None) -> str | None:
