@@ -6,9 +6,10 @@ import pickle
 
 import pytest
 import torch
+from torch import nn
 
 from tests.conftest import TINY
-from training.checkpoint import CheckpointError, atomic_write, load_run, load_state, read_config
+from training.checkpoint import CheckpointError, atomic_write, load_run, load_state, load_weights, read_config, save_weights
 from training.trainer import new_config, train
 
 
@@ -138,3 +139,21 @@ def test_loader_renders_the_generator_kept_at_each_snapshot(tmp_path):
     assert not torch.allclose(render(2), render())
     with pytest.raises(CheckpointError, match="generator_step_7"):
         render(7)
+
+
+def test_weights_over_the_file_limit_are_split_into_parts_and_read_back_whole(tmp_path):
+    module = nn.Sequential(nn.Linear(100, 100), nn.Linear(100, 100), nn.Linear(100, 100))  # ~40 kB each in float32
+    path = tmp_path / "generator.safetensors"
+    save_weights(path, module, limit=50_000)
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["generator.safetensors", "generator.safetensors.part2", "generator.safetensors.part3"]
+    assert all((tmp_path / f).stat().st_size <= 50_000 for f in files)
+    copy = nn.Sequential(nn.Linear(100, 100), nn.Linear(100, 100), nn.Linear(100, 100))
+    load_weights(copy, path)
+    assert all(torch.equal(a, b) for a, b in zip(module.state_dict().values(), copy.state_dict().values()))
+    (tmp_path / "generator.safetensors.part3").unlink()  # a part gone: a clear error, not half a model
+    with pytest.raises(CheckpointError, match="missing weights"):
+        load_weights(copy, path)
+    save_weights(path, module)  # small enough for one file again: the old parts go
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["generator.safetensors"]
+    load_weights(copy, path)

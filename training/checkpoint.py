@@ -1,7 +1,8 @@
 """Run directories: the contract between the trainer and the UI (DESIGN.md).
 
     <run>/config.json          RunConfig: everything needed to rebuild the model
-    <run>/<module>.safetensors weights the UI loads (the family's `exported` modules)
+    <run>/<module>.safetensors weights the UI loads (the family's `exported` modules); one over
+                               FILE_LIMIT continues in <module>.safetensors.part2, .part3, ...
     <run>/state.pt             full training state for --resume (never shipped)
     <run>/metrics.jsonl        one JSON object per logged step
     <run>/samples/step_N.png   the fixed-noise grid at each snapshot
@@ -78,10 +79,45 @@ def best_device() -> torch.device:
 # --- writing -------------------------------------------------------------------------------------
 
 
-def save_weights(path: Path, module: nn.Module, dtype: str = "float32") -> None:
+FILE_LIMIT = 9_500_000  # bytes per weights file: a Space (and git there) refuses files over 10 MB
+
+
+def save_weights(path: Path, module: nn.Module, dtype: str = "float32", limit: int = FILE_LIMIT) -> None:
+    """`module`'s tensors as safetensors at `path`. Weights over `limit` bytes are split by tensor
+    into parts of at most `limit` (a tensor larger than that alone is its own part): `path` holds
+    the first and says how many there are; the rest follow as path.part2, path.part3, ...
+    written before `path`, so a reader never finds the first part without the others."""
     cast = getattr(torch, dtype)
     tensors = {k: (v.to(cast) if v.is_floating_point() else v).detach().cpu().contiguous() for k, v in module.state_dict().items()}
-    atomic_write(path, lambda tmp: tmp.write_bytes(save_safetensors(tensors, metadata={"format": "pt"})))
+    parts: list[dict[str, torch.Tensor]] = [{}]
+    size = 0
+    for key, t in tensors.items():
+        n = t.numel() * t.element_size() + 200  # with its header entry, roughly
+        if parts[-1] and size + n > limit:
+            parts.append({})
+            size = 0
+        parts[-1][key] = t
+        size += n
+    for i, part in enumerate(parts[1:], start=2):
+        atomic_write(_part(path, i), lambda tmp, part=part: tmp.write_bytes(save_safetensors(part, metadata={"format": "pt"})))
+    for stale in Path(path).parent.glob(Path(path).name + ".part*"):
+        number = stale.suffix.removeprefix(".part")
+        if number.isdigit() and int(number) > len(parts):
+            stale.unlink()
+    atomic_write(path, lambda tmp: tmp.write_bytes(save_safetensors(parts[0], metadata={"format": "pt", "parts": str(len(parts))})))
+
+
+def _part(path: Path, i: int) -> Path:
+    return Path(path).with_name(f"{Path(path).name}.part{i}")
+
+
+def _metadata(data: bytes) -> dict[str, str]:
+    """The __metadata__ of a safetensors file's header (8-byte little-endian length, then JSON)."""
+    length = int.from_bytes(data[:8], "little")
+    try:
+        return json.loads(data[8:8 + length]).get("__metadata__") or {}
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        return {}
 
 
 def snapshot_path(run: Path, step: int, module: str = "generator") -> Path:
@@ -150,14 +186,27 @@ def read_config(run: Path) -> RunConfig:
 
 def read_weights(path: Path) -> dict[str, torch.Tensor]:
     """Tensors from a .safetensors file; a truncated or non-safetensors file (a pickle, say) is refused."""
+    tensors, parts = _read_one(path)
+    for i in range(2, parts + 1):
+        tensors.update(_read_one(_part(path, i))[0])
+    return tensors
+
+
+def _read_one(path: Path) -> tuple[dict[str, torch.Tensor], int]:
+    """One weights file's tensors, and how many parts its metadata says the weights have."""
     if not path.is_file():
         raise CheckpointError(f"missing weights: {path}")
+    data = path.read_bytes()
     try:
-        return load_safetensors(path.read_bytes())
+        tensors = load_safetensors(data)
     except (SafetensorError, ValueError, RuntimeError) as e:
         raise CheckpointError(
             f"{path} is not a valid safetensors file (truncated, corrupt, or another format such as a pickle): {e}"
         ) from e
+    parts = _metadata(data).get("parts", "1")
+    if not parts.isdigit() or not 1 <= int(parts) <= 100:
+        raise CheckpointError(f"{path} says its weights have {parts[:20]!r} parts; expected a number from 1 to 100")
+    return tensors, int(parts)
 
 
 def load_weights(module: nn.Module, path: Path) -> None:
