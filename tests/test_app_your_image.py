@@ -120,3 +120,16 @@ def test_the_model_card_shows_the_inverters_measures():
     at = open_page(model="infogan-inverted")
     (card,) = [e for e in at.expander if e.label == "Model card: infogan-inverted"]
     assert "| inverter | test_psnr 25.5, digit_share 0.9562, n_test 300 |" in " ".join(m.value for m in card.markdown)
+
+
+def test_local_mode_trains_a_quick_inverter_from_the_page(runs, tmp_path, monkeypatch):
+    from explorer.views import your_image
+
+    monkeypatch.setattr(your_image, "PAGE_TRAIN_SECONDS", 1)
+    shutil.copytree(runs / "dcgan", tmp_path / "user" / "fresh")
+    at = view(open_page(model="fresh"), "Your image")
+    (button,) = [b for b in at.button if b.label.startswith("Train a quick inverter")]
+    button.click()
+    at = checked(at.run())
+    assert (tmp_path / "user" / "fresh" / INVERTER).is_file()
+    assert not at.info and "the explorer's Your image tab" in load_run(tmp_path / "user" / "fresh").config.metrics["inverter"]["command"]

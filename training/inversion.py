@@ -42,13 +42,14 @@ from training.models.gan import Encoder, make_encoder
 INVERTER = "inverter.safetensors"
 Z_LIMIT = 3.0  # a normal prior's z is kept within 3 standard deviations: what the explorer's sliders reach
 CODE_LIMIT = 2.0  # continuous codes within twice their training range: what the explorer's code sliders reach
-# Architecture by image size: a DCGAN discriminator trunk with a fully connected layer before the heads.
-ARCH = {28: {"kind": "conv", "width": 32, "norm": "batch", "hidden": 512},
-        64: {"kind": "conv", "width": 32, "norm": "batch", "hidden": 512}}
-DEFAULT_ARCH = {"kind": "conv", "width": 32, "norm": "batch", "hidden": 512}
-# Steps of the pixel optimisation in invert(), by image size: within 0.3 s a digit, 1 s a face on two CPU threads.
-STEPS = {28: 60, 64: 60}
-PRIOR_WEIGHT = 0.5  # weight of (|z|^2 / dim - 1)^2 beside the pixel MSE
+# The inverter: a DCGAN discriminator trunk (stride-2 convs) with a fully connected layer before the heads;
+# 1.7M parameters at 28 px, 2.8M at 64 px (3.2 and 5.4 MB in float16).
+ARCH = {"kind": "conv", "width": 32, "norm": "batch", "hidden": 512}
+# Steps of the pixel search in invert(), by image size: about 0.3 s a digit and 0.6 s a face on one CPU thread
+# (G's forward and backward pass is nearly all of it). Measured on the test digits, 30 steps came out 1.8 dB
+# further than 60; on the faces, 100 steps 0.2 dB closer than 60 (a face GAN this small cannot get much closer).
+STEPS = {28: 50, 64: 80}
+PRIOR_WEIGHT = 0.05  # weight of (|z|^2 / dim - 1)^2 beside the pixel MSE
 INK_FLOOR = 0.15  # a digit upload's pixels below this share of the darkest-to-lightest range count as background
 
 
@@ -72,7 +73,7 @@ def heads(spec: LatentSpec) -> dict[str, int]:
 
 def build_inverter(run: LoadedRun, arch: dict | None = None) -> Encoder:
     d = run.config.data
-    arch = arch or ARCH.get(d.image_size, DEFAULT_ARCH)
+    arch = arch or ARCH
     return make_encoder(arch, d.channels, d.image_size, heads(run.config.latent))
 
 
@@ -150,7 +151,7 @@ def train_inverter(run: LoadedRun, steps: int = 2000, batch_size: int = 64, lr: 
     info = {"steps": step, "seconds": round(time.perf_counter() - start, 1), "cpu_seconds": round(time.process_time() - cpu_start, 1),
             "threads": torch.get_num_threads(), "batch_size": batch_size, "lr": lr,
             "pixel_weight": pixel_weight, "final_loss": round(float(np.mean(losses[-100:])), 4) if losses else None,
-            "arch": ARCH.get(run.config.data.image_size, DEFAULT_ARCH)}
+            "arch": ARCH}
     return inverter.eval(), info
 
 
@@ -242,7 +243,8 @@ def invert(run: LoadedRun, image: torch.Tensor, steps: int | None = None, invert
         z = guess.z.detach().clone()
         if spec.prior == "normal" and inverter is not None:
             # The inverter regresses to the mean, so its z is shorter than any draw (|z|^2 / dim about
-            # 0.4 on MNIST): start the search on the prior's shell instead (measured: 1 dB closer at 60 steps).
+            # 0.4 on MNIST): the search starts on the prior's shell instead (measured at 60 steps: 0.5 dB
+            # closer on the DCGAN's test digits, 0.5 dB further on the InfoGAN's, the same on faces).
             z = z * z.pow(2).mean(1, keepdim=True).clamp_min(1e-6).rsqrt()
         z.requires_grad_(True)
         cont = guess.continuous.detach().clone().requires_grad_(bool(spec.continuous))
@@ -336,7 +338,8 @@ def measure(run: LoadedRun, inverter: Encoder, data_root: str | None = None, n_t
     - test_psnr: mean PSNR of held-out real test images (the first n_test) after invert();
     - generated_psnr: the same for G's own samples, which have an exact answer;
     - seconds_per_inversion: median wall time of n_timed single-image inversions, with the
-      thread count it ran on;
+      thread count it ran on, and cpu_seconds_per_inversion, their median CPU time (on a machine
+      that other work keeps busy, the wall time would measure the others);
     - for a run with a categorical code and labelled test images (InfoGAN on MNIST), digit_share:
       over the whole test set, the share of images whose inverted code maps to their true digit,
       each code value mapped to its majority digit (as evaluate's purity maps codes), and
@@ -359,8 +362,13 @@ def measure(run: LoadedRun, inverter: Encoder, data_root: str | None = None, n_t
     with torch.no_grad():
         generated = run.family.render(run.modules, sample.to(run.device)).float().cpu()
     out["generated_psnr"] = round(float(np.mean(invert(run, generated, inverter=inverter).psnr)), 2)
-    times = [invert(run, images[i], inverter=inverter).seconds for i in range(n_timed)]
+    times, cpu = [], []
+    for i in range(n_timed):
+        cpu_start = time.process_time()
+        times.append(invert(run, images[i], inverter=inverter).seconds)
+        cpu.append(time.process_time() - cpu_start)
     out["seconds_per_inversion"] = round(float(np.median(times)), 3)
+    out["cpu_seconds_per_inversion"] = round(float(np.median(cpu)), 3)  # the wall time on an idle core of this kind
     out["threads"] = torch.get_num_threads()
     out["steps_per_inversion"] = STEPS.get(cfg.data.image_size, 60)
     targets = getattr(test, "targets", None)
