@@ -117,3 +117,22 @@ def test_an_sngan_run_ships_its_average_and_resumes_it(tmp_path):
     resumed = new_config("sngan", "fake", 9, overrides=[TINY])
     train(resumed, tmp_path / "run", resume=True, progress=False)
     assert json.loads((tmp_path / "run" / "config.json").read_text())["step"] == 9 and exported_step(tmp_path / "run") == 9
+
+
+def test_recalibration_gives_the_average_its_own_batchnorm_statistics():
+    torch.manual_seed(0)
+    g = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8))
+    modules = nn.ModuleDict({"generator": g})
+    ema.attach(modules)
+    with torch.no_grad():
+        modules[ema.EMA][0].weight.mul_(3.0)  # the average's activations are no longer the live ones
+        g[1].running_var.fill_(1.0)
+    ema.update(modules, 0.999, step=10_000)  # copies the live statistics
+    ema.recalibrate(modules, lambda rng: torch.randn(256, 4, generator=rng), batches=8)
+    average = modules[ema.EMA]
+    x = torch.randn(4096, 4, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        h = average[0](x)
+    assert torch.allclose(average[1].running_mean, h.mean(0), atol=0.1)
+    assert torch.allclose(average[1].running_var, h.var(0), rtol=0.15)
+    assert average[1].momentum == 0.1  # restored

@@ -4,11 +4,15 @@ A GAN's generator weights oscillate around where the two players balance; their 
 nearer the middle, and its samples are visibly cleaner for the same training (Karras et al. 2018,
 Yazici et al. 2019). The average is kept beside the networks as `generator_ema`, saved in the resume
 state, never trained; the sample grids, the end-of-run evaluation and generator.safetensors all use it.
+BatchNorm's running statistics describe the live generator's activations, not the average's (measured:
+the average drawn with them is darker and duller), so before each snapshot they are measured anew on
+the average itself (recalibrate, BigGAN's "standing statistics").
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -33,6 +37,30 @@ def update(modules: nn.ModuleDict, decay: float, step: int) -> None:
     torch._foreach_lerp_(list(average.parameters()), list(live.parameters()), 1 - d)
     for a, b in zip(average.buffers(), live.buffers()):
         a.copy_(b)
+
+
+@torch.no_grad()
+def recalibrate(modules: nn.ModuleDict, draw: Callable[[torch.Generator], torch.Tensor], batches: int = 16) -> None:
+    """Replace the average's BatchNorm statistics with its own over `batches` inputs from draw(rng),
+    a fixed-seed generator so a snapshot does not move the training's random stream."""
+    if EMA not in modules:
+        return
+    average = modules[EMA]
+    norms = [m for m in average.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a plain average over the batches
+    was_training = average.training
+    average.train()
+    rng = torch.Generator().manual_seed(0)
+    for _ in range(batches):
+        average(draw(rng))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    average.train(was_training)
 
 
 def shipped(modules: nn.ModuleDict) -> nn.ModuleDict:

@@ -286,6 +286,8 @@ def _snapshot(run: _Run, step: int, final: bool, grid: bool = True) -> None:
     distributed.average_buffers(modules)
     if not run.world.is_main:
         return
+    if ema.EMA in modules:  # BatchNorm statistics of the average itself (ema.recalibrate)
+        ema.recalibrate(modules, lambda rng: cfg.latent.sample(cfg.train.batch_size, rng).generator_input().to(run.world.device))
     shipped = ema.shipped(modules)
     if grid:
         modules.eval()
