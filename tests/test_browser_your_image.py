@@ -4,6 +4,7 @@ it the current latent, then steer it on the Attributes tab. Screenshots land in 
 
 from __future__ import annotations
 
+import base64
 import io
 import shutil
 from pathlib import Path
@@ -36,8 +37,12 @@ def _face(path: Path) -> Path:
     return path
 
 
-def _pixels(page, src: str) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(page.request.get(src).body())).convert("RGB")).astype(int)
+def _pixels(img) -> np.ndarray:
+    """The pixels an <img> shows, read from the element itself: its URL may already be gone from the
+    server's media store after the next rerun."""
+    data = img.evaluate("""async i => { await i.decode(); const c = document.createElement('canvas'); c.width = i.naturalWidth; c.height = i.naturalHeight;
+                           c.getContext('2d').drawImage(i, 0, 0); return c.toDataURL('image/png'); }""")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data.split(",", 1)[1]))).convert("RGB")).astype(int)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +72,7 @@ def test_upload_a_face_make_it_current_and_steer_it(server, tmp_path):
     button = page.get_by_role("button", name="Make this the current latent")
     button.wait_for(timeout=120_000)
     settle(page)
-    closest = _pixels(page, page.locator('[data-testid="stImage"] img').nth(1).get_attribute("src"))
+    closest = _pixels(page.locator('[data-testid="stImage"] img').nth(1))
     assert "dB" in page.locator('[data-testid="stMetric"]').inner_text()
     button.click()
     page.get_by_text("This is the current latent").wait_for(timeout=60_000)
@@ -79,8 +84,9 @@ def test_upload_a_face_make_it_current_and_steer_it(server, tmp_path):
     settle(page)
     image = page.locator('[data-testid="stImage"] img').first
     before = image.get_attribute("src")
+    shown = _pixels(image)
     shot(page, tmp_path, "your-image-attributes.png")
-    assert np.array_equal(_pixels(page, before), closest)  # the Attributes tab starts from the inverted latent
+    assert np.array_equal(shown, closest)  # the Attributes tab starts from the inverted latent
     slider = page.get_by_role("slider").first
     box = slider.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
