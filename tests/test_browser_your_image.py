@@ -40,7 +40,8 @@ def _face(path: Path) -> Path:
 def _pixels(img) -> np.ndarray:
     """The pixels an <img> shows, read from the element itself: its URL may already be gone from the
     server's media store after the next rerun."""
-    data = img.evaluate("""async i => { await i.decode(); const c = document.createElement('canvas'); c.width = i.naturalWidth; c.height = i.naturalHeight;
+    data = img.evaluate("""async i => { await i.decode(); const c = document.createElement('canvas');
+                           c.width = i.naturalWidth; c.height = i.naturalHeight;
                            c.getContext('2d').drawImage(i, 0, 0); return c.toDataURL('image/png'); }""")
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(data.split(",", 1)[1]))).convert("RGB")).astype(int)
 
