@@ -39,6 +39,18 @@ def shot(page, tmp_path: Path, name: str) -> Path:
     return folder / name
 
 
+def drag_until_redrawn(page, slider, before: str) -> None:
+    """Drag `slider` from its middle to near its right end, then wait until the first picture's
+    src is no longer `before` and the page has settled."""
+    box = slider.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.95, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+    page.wait_for_function("s => document.querySelector('[data-testid=\"stImage\"] img').src !== s", arg=before, timeout=60_000)
+    settle(page)
+
+
 def test_colorize_a_photo_in_the_gradio_tab(browser_page, tmp_path):
     url, page = browser_page
     photo = tmp_path / "old-photo.png"
@@ -107,14 +119,7 @@ def test_dragging_a_latent_slider_changes_the_image(browser_page, tmp_path):
     assert page.title() == "Latent Studio" and page.locator('[data-testid="stException"]').count() == 0
     image = page.locator('[data-testid="stImage"] img').first
     before = image.get_attribute("src")
-    slider = page.get_by_role("slider", name="z[0]")
-    box = slider.bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.95, box["y"] + box["height"] / 2, steps=8)
-    page.mouse.up()
-    page.wait_for_function("s => document.querySelector('[data-testid=\"stImage\"] img').src !== s", arg=before, timeout=60_000)
-    settle(page)
+    drag_until_redrawn(page, page.get_by_role("slider", name="z[0]"), before)
     assert image.get_attribute("src") != before and "z=0%3A" in page.url  # the edit is in the permalink
     assert not errors
     shot(page, tmp_path, "slider.png")

@@ -16,7 +16,7 @@ from PIL import Image
 from explorer.tools.screenshots import ARGS, settle
 from tests.conftest import SHARED_DATA
 from tests.server import require_chromium, running_server
-from tests.test_browser import shot
+from tests.test_browser import drag_until_redrawn, shot
 from training.inversion import INVERTER
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -82,20 +82,14 @@ def test_upload_a_face_make_it_current_and_steer_it(server, tmp_path):
     shot(page, tmp_path, "your-image.png")
 
     page.get_by_role("tab", name="Attributes").click()
+    page.get_by_text("z of the Sliders tab").wait_for(timeout=60_000)  # the Attributes tab's own picture is up
     settle(page)
     image = page.locator('[data-testid="stImage"] img').first
     before = image.get_attribute("src")
     shown = _pixels(image)
     shot(page, tmp_path, "your-image-attributes.png")
     assert np.array_equal(shown, closest)  # the Attributes tab starts from the inverted latent
-    slider = page.get_by_role("slider").first
-    box = slider.bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.95, box["y"] + box["height"] / 2, steps=8)
-    page.mouse.up()
-    page.wait_for_function("s => document.querySelector('[data-testid=\"stImage\"] img').src !== s", arg=before, timeout=60_000)
-    settle(page)
+    drag_until_redrawn(page, page.get_by_role("slider").first, before)
     assert image.get_attribute("src") != before
     assert not errors
     shot(page, tmp_path, "your-image-steered.png")
