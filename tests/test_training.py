@@ -6,9 +6,10 @@ import math
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from tests.conftest import TINY, checked_train_step
-from training.checkpoint import load_state, read_config, snapshot_steps
+from training.checkpoint import CheckpointError, load_state, read_config, snapshot_steps
 from training.families import LATENT, StepContext, family_names, get_family
 from training.families.conditional import PartialLabels
 from training.families.infogan import jitter
@@ -148,3 +149,24 @@ def test_sgan_reports_test_accuracy(tmp_path):
 def test_conditional_families_refuse_unlabelled_data():
     with pytest.raises(ValueError, match="needs a labelled dataset"):
         new_config("cgan", "anime", 1)
+
+
+def test_init_from_starts_a_fine_tune_from_a_shipped_run(tmp_path):
+    """train.init_from loads the source run's shipped networks before the first step: with a rate
+    too small to move them, the fine-tune ships what it started from; a run that ships nothing to
+    start from is refused with the file it lacks."""
+    source_cfg = new_config("dcgan", "fake", 2, overrides=[TINY])
+    source_cfg.seed = 1  # other starting weights than the fine-tune's own seed would give
+    train(source_cfg, tmp_path / "source", progress=False)
+    tune = {"train": {"init_from": str(tmp_path / "source"), "lr_g": 1e-12, "lr_d": 1e-12}}
+    train(new_config("dcgan", "fake", 2, overrides=[TINY, tune]), tmp_path / "tuned", progress=False)
+    source, tuned = load_file(tmp_path / "source" / "generator.safetensors"), load_file(tmp_path / "tuned" / "generator.safetensors")
+    weights = [k for k in source if k.endswith("weight") and source[k].dim() > 1]
+    assert weights and all(torch.allclose(source[k].float(), tuned[k].float(), atol=1e-3) for k in weights)
+    train(new_config("dcgan", "fake", 2, overrides=[TINY, {"train": {"lr_g": 1e-12, "lr_d": 1e-12}}]), tmp_path / "fresh", progress=False)
+    fresh = load_file(tmp_path / "fresh" / "generator.safetensors")
+    assert not all(torch.allclose(source[k].float(), fresh[k].float(), atol=1e-3) for k in weights)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match="no generator.safetensors"):
+        bad = new_config("dcgan", "fake", 2, overrides=[TINY, {"train": {"init_from": str(tmp_path / "empty")}}])
+        train(bad, tmp_path / "bad", progress=False)

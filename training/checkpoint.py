@@ -229,6 +229,17 @@ def load_weights(module: nn.Module, path: Path) -> None:
     module.load_state_dict(tensors)  # copies, casting float16 files to the model's float32
 
 
+def warm_start(modules: nn.ModuleDict, run: Path, names: tuple[str, ...]) -> None:
+    """Start `modules` from the shipped networks of another run (a fine-tune): each of `names`
+    loads `run/<name>.safetensors`, which must match the architecture exactly; the networks a run
+    does not ship (its discriminators) start fresh. Safetensors only: never a pickle."""
+    for name in names:
+        path = run / f"{name}.safetensors"
+        if not path.is_file():
+            raise CheckpointError(f"train.init_from: {run} has no {path.name} to start {name} from")
+        load_weights(modules[name], path)
+
+
 @dataclass
 class LoadedRun:
     """A run rebuilt for inference: its config, its family and the exported modules in eval mode."""

@@ -134,6 +134,8 @@ def train(
     torch.manual_seed(cfg.seed * 1000 + world.rank)  # ranks draw different noise
     family = get_family(cfg.family)(cfg)
     modules = precision.prepare(family.build().to(world.device), cfg.train)
+    if state is None and cfg.train.init_from:
+        checkpoint.warm_start(modules, Path(cfg.train.init_from), family.exported)
     optimizers = family.make_optimizers(modules)
     if cfg.train.ema:
         ema.attach(modules)  # before restoring: the resume state holds the average too
