@@ -9,7 +9,7 @@ from torch import nn
 from tests.conftest import TINY
 from training import classifier as classifier_module
 from training.checkpoint import load_run, read_config
-from training.evaluate import attribute_directions, direction_effects, evaluate_run, image_statistics
+from training.evaluate import attribute_directions, class_shares, direction_effects, evaluate_run, image_statistics
 from training.trainer import new_config, train
 
 
@@ -29,6 +29,7 @@ def test_evaluate_infogan_records_every_metric(tmp_path, fake_classifier):
                 "cont1_class_kept", "nn_distance", "nn_distance_test"):
         assert key in results, key
     assert results["fid"] > 0 and 1 <= results["inception_score"] <= 10
+    assert len(results["class_shares"]) == 10 and abs(sum(results["class_shares"]) - 1) < 1e-3
     assert 0.1 <= results["purity"] <= 1 and 0 <= results["precision"] <= 1
     assert results["inception_fid"] is None or results["inception_fid"] >= 0
     assert "Inception" in results["inception_fid_note"]
@@ -104,3 +105,9 @@ def test_image_statistics_compare_colour_and_borders_with_the_real_images():
     striped = real.clone() * 0.2
     striped[..., -2:] = torch.where(torch.arange(16) % 2 == 0, 1.0, -1.0)[:, None]  # a sawtooth down the right edge
     assert image_statistics(striped, real * 0.2)["edge_energy_ratio"] > 2
+
+
+def test_class_shares_show_a_favoured_and_a_dropped_class():
+    shares = class_shares(torch.tensor([0, 0, 0, 1, 1, 2, 2, 2]), 4)
+    assert shares["class_shares"] == [0.375, 0.25, 0.375, 0.0]
+    assert shares["class_share_min"] == 0.0 and shares["class_share_max"] == 0.375

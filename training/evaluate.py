@@ -127,6 +127,14 @@ def direction_effects(run: LoadedRun, classifier, features, directions: dict[str
     return out
 
 
+def class_shares(predicted: torch.Tensor, classes: int) -> dict:
+    """How the samples spread over the classes the judge sees in them: a generator that drops or
+    favours a class (a partial mode collapse) shows as a share far from 1 / classes."""
+    shares = torch.bincount(predicted, minlength=classes).float() / len(predicted)
+    return {"class_shares": [round(float(v), 4) for v in shares],
+            "class_share_min": round(float(shares.min()), 4), "class_share_max": round(float(shares.max()), 4)}
+
+
 def image_statistics(fake: torch.Tensor, real: torch.Tensor, border: int = 3) -> dict:
     """Colour and brightness of the samples as ratios to the real images' (1.0: the same), and the
     high-frequency energy of the outermost `border` pixels against the real images' border (a
@@ -205,6 +213,7 @@ def evaluate_run(run_dir: str | Path, data_root: str | None = None, samples: int
         if not classifier.info["multilabel"]:
             results["inception_score"] = round(inception_score(classifier.head(feats["fake"]).softmax(1)), 3)
             results["inception_score_real"] = round(inception_score(classifier.head(feats["test"]).softmax(1)), 3)
+            results.update(class_shares(classifier.head(feats["fake"]).argmax(1), classifier.head(feats["test"]).shape[1]))
         g = torch.Generator().manual_seed(seed)
         pick = lambda f: f[torch.randperm(len(f), generator=g)[:5000]]  # noqa: E731
         results["precision"], results["recall"] = (round(v, 4) for v in precision_recall(pick(feats["train"]), pick(feats["fake"])))
