@@ -8,6 +8,7 @@ import torch
 from tests.conftest import TINY, checked_train_step
 from training.checkpoint import load_run, save_run
 from training.families import FAMILIES, IMG2IMG, LATENT, StepContext, family_names, get_family
+from training.families.img2img import COLORIZE, PAIRED, UNPAIRED
 from training.trainer import new_config
 
 SIZE = 32  # every network here takes 32 px: a DCGAN, a U-Net of depth 5, a ResNet with two downsamplings
@@ -68,14 +69,26 @@ def test_every_exported_generator_exports_with_torch_export(family):
 
 
 @pytest.mark.parametrize("family", family_names(IMG2IMG))
-def test_every_translation_route_runs_exported_generators(family):
+def test_every_translation_route_runs_exported_generators_at_the_served_scale(family):
     _, fam, m = tiny(family)
+    served = fam.serving()
     x = fam.generator_example(1)
-    for direction, (forward, backward) in fam.routes().items():
-        assert forward in fam.exported and backward in (None, *fam.exported)
+    assert x.shape[1:] == (served.in_channels, served.input_size, served.input_size) and served.input_size % served.multiple == 0
+    for direction, (forward, backward) in served.routes.items():
+        assert direction in fam.directions and forward in fam.exported and backward in (None, *fam.exported)
         assert fam.route(direction) == (forward, backward)
         with torch.no_grad():
             y = m[forward].eval()(x)
-            assert y.shape[-2:] == x.shape[-2:] and (backward is None or m[backward].eval()(y).shape == x.shape)
+            assert y.shape[-2:] == tuple(served.scale * s for s in x.shape[-2:])
+            assert backward is None or m[backward].eval()(y).shape == x.shape
     with pytest.raises(ValueError, match="sideways"):
         fam.route("sideways")
+
+
+@pytest.mark.parametrize("family", family_names(IMG2IMG))
+def test_every_image_to_image_family_says_how_it_is_served(family):
+    """A task the app and evaluation know, and only controls the app offers."""
+    served = tiny(family)[1].serving()
+    assert served.task in (COLORIZE, PAIRED, UNPAIRED) and served.routes and served.scale >= 1
+    assert set(served.controls) <= {"vividness"}
+    assert served.task != UNPAIRED or set(served.routes) == {"AtoB", "BtoA"}  # evaluation judges both ways

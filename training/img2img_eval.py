@@ -2,15 +2,16 @@
 
     python -m training.img2img_eval RUN [RUN ...] [--data-root DIR] [--json]
 
+What a run is measured by follows its task (its family's Serving, training/families/img2img.py):
 - colorization (pix2pix on `colorize`): PSNR and SSIM of the colorized test photos against the
   true colour ones, beside the plain gray image's (the baseline to beat), colourfulness (Hasler
   and Suesstrunk) against the real photos' and the share of colourful pixels given the right hue,
   overall and per source of the corpus; then the semantic test and the fool rate
   (training/colorize_eval.py). Taken at the photos' own 128 px even when the model runs smaller:
   its chroma is upsampled under the photo's lightness, as in the app.
-- pix2pix on paired data (facades): L1, PSNR and SSIM against the true targets, beside the same
+- paired translation (pix2pix on facades): L1, PSNR and SSIM against the true targets, beside the same
   for the mean training photo given as every answer.
-- CycleGAN: mean cycle L1 per domain; the share of translated test images that a small A-vs-B
+- unpaired translation (CycleGAN): mean cycle L1 per domain; the share of translated test images that a small A-vs-B
   classifier, trained on the real train split, assigns to the target domain; and the period-2
   (checkerboard) energy of the translations relative to real photos.
 
@@ -41,10 +42,10 @@ from training.checkpoint import CheckpointError, LoadedRun, load_run, read_confi
 from training.classifier import CLASSIFIERS, DomainClassifier, fit_classifier, kept_classifier
 from training.colorize_eval import fool_rate, semantic_test
 from training.config import DataSpec
-from training.data import DATASETS, ColorPairs, DatasetMissing, UnpairedImages, colorize_files, decode_files, load_dataset, to_unit
+from training.data import DATASETS, ColorPairs, DatasetMissing, colorize_files, decode_files, load_dataset, to_unit
 from training.data import data_root as data_root_path
 from training.families import IMG2IMG, family_names, get_family
-from training.families.pix2pix import is_colorizer
+from training.families.img2img import COLORIZE, UNPAIRED
 from training.image_quality import checkerboard_energy, l1, psnr, ssim
 
 CLASSIFIER_SIZE = 64  # summer vs winter is plain at 64 px; a quarter of the cost of 128
@@ -96,6 +97,7 @@ def _translations_judged(run: LoadedRun, classifier: DomainClassifier, dataset) 
       domain they imitate (1: no more grid than a photo has; a transposed-conv generator's grid
       shows as several times)."""
     classifier = classifier.to(run.device)
+    routes = run.family.serving().routes  # an unpaired run translates both ways
 
     def called(x: torch.Tensor, domain: int) -> int:
         return int((classifier(_classifier_input(x)).argmax(1) == domain).sum())
@@ -107,9 +109,9 @@ def _translations_judged(run: LoadedRun, classifier: DomainClassifier, dataset) 
     energy = dict.fromkeys(("a", "b", "ab", "ba"), 0.0)
     with torch.inference_mode():
         for a, b in _domains(dataset, run.device):
-            for x, domain, other, direction in ((a, "a", 1, "ab"), (b, "b", 0, "ba")):
+            for x, domain, other, direction, route in ((a, "a", 1, "ab", "AtoB"), (b, "b", 0, "ba", "BtoA")):
                 if len(x):
-                    y = run.modules[f"generator_{direction}"](x)
+                    y = run.modules[routes[route][0]](x)
                     counts[direction] += called(y, other)
                     counts[f"real_{domain}_as_{'ab'[other]}"] += called(x, other)
                     energy[domain] += grid(x)
@@ -172,10 +174,11 @@ def evaluate_run(run_dir: str | os.PathLike, data_root: str | os.PathLike | None
     run = load_run(run_dir)
     cfg = run.config
     data = cfg.data
-    if is_colorizer(data):  # the test photos at the dataset's own size, however small the model ran
+    task = run.family.serving().task
+    if task == COLORIZE:  # the test photos at the dataset's own size, however small the model ran
         data = dataclasses.replace(data, image_size=max(data.image_size, DATASETS[data.dataset].image_size))
     test = load_dataset(data, data_root, "test")
-    unpaired = isinstance(test, UnpairedImages)  # two domains, each image shown once; else (source, target) pairs
+    unpaired = task == UNPAIRED  # two domains, each image shown once; else (source, target) pairs
     with torch.inference_mode():
         batches = _domains(test, run.device) if unpaired else _batches(test, run.device)
         metrics = run.family.evaluate(run.modules, batches)
@@ -184,7 +187,7 @@ def evaluate_run(run_dir: str | os.PathLike, data_root: str | os.PathLike | None
         classifier, meta = domain_classifier(cfg.data, data_root, judges)
         metrics.update(_translations_judged(run, classifier, test), classifier_test_accuracy=meta["test_accuracy"],
                        test_images_a=len(test.a), test_images_b=len(test.b))
-    elif is_colorizer(data):
+    elif task == COLORIZE:
         metrics.update(_colorizer_judged(run, data, data_root, judges))
     else:
         metrics.update(_mean_photo_baseline(run, data_root, test))

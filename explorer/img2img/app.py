@@ -27,8 +27,8 @@ from explorer.img2img.pipeline import DEFAULT_VIVIDNESS, colorize, translate
 from explorer.img2img.uploads import UploadError, UploadLimits
 from explorer.request_limits import BodyLimit, ClientBudget, FolderCap, client_id
 from explorer.runs import RunEntry, scan, shipped_folder
-from training.families import IMG2IMG, get_family, kind_of
-from training.families.pix2pix import DIRECTIONS, is_colorizer
+from training.families import IMG2IMG, kind_of
+from training.families.img2img import COLORIZE, serving, translation_directions
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LIMITS = UploadLimits()
@@ -43,12 +43,13 @@ CONCURRENCY = int(os.environ.get("LATENT_STUDIO_CONCURRENCY") or max(1, (os.cpu_
 
 
 def image_to_image_runs(folders: list[Path] | None = None) -> tuple[dict[str, RunEntry], dict[str, RunEntry]]:
-    """(colorizers, translators) by run name, for every readable image-to-image run."""
+    """(colorizers, translators) by run name, for every readable image-to-image run: a run's
+    Serving task says which tab serves it."""
     colorizers, translators = {}, {}
     for entry in scan(folders or [shipped_folder()]):
         if entry.config is None or kind_of(entry.config.family) != IMG2IMG:
             continue
-        (colorizers if is_colorizer(entry.config.data) else translators)[entry.id] = entry
+        (colorizers if serving(entry.config).task == COLORIZE else translators)[entry.id] = entry
     return colorizers, translators
 
 
@@ -143,8 +144,11 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
         """Color a photo: returns (before, after) for the slider and a PNG file to download."""
         with budgeted(request):
             source = upload_source(photo, allowed)
+            run = _pick(image_to_image_runs(folders)[0], model, "colorizer")
+            if "vividness" not in serving(run.config).controls:  # the slider means nothing to it
+                vividness = None
             try:
-                result = colorize(source, _pick(image_to_image_runs(folders)[0], model, "colorizer").path, LIMITS, vividness)
+                result = colorize(source, run.path, LIMITS, vividness)
             except UploadError as e:
                 raise gr.Error(str(e)) from e
             before = result.convert("L").convert("RGB")  # the photo's own lightness, upright, at its size
@@ -152,12 +156,12 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             return (before_path, after_path), after_path
 
     def do_translate(photo: dict | None, model: str, direction: str, request: gr.Request = None) -> tuple[str | None, ...]:
-        """Translate a photo: the translation, and for CycleGAN the reconstruction and |A - A'| map."""
+        """Translate a photo: the translation, and for a run that translates back the round trip and its |A - A'| map."""
         with budgeted(request):
             source = upload_source(photo, allowed)
             run = _pick(image_to_image_runs(folders)[1], model, "translation")
             try:
-                one_way = len(get_family(run.config.family)(run.config).routes()) == 1  # the radio means nothing to it
+                one_way = len(serving(run.config).routes) == 1  # the radio means nothing to it
                 t = translate(source, run.path, None if one_way else direction, LIMITS)
             except (UploadError, ValueError) as e:  # a bad upload, or a direction the model was not trained for
                 raise gr.Error(str(e)) from e
@@ -192,13 +196,15 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             gr.Examples(sorted(str(p) for p in (EXAMPLES / "colorize").glob("*.jpg")), inputs=photo, label="Held-out photos")
             go.click(do_colorize, [photo, model, vividness], [compare, download], api_name="colorize", preprocess=False)
         with gr.Tab("Translate"):
-            gr.Markdown("Translate a photo to another style: summer to winter and back (CycleGAN, with the round trip and "
-                        "its error), or a facade label map to a photo (pix2pix).")
+            gr.Markdown("Translate a photo to another style: summer to winter and back, or a facade label map to a photo. "
+                        "A model that translates both ways also shows the round trip and its error.")
             with gr.Row():
                 with gr.Column():
                     source = photo_input("Photo")
                     t_model = model_choice(translators)
-                    direction = gr.Radio(list(DIRECTIONS), value="AtoB", label="Direction (CycleGAN: A = summer, B = winter)")
+                    directions = translation_directions()
+                    direction = gr.Radio(directions, value=directions[0],
+                                         label="Direction, for a model that translates both ways (summer2winter: A = summer, B = winter)")
                     t_go = gr.Button("Translate", variant="primary")
                 with gr.Column():
                     translated = gr.Image(label="Translation", type="pil")

@@ -4,8 +4,10 @@ Every upload goes through explorer.img2img.uploads.load_upload first (size limit
 mode, EXIF rotation), so a model only ever sees an upright 8-bit RGB photo, and the result comes
 back as RGB at that photo's size and orientation. The models run at about their training size
 (the shorter side at the run's image size, the longer in proportion): that is the scale their
-textures were learned at, and it keeps a 24-megapixel upload cheap. Colorization then upsamples
-only the predicted chroma and keeps the photo's own full-resolution lightness (training/color.py).
+textures were learned at, and it keeps a 24-megapixel upload cheap. What a run reads and returns
+(its task, directions, channels, sizes) is its family's Serving (training/families/img2img.py).
+Colorization then upsamples only the predicted chroma and keeps the photo's own full-resolution
+lightness (training/color.py).
 
 Images of the same working size run as one batch; on CUDA under fp16 autocast, elsewhere in fp32.
 """
@@ -28,8 +30,7 @@ from explorer.img2img.uploads import UploadError, UploadLimits, load_upload
 from training import color, color_bins
 from training.checkpoint import LoadedRun, load_run, read_config
 from training.families import IMG2IMG
-from training.families.img2img import size_multiple
-from training.families.pix2pix import is_colorizer
+from training.families.img2img import COLORIZE, Serving
 
 BATCH = 16  # same-sized images per forward pass
 MAX_ASPECT = 4  # the longer working side is at most this many model sizes (a panorama gets smaller)
@@ -44,8 +45,8 @@ Upload = bytes | str | os.PathLike | BinaryIO | Image.Image  # what load_upload 
 @dataclass(frozen=True)
 class Translation:
     output: Image.Image
-    reconstruction: Image.Image | None = None  # CycleGAN: the output translated back
-    error_map: Image.Image | None = None  # CycleGAN: |input - reconstruction| as a heat map
+    reconstruction: Image.Image | None = None  # a route with a way back: the output translated back
+    error_map: Image.Image | None = None  # the same: |input - reconstruction| as a heat map
 
 
 @functools.lru_cache(maxsize=8)
@@ -78,9 +79,10 @@ def _check_aspect(photo: Image.Image) -> None:
                           f"use one whose longer side is at most {MAX_UPLOAD_ASPECT} times its shorter side.")
 
 
-def _output_size(size: tuple[int, int]) -> tuple[int, int]:
-    """The upload's size, scaled down so the longer side is at most TRANSLATION_MAX_SIDE."""
-    scale = min(1.0, TRANSLATION_MAX_SIDE / max(size))
+def _output_size(size: tuple[int, int], scale: int = 1) -> tuple[int, int]:
+    """The upload's size times the model's output scale, scaled down so the longer side is at most
+    TRANSLATION_MAX_SIDE."""
+    scale = min(scale, TRANSLATION_MAX_SIDE / max(size))
     return tuple(max(1, round(s * scale)) for s in size)
 
 
@@ -114,14 +116,17 @@ def _run_batched(loaded: LoadedRun, model: Callable[[torch.Tensor], torch.Tensor
     return out
 
 
-def _require(loaded: LoadedRun, colorizer: bool) -> None:
+def _served(loaded: LoadedRun, colorizer: bool) -> Serving:
+    """How the run is served, when it is a colorizer (colorizer=True) or a translator (False)."""
     cfg = loaded.config
-    image_to_image = loaded.family.kind == IMG2IMG
-    if colorizer and not (image_to_image and is_colorizer(cfg.data)):
+    served = loaded.family.serving() if loaded.family.kind == IMG2IMG else None
+    task = served.task if served else None
+    if colorizer and task != COLORIZE:
         raise ValueError(f"{loaded.path.name} is a {cfg.family} model of {cfg.data.dataset!r}, not a colorizer")
-    if not colorizer and (not image_to_image or is_colorizer(cfg.data)):
+    if not colorizer and task in (None, COLORIZE):
         raise ValueError(f"{loaded.path.name} is a {cfg.family} model of {cfg.data.dataset!r}; translation needs an image-to-image "
-                         "model of photos (pix2pix, CycleGAN), not a colorizer")
+                         "model of photos, not a colorizer")
+    return served
 
 
 VIVIDNESS_SPAN = 0.95  # vividness 0..1 -> temperature 1 (the mean) .. 0.05 (nearly the mode)
@@ -145,14 +150,12 @@ def colorize_many(
     for a run that is not a colorizer.
     """
     loaded = get_run(run)
-    _require(loaded, colorizer=True)
-    cfg = loaded.config
-    space = cfg.data.color_space
+    served = _served(loaded, colorizer=True)
+    space = loaded.config.data.color_space
     photos = [load_upload(u, limits) for u in uploads]
     for photo in photos:
         _check_aspect(photo)
-    multiple = size_multiple(cfg.arch["generator"])
-    grays = [color.split(_resized(p, work_size(p.size, cfg.data.image_size, multiple)) * 2 - 1, space)[0] for p in photos]
+    grays = [color.split(_resized(p, work_size(p.size, served.input_size, served.multiple)) * 2 - 1, space)[0] for p in photos]
     results = []
     t = None if vividness is None else temperature(vividness)
     predictions = _run_batched(loaded, lambda x: loaded.family.predict(loaded.modules, x, t), grays)
@@ -184,37 +187,36 @@ def _heat(error: torch.Tensor) -> torch.Tensor:
 def translate_many(
     uploads: Sequence[Upload], run: str | os.PathLike | LoadedRun, direction: str | None = None, limits: UploadLimits = UploadLimits(),
 ) -> list[Translation]:
-    """Each photo translated (CycleGAN: AtoB or BtoA; pix2pix: the direction it was trained in, or None),
-    with CycleGAN's reconstruction and error heat map, all RGB at the upload's size (scaled down
-    to TRANSLATION_MAX_SIDE on the longer side, past which an upsampled translation adds nothing).
-    A sliver of an image (longer side over MAX_UPLOAD_ASPECT times the shorter) is an UploadError."""
+    """Each photo translated in `direction` (one of the run's routes; None for a run with one), with
+    the reconstruction and error heat map of a run that translates back, all RGB at the upload's
+    size times the run's output scale (scaled down to TRANSLATION_MAX_SIDE on the longer side, past
+    which an upsampled translation adds nothing). A sliver of an image (longer side over
+    MAX_UPLOAD_ASPECT times the shorter) is an UploadError."""
     loaded = get_run(run)
-    _require(loaded, colorizer=False)
-    cfg = loaded.config
+    served = _served(loaded, colorizer=False)
     forward, backward = loaded.family.route(direction)
     photos = [load_upload(u, limits) for u in uploads]
     for photo in photos:
         _check_aspect(photo)
-    multiple = size_multiple(cfg.arch["generator"])
-    inputs = [_resized(p, work_size(p.size, cfg.data.image_size, multiple)) for p in photos]
-    if cfg.data.channels == 1:  # a gray model: give it the photos' luma
+    inputs = [_resized(p, work_size(p.size, served.input_size, served.multiple)) for p in photos]
+    if served.in_channels == 1:  # a gray model: give it the photos' luma
         inputs = [color.luma(x) for x in inputs]
     outputs = _run_batched(loaded, loaded.modules[forward], [x * 2 - 1 for x in inputs])
     recons = _run_batched(loaded, loaded.modules[backward], outputs) if backward else [None] * len(photos)
 
-    def full_size(x: torch.Tensor, size: tuple[int, int]) -> Image.Image:
-        size = _output_size(size)
+    def shown(x: torch.Tensor, size: tuple[int, int]) -> Image.Image:
         x = F.interpolate(x[None], size=(size[1], size[0]), mode="bicubic", align_corners=False)[0]
         return _image(x.expand(3, -1, -1))
 
     results = []
     for photo, x, y, rec in zip(photos, inputs, outputs, recons):
+        output = shown((y + 1) / 2, _output_size(photo.size, served.scale))
         if rec is None:
-            results.append(Translation(full_size((y + 1) / 2, photo.size)))
+            results.append(Translation(output))
             continue
-        error = ((rec + 1) / 2 - x).abs().mean(0)
-        results.append(Translation(full_size((y + 1) / 2, photo.size), full_size((rec + 1) / 2, photo.size),
-                                   full_size(_heat(error), photo.size)))
+        error = ((rec + 1) / 2 - x).abs().mean(0)  # the round trip is back at the input's size
+        size = _output_size(photo.size)
+        results.append(Translation(output, shown((rec + 1) / 2, size), shown(_heat(error), size)))
     return results
 
 

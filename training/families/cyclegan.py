@@ -19,7 +19,7 @@ from torch import nn
 from training.config import DataSpec
 from training.data import random_crop_flip
 from training.families.base import StepContext, register
-from training.families.img2img import Img2ImgFamily, apply_lr_decay, fixed_batch, make_discriminator, make_generator
+from training.families.img2img import UNPAIRED, Img2ImgFamily, Serving, apply_lr_decay, fixed_batch, make_discriminator, make_generator
 from training.families.losses import adversarial
 from training.image_quality import l1
 from training.models.gan import dcgan_init
@@ -56,6 +56,7 @@ class ImagePool:
 class CycleGAN(Img2ImgFamily):
     name = "cyclegan"
     example_dataset = "unpaired"
+    directions = ("AtoB", "BtoA")
     exported = ("generator_ab", "generator_ba")
     optimizer_modules = {"g": ("generator_ab", "generator_ba"), "d": ("discriminator_a", "discriminator_b")}
 
@@ -114,9 +115,9 @@ class CycleGAN(Img2ImgFamily):
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "g_adv": g_adv.detach(), "cycle": cycle.detach(),
                 "identity": identity.detach(), "d_a": d_a.detach(), "d_b": d_b.detach(), "lr_factor": torch.tensor(factor)}
 
-    def routes(self) -> dict[str, tuple[str, str | None]]:
+    def serving(self) -> Serving:
         """Both ways, each with the other generator for the round trip."""
-        return {"AtoB": ("generator_ab", "generator_ba"), "BtoA": ("generator_ba", "generator_ab")}
+        return self.served_as(UNPAIRED, {"AtoB": ("generator_ab", "generator_ba"), "BtoA": ("generator_ba", "generator_ab")})
 
     def example_batch(self, n: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
         """(A, B): n images of each domain."""

@@ -1,29 +1,59 @@
 """What pix2pix and CycleGAN share: networks built from their config entries, the linear
-learning-rate decay, and the fixed images a sample grid shows."""
+learning-rate decay, the fixed images a sample grid shows, and how a run says it is served."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
 
-from training.families.base import IMG2IMG, Family, StepContext
+from training.config import RunConfig
+from training.families.base import IMG2IMG, Family, StepContext, family_names, get_family
 from training.models.img2img import PatchDiscriminator, ResnetGenerator, UNetGenerator
+
+# What a run does, which decides where the app serves it and how evaluation judges it:
+COLORIZE = "colorize"  # a photo's lightness -> its colours: the Colorize tab; judged against the gray photo
+PAIRED = "paired"  # source -> target, learned from pairs: the Translate tab; judged against the true targets
+UNPAIRED = "unpaired"  # between two domains, learned without pairs: the Translate tab; judged by an A-vs-B classifier
+
+
+@dataclass(frozen=True)
+class Serving:
+    """How an image-to-image run is served: what the app, the pipeline, evaluation, the benchmarks
+    and the tests read instead of asking which family a run is, so a new family is served by
+    describing itself here."""
+
+    task: str  # COLORIZE, PAIRED or UNPAIRED
+    routes: dict[str, tuple[str, str | None]]  # each direction -> (generator that translates, generator back or None)
+    in_channels: int  # what the generator reads: 1 (a lightness or a gray image) or 3 (RGB)
+    input_size: int  # the shorter side its inputs had in training: an upload is resized to it, so textures keep their scale
+    multiple: int  # input height and width must be multiples of this
+    scale: int = 1  # output side / input side (an x4 upscaler would say 4)
+    controls: tuple[str, ...] = ()  # what the user sets beside the photo and the direction: "vividness" (colour bins)
 
 
 class Img2ImgFamily(Family):
     """A family that maps images to images: no latent to explore or sample, measured on test
-    pairs, served by the Colorize & translate tab. It says which ways it translates (routes)."""
+    pairs, served by the Colorize & translate tab as its serving() says."""
 
     kind = IMG2IMG
+    directions: ClassVar[tuple[str, ...]]  # every direction its runs may translate in: the Translate tab's choices
 
-    def routes(self) -> dict[str, tuple[str, str | None]]:
-        """Each direction it translates in -> (forward generator, generator back or None)."""
+    def serving(self) -> Serving:
         raise NotImplementedError
+
+    def served_as(self, task: str, routes: dict[str, tuple[str, str | None]], scale: int = 1,
+                  controls: tuple[str, ...] = ()) -> Serving:
+        """A Serving whose input side, channels and size multiple come from the run's generator entry."""
+        g = self.cfg.arch["generator"]
+        return Serving(task, routes, g["in_channels"], self.cfg.data.image_size, size_multiple(g), scale, controls)
 
     def route(self, direction: str | None) -> tuple[str, str | None]:
         """(forward, backward) generator names for `direction` (None: the only one there is); the
         backward one gives the round trip the Translate tab shows, when the family has one."""
-        routes = self.routes()
+        routes = self.serving().routes
         if direction is None and len(routes) == 1:
             return next(iter(routes.values()))
         if direction not in routes:
@@ -32,13 +62,31 @@ class Img2ImgFamily(Family):
                              else f"direction must be {ways} for a {self.name} model, not {direction!r}")
         return routes[direction]
 
-    def image(self, n: int, channels: int, device: torch.device | str = "cpu") -> torch.Tensor:
-        """n random images in [-1, 1] at the run's size."""
-        size = self.cfg.data.image_size
+    def source_target(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """A paired batch (A, B) as (source, target): A -> B unless the family says otherwise."""
+        return batch
+
+    def image(self, n: int, channels: int, device: torch.device | str = "cpu", size: int | None = None) -> torch.Tensor:
+        """n random images in [-1, 1] at `size` (None: the run's image size)."""
+        size = size or self.cfg.data.image_size
         return torch.rand(n, channels, size, size, device=device) * 2 - 1
 
     def generator_example(self, n: int = 2) -> torch.Tensor:
-        return self.image(n, self.cfg.arch["generator"]["in_channels"])
+        s = self.serving()
+        return self.image(n, s.in_channels, size=s.input_size)
+
+
+def serving(cfg: RunConfig) -> Serving:
+    """How the run configured by `cfg` (an image-to-image family's RunConfig) is served."""
+    return get_family(cfg.family)(cfg).serving()
+
+
+def translation_directions() -> list[str]:
+    """Every direction a registered image-to-image family may translate in, in registry order
+    without repeats: the Translate tab's choices."""
+    return list(dict.fromkeys(d for name in family_names(IMG2IMG) for d in get_family(name).directions))
+
+
 GRID_COLUMNS = 8  # the trainer's grid has 8 columns when a family has no classes
 
 

@@ -24,7 +24,10 @@ from training.config import DataSpec
 from training.data import random_crop_flip
 from training.families.base import StepContext, register
 from training.families.img2img import (
+    COLORIZE,
+    PAIRED,
     Img2ImgFamily,
+    Serving,
     apply_lr_decay,
     fixed_batch,
     make_discriminator,
@@ -34,8 +37,6 @@ from training.families.img2img import (
 from training.families.losses import adversarial, confidence
 from training.image_quality import colorfulness, hue_agreement, l1, psnr, ssim
 from training.models.gan import dcgan_init
-
-DIRECTIONS = ("AtoB", "BtoA")
 
 
 def is_colorizer(data: DataSpec) -> bool:
@@ -56,6 +57,7 @@ def unit(x: torch.Tensor) -> torch.Tensor:
 class Pix2Pix(Img2ImgFamily):
     name = "pix2pix"
     example_dataset = "paired"
+    directions = ("AtoB", "BtoA")  # which half of a pair is the source (arch.direction)
 
     def __init__(self, cfg):
         super().__init__(cfg)
@@ -94,7 +96,7 @@ class Pix2Pix(Img2ImgFamily):
                 f"{data.color_space!r} needs {' -> '.join(map(str, needs))}: set arch.generator.in_channels and out_channels"
             )
 
-        if arch.get("direction", "AtoB") not in DIRECTIONS:
+        if arch.get("direction", "AtoB") not in self.directions:
             raise ValueError(f"unknown direction {arch['direction']!r}; use AtoB or BtoA")
         # D is conditioned on the source: both stacked on channels (bins: D sees the decoded a*b*)
         d_in = g["in_channels"] + (2 if self.bins else g["out_channels"])
@@ -137,9 +139,12 @@ class Pix2Pix(Img2ImgFamily):
             return F.interpolate(ab, scale_factor=2, mode="bilinear", align_corners=False)
         return out
 
-    def routes(self) -> dict[str, tuple[str, str | None]]:
-        """One way only, the direction it was trained in; no way back."""
-        return {self.cfg.arch.get("direction", "AtoB"): ("generator", None)}
+    def serving(self) -> Serving:
+        """A colorizer on the Colorize tab (vividness: a colour-bin one's temperature), else a paired
+        translator; either way one direction only, the one it was trained in, and no way back."""
+        return self.served_as(COLORIZE if is_colorizer(self.cfg.data) else PAIRED,
+                              {self.cfg.arch.get("direction", "AtoB"): ("generator", None)},
+                              controls=("vividness",) if self.bins else ())
 
     def example_batch(self, n: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
         """(A, B) as the dataset gives them: the source has the generator's input channels."""
