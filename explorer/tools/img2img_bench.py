@@ -1,9 +1,11 @@
 """Latency of the Colorize/Translate pipeline on this machine, as a user sees it: one upload in,
 one image out (decoding, the model, full-resolution merging and encoding checks included).
 
-    python -m explorer.tools.img2img_bench [--colorizer RUN] [--translator RUN] [--size 512] [--repeats 20] [--device cpu] [--json]
+    python -m explorer.tools.img2img_bench [RUN ...] [--size 512] [--repeats 20] [--device cpu] [--json]
 
-A benchmark that prints numbers, not a timed test.
+Each run (default: every shipped image-to-image run) is timed at what the app offers for it, as
+its Serving says: colorize, or translate in each of its directions. A benchmark that prints
+numbers, not a timed test.
 """
 
 from __future__ import annotations
@@ -13,14 +15,18 @@ import io
 import json
 import statistics
 import sys
+from collections.abc import Callable
 
 import numpy as np
 import torch
 from PIL import Image
 
 from explorer.img2img.pipeline import colorize, translate
+from explorer.runs import shipped_folder
 from training.bench import percentile, time_ms
-from training.checkpoint import load_run
+from training.checkpoint import LoadedRun, find_runs, load_run, read_config
+from training.families import IMG2IMG, kind_of
+from training.families.img2img import COLORIZE
 
 
 def sample_upload(size: int) -> bytes:
@@ -39,21 +45,29 @@ def latency(fn, repeats: int) -> dict[str, float]:
     return {"p50_ms": round(statistics.median(times), 1), "p90_ms": round(percentile(times, 0.9), 1), "min_ms": round(min(times), 1)}
 
 
+def tasks(run: LoadedRun, upload: bytes) -> dict[str, Callable[[], object]]:
+    """What the app offers for the run, by name: colorize, or translate in each of its directions."""
+    served = run.family.serving()
+    if served.task == COLORIZE:
+        return {"colorize": lambda: colorize(upload, run)}
+    return {f"translate {d}": lambda d=d: translate(upload, run, d) for d in served.routes}
+
+
+def shipped_runs() -> list[str]:
+    return [str(run) for run in find_runs(shipped_folder()) if kind_of(read_config(run).family) == IMG2IMG]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m explorer.tools.img2img_bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--colorizer", default="checkpoints/colorize-photos")
-    p.add_argument("--translator", default="checkpoints/cyclegan-summer2winter")
+    p.add_argument("runs", nargs="*", help="image-to-image run directories (default: every shipped one)")
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--device", default="cpu")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     upload = sample_upload(args.size)
-    colorizer, translator = load_run(args.colorizer, args.device), load_run(args.translator, args.device)
-    rows = [
-        {"task": "colorize", "run": args.colorizer, **latency(lambda: colorize(upload, colorizer), args.repeats)},
-        {"task": "translate AtoB", "run": args.translator, **latency(lambda: translate(upload, translator, "AtoB"), args.repeats)},
-    ]
+    rows = [{"task": task, "run": path, **latency(fn, args.repeats)}
+            for path in args.runs or shipped_runs() for task, fn in tasks(load_run(path, args.device), upload).items()]
     for r in rows:
         r.update(size=f"{args.size}x{args.size}", device=args.device, threads=torch.get_num_threads(), repeats=args.repeats)
     if args.json:
