@@ -51,9 +51,13 @@ def write_data_root(root: Path, n: int = 6) -> Path:
     return root
 
 
+TINY_GENERATOR = {"width": 4, "max_width": 8, "n_blocks": 1}  # the smallest of each, where a generator has it
+
+
 def tiny_config(family: str, dataset: str, *overrides: dict, steps: int = 2) -> RunConfig:
     """Smallest widths, batch 2, a snapshot every 2 steps, then `overrides` in order."""
-    generator = {"width": 4, "max_width": 8} if family == "pix2pix" else {"width": 4, "n_blocks": 1}
+    default = new_config(family, dataset, steps, image_size=SIZE).arch["generator"]
+    generator = {k: v for k, v in TINY_GENERATOR.items() if k in default}
     base = {"arch": {"generator": generator, "discriminator": {"width": 4}},
             "train": {"batch_size": 2, "log_every": 1, "snapshot_every": 2, "pool_size": 3}}
     return new_config(family, dataset, steps, image_size=SIZE, overrides=[base, *overrides])
