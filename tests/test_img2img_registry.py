@@ -1,0 +1,79 @@
+"""A new image-to-image family is served by registering it: a throwaway x2 upscaler, registered for
+one test, shows up wherever the app, the pipeline, evaluation and the benchmark list families or
+read how a run is served, with no change to any of them, and is gone once unregistered."""
+
+import json
+from contextlib import contextmanager
+
+import gradio as gr
+import pytest
+import torch
+from torch import nn
+
+from explorer.img2img.app import build, image_to_image_runs
+from explorer.img2img.pipeline import translate
+from explorer.tools.img2img_bench import main as bench_main
+from tests.img2img_helpers import photo, write_data_root
+from training.checkpoint import save_run
+from training.families import FAMILIES, IMG2IMG, family_names
+from training.families.base import register
+from training.families.img2img import PAIRED, Img2ImgFamily, make_generator, translation_directions
+from training.img2img_eval import evaluate_run
+from training.trainer import new_config
+
+
+class Doubler(Img2ImgFamily):
+    """Paired x2 upscaling, one way: a tiny ResNet, then each pixel doubled."""
+
+    name = "test-doubler"
+    example_dataset = "paired"
+    directions = ("small_to_large",)
+
+    @classmethod
+    def defaults(cls, data):
+        c = data.channels
+        return {"arch": {"generator": {"kind": "resnet", "in_channels": c, "out_channels": c, "width": 4, "n_blocks": 1}}}
+
+    def build(self) -> nn.ModuleDict:
+        return nn.ModuleDict({"generator": nn.Sequential(make_generator(self.cfg.arch["generator"]), nn.Upsample(scale_factor=2))})
+
+    def serving(self):
+        return self.served_as(PAIRED, {"small_to_large": ("generator", None)}, scale=2)
+
+
+@contextmanager
+def registered(cls):
+    register(cls)
+    try:
+        yield
+    finally:
+        FAMILIES.pop(cls.name)
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    return write_data_root(tmp_path_factory.mktemp("data"))
+
+
+def test_a_registered_family_is_served_measured_and_benchmarked_as_it_describes_itself(tmp_path, data_root, capsys):
+    with registered(Doubler):
+        cfg = new_config(Doubler.name, "paired", 2, image_size=32)
+        torch.manual_seed(0)
+        save_run(tmp_path / "doubler", cfg, Doubler(cfg).build())
+        run = tmp_path / "doubler"
+
+        assert Doubler.name in family_names(IMG2IMG) and "small_to_large" in translation_directions()
+        colorizers, translators = image_to_image_runs([tmp_path])
+        assert list(translators) == ["doubler"] and not colorizers  # the Translate tab's models
+        radio = next(block for block in build([tmp_path]).blocks.values() if isinstance(block, gr.Radio))
+        assert "small_to_large" in [value for _, value in radio.choices]
+
+        result = translate(photo(3, (48, 40)), run)  # its one direction; the output at twice the upload's size
+        assert result.output.size == (96, 80) and result.reconstruction is None
+
+        assert bench_main([str(run), "--size", "64", "--repeats", "1", "--json"]) == 0
+        assert [row["task"] for row in json.loads(capsys.readouterr().out)] == ["translate small_to_large"]
+
+        metrics = evaluate_run(run, data_root, write=False)  # a paired task: beside the mean photo
+        assert {"baseline_l1", "baseline_psnr", "baseline_ssim"} <= set(metrics)
+    assert Doubler.name not in family_names() and "small_to_large" not in translation_directions()
