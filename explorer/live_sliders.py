@@ -17,7 +17,10 @@ canvas beside the sliders and runs the run's generator.onnx with onnxruntime-web
 event, building the generator input as the server does and drawing it as explorer.imaging.picture
 does (same pixels, within one gray level where float rounding lands on a half). The server hears
 the values only on release, so it reruns once per drag instead of every THROTTLE_MS; arrow keys,
-which release after every press, are told once the keys rest for SETTLE_MS. If the
+which release after every press, are told once the keys rest for SETTLE_MS. In Chromium a drag
+draws ahead of the input event: the page hears a pointer move at once (pointerrawupdate) but the
+slider's new value only at the next animation frame, too late for that frame, so the panel works
+out the value the browser is about to take from the pointer and draws it straight away. If the
 runtime or the model fails to load, the panel reports why ("failed") and the views draw on the
 server for the rest of the session.
 """
@@ -37,7 +40,7 @@ SETTLE_MS = 600  # browser path: a run of key presses is told to the server once
 
 _JS = """
 // Shared by every panel on the page: onnxruntime-web is loaded once, each model once.
-const G = (window.__latentStudio ||= { ort: null, sessions: new Map(), frames: 0, lastDraw: 0 });
+const G = (window.__latentStudio ||= { ort: null, sessions: new Map(), runs: 0, frames: 0, lastDraw: 0, misses: 0 });
 
 function runtime(browser) {
   if (typeof WebAssembly !== "object") return Promise.reject(new Error("this browser has no WebAssembly"));
@@ -103,6 +106,41 @@ function draw(canvas, pixels, browser) {
   ctx.putImageData(image, 0, 0);
 }
 
+// Chromium's range thumb: 16 CSS pixels wide at any zoom (its default theme), so the track it slides
+// along is the input's width less 16.
+const THUMB_PX = 16;
+const RAW = "onpointerrawupdate" in window;  // Chromium, on localhost or https; elsewhere sliders draw on input
+
+// A number as [integer, power of ten], exactly as its shortest decimal string reads ("-2.5e-3" -> [-25n, -4]).
+// Blink turns the pointer's ratio into a decimal this way; doubles would break its ties the other way.
+const decimal = (x) => {
+  const [m, e = "0"] = String(x).split("e");
+  const [i, f = ""] = m.split(".");
+  return [BigInt(i + f), Number(e) - f.length];
+};
+const scaled = ([n, e], to) => n * 10n ** BigInt(e - to);  // the same number as an integer times 10^to (to <= e)
+
+// The value Chromium gives a range input dragged to clientX (SliderThumbElement::SetPositionFromPoint):
+// the pointer floored to Blink's layout unit (1/64 of a device pixel), less half the thumb, over the
+// track, clamped to [0, 1]; then min + ratio * (max - min) in exact decimals, snapped to the step and
+// clamped by the browser itself, as it sanitizes the value of a detached range input with the same
+// min, max and step. (The inputs here have no padding or border, so the track spans the whole box.)
+function valueAt(input, clientX) {
+  const unit = 64 * devicePixelRatio;
+  const box = input.getBoundingClientRect();
+  const thumb = THUMB_PX * unit, track = Math.round(box.width * unit) - thumb;
+  if (!(track > 0)) return input.value;
+  const at = Math.floor((clientX + scrollX) * unit) - Math.round((box.left + scrollX) * unit) - Math.trunc(thumb / 2);
+  const ratio = decimal(Math.min(Math.max(at, 0), track) / track);
+  const low = decimal(input.min), high = decimal(input.max);
+  const e = Math.min(low[1], high[1]), power = ratio[1] + e, to = Math.min(low[1], power);
+  const exact = scaled(low, to) + scaled([ratio[0] * (scaled(high, e) - scaled(low, e)), power], to);
+  const probe = (G.probe ||= Object.assign(document.createElement("input"), { type: "range" }));
+  Object.assign(probe, { min: input.min, max: input.max, step: input.step });
+  probe.value = `${exact}e${to}`;
+  return probe.value;
+}
+
 // What a slider's number shows: a name for each whole value (a class slider), else two decimals.
 const shown = (s, v) => (s.names.length ? s.names[Math.round(Number(v))] ?? "" : Number(v).toFixed(2));
 
@@ -143,6 +181,7 @@ export default function ({ data, parentElement, setStateValue }) {
         const values = Object.fromEntries(data.sliders.map((s) => [s.id, s.id in panel.moved ? panel.moved[s.id] : s.value]));
         const x = generatorInput(b, values);
         const { ort, session } = await model(b);
+        G.runs += 1;
         const start = performance.now();
         const out = await session.run({ latent: new ort.Tensor("float32", x, [1, x.length]) });
         draw(canvas, out.image.data, b);
@@ -170,13 +209,37 @@ export default function ({ data, parentElement, setStateValue }) {
       row.dataset.id = s.id;
       row.innerHTML = '<span class="name"></span><output></output><input type="range">';
       const input = row.querySelector("input");
-      input.addEventListener("pointerdown", () => { row.dragging = true; row.byPointer = true; });
-      input.addEventListener("pointerup", () => { row.dragging = false; });
-      input.addEventListener("input", () => {
-        panel.moved[row.dataset.id] = round(Number(input.value));
-        row.querySelector("output").textContent = shown(row.slider, input.value);
-        if (panel.browser) panel.render();  // drawn here; the server hears on release
+      // The slider's value in the panel, shown and drawn (the server hears on release) or, without
+      // the browser path, reported within THROTTLE_MS; nothing happens when it is the value already taken.
+      const take = (value) => {
+        const v = round(Number(value));
+        if (panel.moved[row.dataset.id] === v) return false;
+        panel.moved[row.dataset.id] = v;
+        row.querySelector("output").textContent = shown(row.slider, value);
+        if (panel.browser) panel.render();
         else if (!panel.timer) panel.timer = setTimeout(panel.send, THROTTLE_MS);
+        return true;
+      };
+      input.addEventListener("pointerdown", () => { row.dragging = true; row.byPointer = true; });
+      input.addEventListener("pointerup", () => {
+        row.dragging = false;
+        // A guess the browser never took (it kept its value, so no input event came): the browser's value stands.
+        if (row.guess !== undefined) { row.guess = undefined; take(input.value); }
+      });
+      // Chromium moves the slider, and fires input, only at the next animation frame after the pointer
+      // moved, and an image computed then misses that frame: start it as soon as the pointer moves. With
+      // the pointer captured by the slider's thumb, these reach the input wherever the pointer is. A guess
+      // of the value the slider already has is no move (unless it corrects a wrong guess). Three wrong
+      // guesses (a browser whose thumb is not this one) and the page stops guessing.
+      if (RAW) input.addEventListener("pointerrawupdate", (event) => {
+        if (!row.dragging || !panel.browser || event.pointerType !== "mouse" || G.misses >= 3) return;
+        const guess = valueAt(input, event.clientX);
+        if (guess !== input.value || row.guess !== undefined) { row.guess = guess; take(guess); }
+      });
+      input.addEventListener("input", () => {
+        const guess = row.guess;
+        row.guess = undefined;
+        if (take(input.value) && guess !== undefined) G.misses += 1;  // drawn again: the browser took another value
       });
       input.addEventListener("change", () => {
         row.dragging = false;

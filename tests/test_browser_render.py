@@ -139,6 +139,53 @@ def test_dragging_draws_in_the_page_and_tells_the_server_only_on_release(server)
     page.close()
 
 
+# At each input event, before the panel hears it: the browser's new value, the number the slider's row
+# shows, and how many generations the page has started.
+RECORD_INPUTS = """() => { window.__inputs = []; window.addEventListener("input", (event) => {
+    const input = event.composedPath()[0];
+    __inputs.push({ value: Number(input.value).toFixed(2), shown: input.closest(".row").querySelector("output").textContent,
+                    runs: __latentStudio.runs });
+}, true); }"""
+
+
+def test_a_drag_draws_each_move_before_the_browser_reports_it(server):
+    """Chromium reports a drag's new value (input) only at the next animation frame after the pointer
+    moved; the page hears the move at once (pointerrawupdate), works out the value the browser will
+    take, exactly, and starts drawing it then; the input event that follows draws nothing more."""
+    url, runs, browser = server
+    page = open_view(browser, url, "model=dcgan&view=Sliders")
+    wait_for_frame_after(page, 0)
+    assert page.evaluate("'onpointerrawupdate' in window")  # a secure context (localhost), as the page needs
+    page.evaluate(RECORD_INPUTS)
+    box = page.get_by_role("slider", name="z[0]").bounding_box()
+    y = box["y"] + box["height"] / 2
+    drawn = frames(page)
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    page.mouse.down()  # the value jumps to the pointer: drawn on that input event, as before
+    wait_for_frame_after(page, drawn)
+    # Across the track at fractions of a pixel (Blink floors to 1/64 px), then past both ends (clamped).
+    xs = [box["x"] + box["width"] * f + d for f, d in ((0.2, 0.3), (0.35, 0.75), (0.47, 0.25), (0.6, 0.5), (0.78, 0.1),
+                                                        (0.93, 0.6))] + [box["x"] - 30, box["x"] + box["width"] + 30]
+    for x in xs:
+        count, started, drawn = page.evaluate("[__inputs.length, __latentStudio.runs, __latentStudio.frames]")
+        page.mouse.move(x, y)
+        page.wait_for_function("n => __inputs.length > n", arg=count, timeout=60_000)
+        record = page.evaluate("__inputs.at(-1)")
+        assert record["shown"] == record["value"], (x, record)  # the page had taken the browser's value already
+        assert record["runs"] == started + 1, (x, record)  # and started drawing it
+        page.wait_for_function("() => __latentStudio.frames === __latentStudio.runs", timeout=60_000)
+        assert page.evaluate("__latentStudio.runs") == started + 1 and frames(page) == drawn + 1  # the input drew nothing more
+    low = page.get_by_role("slider", name="z[0]").evaluate("i => Number(i.min).toFixed(2)")
+    assert page.evaluate("__inputs.at(-2).value") == low  # past the left end: the slider's least value
+    page.mouse.up()
+    page.wait_for_function("() => location.search.includes('z=0%3A')", timeout=60_000)
+    settle(page)
+    page.wait_for_timeout(500)
+    spec, state = state_of(page, runs / "dcgan")
+    assert_same_picture(page, server_pixels(runs / "dcgan", build(spec, state).generator_input()))
+    page.close()
+
+
 def test_arrow_keys_draw_each_step_and_tell_the_server_once_they_rest(server):
     url, runs, browser = server
     sent = []

@@ -6,7 +6,9 @@ command; LATENT_STUDIO_BROWSER_RENDER=0 for the server path) and, for each model
 key on slider z[0] of the Sliders view again and again, timing each press in the page from the
 key event to new pixels: on the browser path until the panel's canvas holds the new image ("draw")
 and until the next animation frame after it ("paint"); on the server path until the new picture
-has arrived and decoded. It does the same for the pointer moves of one drag. Then `--sessions`
+has arrived and decoded. It does the same for the pointer moves of one drag, timed from the
+earliest moment the page hears of each move: pointerrawupdate where the browser has it (the panel
+starts drawing then), else pointermove. Then `--sessions`
 sessions drag at the same time, their moves interleaved, and the server's CPU seconds are printed
 for the drags and, apart, for the releases that follow (on the browser path, one rerun each).
 """
@@ -23,8 +25,11 @@ from training.bench import percentile
 
 MODELS = ("infogan-mnist", "dcgan-celeba")  # InfoGAN on MNIST (28 px) and the 64x64 face DCGAN
 
-# Resolves with {draw, paint} ms from the next key event to new pixels, measured by the page.
+# Resolves with {draw, paint} ms from the next key event or pointer move to new pixels, measured by the page.
+# A drag's move is timed from pointerrawupdate where there is one: it comes before pointermove, and the
+# panel's drawing may start, even end, before pointermove is dispatched.
 ARM = """([path, gesture]) => { window.__move = new Promise((resolve, reject) => {
+    if (gesture === "pointermove" && "onpointerrawupdate" in window) gesture = "pointerrawupdate";
     const G = window.__latentStudio || {};
     const frames = G.frames || 0;
     const img = () => document.querySelector('[data-testid="stImage"] img');
