@@ -211,9 +211,10 @@ def evaluate_run(run_dir: str | Path, data_root: str | None = None, samples: int
         results["fid"] = round(frechet_distance(gaussian(feats["fake"]), ref), 3)
         results["fid_floor"] = round(frechet_distance(gaussian(feats["test"]), ref), 3)
         if not classifier.info["multilabel"]:
-            results["inception_score"] = round(inception_score(classifier.head(feats["fake"]).softmax(1)), 3)
+            fake_logits = classifier.head(feats["fake"])
+            results["inception_score"] = round(inception_score(fake_logits.softmax(1)), 3)
             results["inception_score_real"] = round(inception_score(classifier.head(feats["test"]).softmax(1)), 3)
-            results.update(class_shares(classifier.head(feats["fake"]).argmax(1), classifier.head(feats["test"]).shape[1]))
+            results.update(class_shares(fake_logits.argmax(1), fake_logits.shape[1]))
         g = torch.Generator().manual_seed(seed)
         pick = lambda f: f[torch.randperm(len(f), generator=g)[:5000]]  # noqa: E731
         results["precision"], results["recall"] = (round(v, 4) for v in precision_recall(pick(feats["train"]), pick(feats["fake"])))

@@ -144,11 +144,8 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
         """Color a photo: returns (before, after) for the slider and a PNG file to download."""
         with budgeted(request):
             source = upload_source(photo, allowed)
-            run = _pick(image_to_image_runs(folders)[0], model, "colorizer")
-            if "vividness" not in serving(run.config).controls:  # the slider means nothing to it
-                vividness = None
-            try:
-                result = colorize(source, run.path, LIMITS, vividness)
+            try:  # a colorizer without colour bins ignores vividness (Pix2Pix.chroma)
+                result = colorize(source, _pick(image_to_image_runs(folders)[0], model, "colorizer").path, LIMITS, vividness)
             except UploadError as e:
                 raise gr.Error(str(e)) from e
             before = result.convert("L").convert("RGB")  # the photo's own lightness, upright, at its size
