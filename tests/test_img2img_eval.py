@@ -51,7 +51,8 @@ def test_colorizer_judges_meaning_and_realism_with_a_kept_semantic_classifier(tm
         assert 0 <= metrics[key] <= 1, key
     assert metrics["fool_rate_images"] == 6  # the odd-indexed half of 7 test photos, each real and colorized
     assert (judges / SEMANTIC).is_file()
-    assert evaluate_run(run, data_root, write=False, judges=judges) == metrics  # the same judges, the same verdicts
+    with torch.no_grad():  # as `python -m training evaluate` calls it: the fool-rate judge still trains
+        assert evaluate_run(run, data_root, write=False, judges=judges) == metrics  # the same judges, the same verdicts
 
 
 def test_facades_are_measured_with_l1_and_psnr_beside_the_mean_photo(tmp_path, data_root):

@@ -120,19 +120,21 @@ def fit_classifier(x: torch.Tensor, y: torch.Tensor, outputs: int, epochs: int, 
                    view: Callable[[torch.Tensor], torch.Tensor] = rescaled_crop) -> DomainClassifier:
     """A DomainClassifier trained on random views of images x in [-1, 1] with labels y, seeded;
     returned in eval mode (it is fully convolutional up to an adaptive pool, so it judges whole
-    images whatever the views' size)."""
+    images whatever the views' size). It trains with gradients on even when called under
+    torch.no_grad(), as `evaluate` calls the fool-rate judge."""
     torch.manual_seed(seed)
     model = DomainClassifier(x.size(1), outputs)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, 3e-3, total_steps=epochs * -(-len(x) // 64))
     model.train()
-    for _ in range(epochs):
-        for idx in torch.randperm(len(x)).split(64):
-            loss = F.cross_entropy(model(view(x[idx])), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+    with torch.enable_grad():
+        for _ in range(epochs):
+            for idx in torch.randperm(len(x)).split(64):
+                loss = F.cross_entropy(model(view(x[idx])), y[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
     return model.eval()
 
 
