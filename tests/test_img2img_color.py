@@ -84,6 +84,65 @@ def test_with_chroma_keeps_the_photos_lightness():
     assert (color.luma(rgb) - color.luma(photo)).abs().max() < 1e-5  # 601 luma exactly, while in gamut
 
 
+def _smooth_gray(h: int, w: int, seed: int) -> torch.Tensor:
+    """A [1, 1, h, w] lightness in [0.1, 0.9] with structure at several scales."""
+    g = torch.nn.functional.interpolate(torch.rand(1, 1, 6, 6, generator=torch.Generator().manual_seed(seed)), size=(h, w),
+                                        mode="bicubic", align_corners=False)
+    return (g - g.min()) / (g.max() - g.min()) * 0.8 + 0.1
+
+
+def test_guide_fits_a_chroma_that_follows_the_lightness_exactly_at_full_resolution():
+    """Where colour is a linear function of lightness, every window fits it exactly, so the
+    upsampled chroma carries the full-resolution photo's own detail (bilinear would blur it). The
+    regularizer eps only decides how much lightness contrast counts as an edge; here it is ~0."""
+    gray = _smooth_gray(96, 80, seed=1) + 0.05 * torch.rand(1, 1, 96, 80, generator=torch.Generator().manual_seed(2))
+    small = torch.nn.functional.interpolate(gray, size=(24, 20), mode="bilinear", antialias=True, align_corners=False)
+    chroma = torch.cat([40 * small - 10, -25 * small + 5], dim=1)
+    up = color.ChromaGuide(chroma, small, (96, 80), eps=1e-8).rows(gray)
+    assert up.shape == (1, 2, 96, 80)
+    assert torch.allclose(up, torch.cat([40 * gray - 10, -25 * gray + 5], dim=1), atol=0.05)
+
+
+def test_guided_chroma_evens_out_a_colour_blotch_on_a_plain_sky():
+    chroma = torch.zeros(1, 2, 64, 64)
+    chroma[:, 0], chroma[:, 1] = -5.0, -30.0  # a blue sky ...
+    chroma[:, :, 20:26, 30:36] = torch.tensor([25.0, 40.0]).view(1, 2, 1, 1)  # ... with an orange smear
+    bilinear = torch.nn.functional.interpolate(chroma, size=(128, 128), mode="bilinear", align_corners=False)
+    guided = color.guided_chroma(chroma, torch.full((1, 1, 128, 128), 0.7))
+    assert bilinear[0, 0].max() - bilinear[0, 0].min() > 29
+    assert guided[0, 0].max() - guided[0, 0].min() < 0.5 * (bilinear[0, 0].max() - bilinear[0, 0].min())
+
+
+def test_guided_chroma_stops_colour_at_a_lightness_edge():
+    """Two colours on either side of a dark/bright edge at low resolution stay on their sides at
+    full resolution: no halo where bilinear upsampling mixes them."""
+    gray = torch.full((1, 1, 128, 128), 0.2)
+    gray[..., 61:] = 0.8  # an edge that falls between the small image's pixels
+    chroma = torch.full((1, 2, 32, 32), 30.0)
+    chroma[..., 16:] = -30.0
+    chroma[..., 15] = 0.0  # the small pixel the edge crosses holds the average
+    guided = color.guided_chroma(chroma, gray)[0, 0, 64]
+    bilinear = torch.nn.functional.interpolate(chroma, size=(128, 128), mode="bilinear", align_corners=False)[0, 0, 64]
+    assert (guided[:61] > 15).all() and (guided[61:] < -15).all()
+    assert (bilinear[:61] < 15).any()  # the halo the guide removes
+
+
+def test_chroma_guide_in_strips_equals_one_piece():
+    gray = _smooth_gray(75, 50, seed=3)
+    chroma = torch.randn(2, 19, 13, generator=torch.Generator().manual_seed(4)) * 20
+    small = torch.nn.functional.interpolate(gray, size=(19, 13), mode="bilinear", antialias=True, align_corners=False)[0]
+    whole = color.guided_chroma(chroma[None], gray)[0]
+    guide = color.ChromaGuide(chroma, small, (75, 50))
+    strips = torch.cat([guide.rows(gray[0, :, r:r + 16], r) for r in range(0, 75, 16)], dim=-2)
+    assert torch.allclose(strips, whole, atol=1e-4)
+
+
+@pytest.mark.parametrize("space", ["lab", "rgb"])
+def test_lightness_is_the_colorizers_gray_input_on_a_unit_scale(space):
+    photo = torch.rand(2, 3, 5, 5, generator=torch.Generator().manual_seed(5))
+    assert torch.allclose(color.lightness(photo, space), (color.split(photo * 2 - 1, space)[0] + 1) / 2, atol=1e-5)
+
+
 def test_unknown_color_space_is_refused():
     with pytest.raises(ValueError, match="unknown colorization color space 'hsv'"):
         color.split(torch.zeros(1, 3, 2, 2), "hsv")

@@ -145,8 +145,7 @@ def _colorizer_judged(run: LoadedRun, data: DataSpec, data_root: str | os.PathLi
     family, m, space = run.family, run.modules, data.color_space
 
     def colorize(x: torch.Tensor) -> torch.Tensor:
-        src = color.split(x.to(run.device), space)[0]
-        return family.to_rgb(src, family.predict(m, family.model_sized(src))).cpu()
+        return family.output(m, color.split(x.to(run.device), space)[0]).cpu()
 
     def gray(x: torch.Tensor) -> torch.Tensor:
         return color.as_gray_rgb(color.split(x, space)[0], space)

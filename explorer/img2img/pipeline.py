@@ -6,8 +6,8 @@ back as RGB at that photo's size and orientation. The models run at about their 
 (the shorter side at the run's image size, the longer in proportion): that is the scale their
 textures were learned at, and it keeps a 24-megapixel upload cheap. What a run reads and returns
 (its task, directions, channels, sizes) is its family's Serving (training/families/img2img.py).
-Colorization then upsamples only the predicted chroma and keeps the photo's own full-resolution
-lightness (training/color.py).
+Colorization then lays only the predicted chroma, through a guided filter, under the photo's own
+full-resolution lightness (training/color.py's ChromaGuide).
 
 Images of the same working size run as one batch; on CUDA under fp16 autocast, elsewhere in fp32.
 """
@@ -159,14 +159,15 @@ def colorize_many(
     results = []
     t = None if vividness is None else temperature(vividness)
     predictions = _run_batched(loaded, lambda x: loaded.family.predict(loaded.modules, x, t), grays)
-    for photo, prediction in zip(photos, predictions):
+    for photo, gray, prediction in zip(photos, grays, predictions):
         full = _tensor(photo)
-        chroma = F.interpolate(color.chroma(prediction[None], space), size=full.shape[-2:], mode="bilinear", align_corners=False)[0]
+        guide = color.ChromaGuide(color.chroma(prediction, space), (gray + 1) / 2, full.shape[-2:])
         out = torch.empty_like(full)
         rows = max(1, STRIP_PIXELS // full.shape[-1])
         for r in range(0, full.shape[-2], rows):
-            strip = color.with_chroma(full[:, r:r + rows].float() / 255, chroma[:, r:r + rows], space)
-            out[:, r:r + rows] = strip.mul(255).round().byte()
+            strip = full[:, r:r + rows].float() / 255
+            chroma = guide.rows(color.lightness(strip, space), r)
+            out[:, r:r + rows] = color.with_chroma(strip, chroma, space).mul(255).round().byte()
         results.append(Image.fromarray(out.permute(1, 2, 0).numpy()))
     return results
 

@@ -187,15 +187,24 @@ class Pix2Pix(Img2ImgFamily):
         return self.source_target(fixed_batch(dataset, n, device))
 
     def to_rgb(self, src: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-        """A source and a target-side image (generated or true) -> the target as an image in [-1, 1].
-
-        A colorizer's output is its chroma upsampled to the source's size under the source's own
-        lightness, exactly as the app colorizes an upload, so test metrics measure what users get.
-        """
+        """A source and a target-side image of the same size (the true target, or a translator's
+        output) -> the target as an image in [-1, 1]: a colorizer's chroma under the source's own
+        lightness, exactly (a model's answer to a source goes through `output`)."""
         if not is_colorizer(self.cfg.data):
             return out
         space = self.cfg.data.color_space
-        chroma = F.interpolate(color.chroma(out, space), size=src.shape[-2:], mode="bilinear", align_corners=False)
+        return color.with_chroma(unit(color.as_gray_rgb(src, space)), color.chroma(out, space), space) * 2 - 1
+
+    def output(self, m: nn.ModuleDict, src: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+        """The generator's answer for a source of any size, as an image in [-1, 1] at the source's
+        size. A colorizer runs at its own size and its chroma goes under the source's lightness
+        through the guided filter (color.ChromaGuide), exactly as the app colorizes an upload, so
+        the samples and the test metrics show what users get."""
+        prediction = self.predict(m, self.model_sized(src), temperature)
+        if not is_colorizer(self.cfg.data):
+            return prediction
+        space = self.cfg.data.color_space
+        chroma = color.guided_chroma(color.chroma(prediction, space), unit(src))  # src is the lightness, in [-1, 1]
         return color.with_chroma(unit(color.as_gray_rgb(src, space)), chroma, space) * 2 - 1
 
     def predict(self, m: nn.ModuleDict, src: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
@@ -222,19 +231,19 @@ class Pix2Pix(Img2ImgFamily):
     def render(self, m: nn.ModuleDict, fixed: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         """Three rows: source | output | true target."""
         src, tgt = fixed
-        return torch.cat([self.show_source(src), self.to_rgb(src, self.predict(m, self.model_sized(src))), self.to_rgb(src, tgt)])
+        return torch.cat([self.show_source(src), self.output(m, src), self.to_rgb(src, tgt)])
 
     def evaluate(self, m: nn.ModuleDict, test_batches: Iterator[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
         """On the test split: L1, PSNR and SSIM of outputs against true targets; for colorization
         also the plain gray image's PSNR and SSIM (the baseline to beat), colourfulness against
         the real photos', and the share of colourful pixels given the right hue (within 45
         degrees). Test images larger than the model's size are colorized as the app does it (see
-        to_rgb), so metrics can be taken at the photos' own resolution."""
+        output), so metrics can be taken at the photos' own resolution."""
         sums: dict[str, float] = {}
         n, hue_hits = 0, [0.0, 0.0]  # colourful pixels with the right hue, colourful pixels
         for batch in test_batches:
             src, tgt = self.source_target(batch)
-            out, true = unit(self.to_rgb(src, self.predict(m, self.model_sized(src)))), unit(self.to_rgb(src, tgt))
+            out, true = unit(self.output(m, src)), unit(self.to_rgb(src, tgt))
             values = {"test_l1": l1(out, true), "test_psnr": psnr(out, true), "test_ssim": ssim(out, true)}
             if is_colorizer(self.cfg.data):
                 gray = unit(self.show_source(src))
