@@ -27,16 +27,18 @@ import torch
 from torch import Tensor
 
 from training.checkpoint import DIRECTIONS, CheckpointError, LoadedRun, load_run, read_weights
+from training.families import LATENT
 
 CPU_THREADS = int(os.environ.get("LATENT_STUDIO_CPU_THREADS") or 1)
 
 
 def prepare(run: LoadedRun) -> LoadedRun:
-    """Set the CPU thread count (see the module docstring) and run the generator once, so the
-    first image a user asks for does not pay for the backend's one-time setup."""
+    """Set the CPU thread count (see the module docstring) and run a latent model's generator once,
+    so the first image a user asks for does not pay for the backend's one-time setup."""
     if run.device.type == "cpu":
         torch.set_num_threads(CPU_THREADS)
-    generate(run, torch.zeros(1, run.config.latent.input_dim))
+    if run.family.kind == LATENT:
+        generate(run, torch.zeros(1, run.config.latent.input_dim))
     return run
 
 

@@ -21,13 +21,20 @@ from explorer.views import (
     manifold,
     perturbation,
     picker,
+    pixels,
     seed,
     sliders,
     training,
     your_image,
 )
+from training.families import AUTOREGRESSIVE, LATENT
 
-MODEL_VIEWS = [sliders, codes, classes, attributes, bank, interpolation, perturbation, manifold, your_image]
+# The tabs for each kind of run the explorer opens (training.families.EXPLORED); each view also
+# says whether a run has what it needs (codes, classes, directions...).
+MODEL_VIEWS = {
+    LATENT: [sliders, codes, classes, attributes, bank, interpolation, perturbation, manifold, your_image],
+    AUTOREGRESSIVE: [pixels],
+}
 
 st.set_page_config(page_title="Latent Studio", page_icon=":material/tune:", layout="wide")
 session.start()
@@ -45,7 +52,7 @@ if run is not None:
     with st.sidebar:
         seed.render()
 
-views = [v for v in MODEL_VIEWS if run is not None and v.available(run)]
+views = [v for v in MODEL_VIEWS[run.family.kind] if v.available(run)] if run is not None else []
 titles = [v.TITLE for v in views] + [training.TITLE, colorize.TITLE]
 if st.session_state.get(session.VIEW) not in titles:
     st.session_state.pop(session.VIEW, None)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from training.checkpoint import CheckpointError, find_runs, read_config
 from training.config import RunConfig
-from training.families import LATENT, kind_of
+from training.families import EXPLORED, kind_of
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -60,14 +60,14 @@ class RunEntry:
 
     @property
     def explorable(self) -> bool:
-        return self.config is not None and kind_of(self.config.family) == LATENT
+        return self.config is not None and kind_of(self.config.family) in EXPLORED
 
     @property
     def label(self) -> str:
         if self.config is None:
             return f"{self.id} (cannot be read)"
         c = self.config
-        if kind_of(c.family) != LATENT:
+        if kind_of(c.family) not in EXPLORED:
             return f"{self.id} ({c.family}: open in Colorize & translate)"
         progress = f"step {c.step}" if c.step >= c.train.steps else f"step {c.step}/{c.train.steps}"
         return f"{self.id} ({c.family} on {c.data.dataset}, {progress})"

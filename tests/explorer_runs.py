@@ -21,7 +21,7 @@ from safetensors.torch import save_file
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import TINY
-from training.checkpoint import save_run
+from training.checkpoint import TEST_DIGITS, save_run
 from training.config import merge
 from training.families import get_family
 from training.trainer import new_config
@@ -47,11 +47,14 @@ def make_run(run: Path, family: str, overrides: dict, steps: tuple[int, ...] = S
 @functools.cache
 def tiny_runs(base: Path) -> Path:
     """<base>/explorer-runs holding dcgan (with attribute directions), infogan (with a model card
-    and metrics), cgan, a 2-D vae, a run whose config.json is truncated and one whose weights
-    disagree with its config."""
+    and metrics), cgan, a 2-D vae, a pixelcnn (with kept test digits), a run whose config.json is
+    truncated and one whose weights disagree with its config."""
     root = base / "explorer-runs"
-    for family, overrides in [("dcgan", DEFAULT_INIT), ("infogan", DEFAULT_INIT), ("cgan", DEFAULT_INIT), ("vae", VAE_TINY)]:
+    for family, overrides in [("dcgan", DEFAULT_INIT), ("infogan", DEFAULT_INIT), ("cgan", DEFAULT_INIT), ("vae", VAE_TINY),
+                              ("pixelcnn", TINY)]:
         make_run(root / family, family, overrides)
+    digits = (torch.rand(20, 1, 28, 28, generator=torch.Generator().manual_seed(0)) > 0.7).to(torch.uint8)
+    save_file({"images": digits, "labels": torch.arange(20) % 10}, str(root / "pixelcnn" / TEST_DIGITS))
     infogan = json.loads((root / "infogan" / "config.json").read_text())
     infogan["metrics"] = {"d_loss": 0.61234, "q_cat_acc": 0.99}
     infogan["card"] = {"hardware": "test CPU", "train_seconds": 75.0, "command": "python -m training train --preset infogan-mnist"}

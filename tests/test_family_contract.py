@@ -7,7 +7,7 @@ import torch
 
 from tests.conftest import TINY, checked_train_step
 from training.checkpoint import load_run, save_run
-from training.families import FAMILIES, IMG2IMG, LATENT, StepContext, family_names, get_family
+from training.families import AUTOREGRESSIVE, FAMILIES, IMG2IMG, LATENT, StepContext, family_names, get_family
 from training.families.img2img import COLORIZE, PAIRED, UNPAIRED
 from training.trainer import new_config
 
@@ -23,9 +23,9 @@ def tiny(family: str):
 
 
 def test_the_registry_lists_every_family_once_by_kind():
-    latent, img2img = family_names(LATENT), family_names(IMG2IMG)
-    assert sorted(latent + img2img) == family_names() == sorted(FAMILIES)
-    assert {"dcgan", "infogan", "vae"} <= set(latent) and {"pix2pix", "cyclegan"} <= set(img2img)
+    latent, img2img, autoregressive = family_names(LATENT), family_names(IMG2IMG), family_names(AUTOREGRESSIVE)
+    assert sorted(latent + img2img + autoregressive) == family_names() == sorted(FAMILIES)
+    assert {"dcgan", "infogan", "vae"} <= set(latent) and {"pix2pix", "cyclegan"} <= set(img2img) and autoregressive == ["pixelcnn"]
 
 
 @pytest.mark.parametrize("family", family_names())

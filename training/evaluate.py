@@ -18,11 +18,11 @@ from safetensors.torch import save_file
 from torch.utils.data import DataLoader, Subset
 from torchvision.utils import save_image
 
-from training.checkpoint import DIRECTIONS, ENCODED_TEST, LoadedRun, atomic_write, load_run, record_metrics
+from training.checkpoint import DIRECTIONS, ENCODED_TEST, TEST_DIGITS, LoadedRun, atomic_write, load_run, record_metrics
 from training.classifier import batched, load_classifier
 from training.config import LatentSample
 from training.data import celeba_attributes, load_dataset, to_unit
-from training.families import IMG2IMG
+from training.families import AUTOREGRESSIVE, IMG2IMG
 from training.metrics import frechet_distance, gaussian, inception_score, nearest_neighbours, precision_recall, purity
 from training.onnx_export import export_report
 
@@ -195,6 +195,8 @@ def evaluate_run(run_dir: str | Path, data_root: str | None = None, samples: int
         from training.img2img_eval import evaluate_run as evaluate_image_to_image
 
         return evaluate_image_to_image(run_dir, data_root)
+    if run.family.kind == AUTOREGRESSIVE:
+        return evaluate_likelihood_model(run, run_dir, data_root, min(samples, LIKELIHOOD_SAMPLES), seed)
     results: dict = {"eval_step": cfg.step, "eval_samples": samples, "eval_seed": seed}
     fake = generate(run, cfg.latent.sample(samples, torch.Generator().manual_seed(seed)))
     train = real_images(load_dataset(cfg.data, data_root, "train"))
@@ -242,4 +244,32 @@ def evaluate_run(run_dir: str | Path, data_root: str | None = None, samples: int
     results["inception_fid"], results["inception_fid_note"] = inception_fid(fake[:2000], test[:2000])
     record_metrics(run_dir, results)
     results["onnx"] = export_report(run_dir)
+    return results
+
+
+LIKELIHOOD_SAMPLES = 1000  # a PixelCNN draws one pixel per pass: 1,000 digits take minutes on a CPU core
+EXAMPLES_PER_CLASS = 10
+
+
+def evaluate_likelihood_model(run: LoadedRun, run_dir: Path, data_root: str | None, samples: int, seed: int) -> dict:
+    """A likelihood model (PixelCNN): its test negative log-likelihood (the family's evaluate), how
+    its samples spread over the classes the dataset's classifier sees in them and their image
+    statistics; also keeps a few held-out images per class in the run (TEST_DIGITS) for the
+    explorer to complete, so it needs no dataset at serving time."""
+    cfg, family = run.config, run.family
+    test = load_dataset(cfg.data, data_root, "test")
+    results: dict = {"eval_step": cfg.step, "eval_samples": samples, "eval_seed": seed}
+    batches = ((x.to(run.device), y) for x, y in DataLoader(test, 500))
+    results.update(family.evaluate(run.modules, batches))
+    fake = family.draw(run.modules, samples, torch.Generator(device=run.device).manual_seed(seed)).cpu()
+    classifier = load_classifier(cfg.data.dataset)
+    if classifier is not None:
+        results.update(class_shares(batched(classifier, fake).argmax(1), classifier.info["outputs"]))
+    real = real_images(test)
+    results.update(image_statistics(fake, family.as_model_sees(real)))
+    labels = torch.as_tensor(test.targets)
+    picks = torch.cat([torch.nonzero(labels == k).flatten()[:EXAMPLES_PER_CLASS] for k in labels.unique()])
+    digits = family.as_model_sees(real[picks]).gt(0).to(torch.uint8)
+    atomic_write(run_dir / TEST_DIGITS, lambda tmp: save_file({"images": digits, "labels": labels[picks]}, tmp))
+    record_metrics(run_dir, results)
     return results

@@ -59,4 +59,9 @@ PRESETS: dict[str, Preset] = {
         {"arch": {"direction": "BtoA"}}, "paired",
     ),
     "vae-2d": Preset("vae", "VAE with a 2-D latent, so the whole latent plane can be drawn as a manifold", {"latent": {"dim": 2}}, "mnist"),
+    "pixelcnn-book": Preset(
+        "pixelcnn", "the GAN book's PixelCNN: a 7x7 type A masked conv, five residual blocks and two 1x1 type B layers, "
+                    "128 wide (the default is 32 wide: the same network at a sixteenth of the compute)",
+        {"arch": {"generator": {"kind": "pixelcnn", "width": 128, "blocks": 5, "kernel_size": 7}}}, "mnist",
+    ),
 }

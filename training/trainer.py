@@ -261,8 +261,8 @@ def _log_row(run: _Run, monitor: FailureMonitor, batches: Iterator[tuple[torch.T
     t = run.cfg.train
     row = {k: round(float(v) / count, 5) for k, v in sums.items()}
     row["images_per_s"] = round(count * t.batch_size * t.n_critic * run.world.size / seconds, 1)
-    fake = run.render_fixed()
-    warnings = monitor.update(step, row, fake, next(batches)[0][: len(fake)])
+    fake = run.render_fixed() if run.family.monitored else None
+    warnings = monitor.update(step, row, fake, None if fake is None else next(batches)[0][: len(fake)])
     row = {"step": step, **row}
     if warnings:
         row["warnings"] = warnings

@@ -19,7 +19,11 @@ from training import precision
 from training.config import DataSpec, LatentSample, RunConfig
 
 FAMILIES: dict[str, type["Family"]] = {}
-LATENT, IMG2IMG = "latent", "img2img"  # what a family makes: images from a latent vector, or from images
+# What a family makes, and so which part of the app serves it: images from a latent vector (the
+# explorer's latent views), from images (Colorize & translate), or pixel by pixel from a likelihood
+# model (the explorer's Pixel by pixel view).
+LATENT, IMG2IMG, AUTOREGRESSIVE = "latent", "img2img", "autoregressive"
+EXPLORED = (LATENT, AUTOREGRESSIVE)  # the kinds the explorer page opens
 
 
 def register(cls: type["Family"]) -> type["Family"]:
@@ -36,7 +40,7 @@ def family_names(kind: str | None = None) -> list[str]:
 
 
 def kind_of(family: str) -> str:
-    """LATENT or IMG2IMG for a family's name: which half of the app serves its runs."""
+    """LATENT, IMG2IMG or AUTOREGRESSIVE for a family's name: which part of the app serves its runs."""
     return get_family(family).kind
 
 
@@ -95,6 +99,7 @@ class StepContext:
 class Family:
     name: ClassVar[str]
     kind: ClassVar[str] = LATENT  # LATENT: the explorer samples it; IMG2IMG: the Colorize & translate tab serves it
+    monitored: ClassVar[bool] = True  # the trainer renders the fixed inputs at every log row to watch for collapse
     example_dataset: ClassVar[str] = "fake"  # a dataset its shape tests and benchmarks configure it for (no files read)
     exported: ClassVar[tuple[str, ...]] = ("generator",)  # what the UI loads (.safetensors)
     # exported modules named generator* are also kept at every snapshot (the app's scrubber)
