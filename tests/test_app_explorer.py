@@ -17,7 +17,8 @@ def runs(monkeypatch, tmp_path, tmp_path_factory):
 
 def test_picker_lists_every_run_and_opens_the_first():
     at = open_page()
-    assert [o.split()[0] for o in widget(at.selectbox, "Model").options] == ["broken", "cgan", "dcgan", "infogan", "mismatched", "pixelcnn", "vae"]
+    listed = [o.split()[0] for o in widget(at.selectbox, "Model").options]
+    assert listed == ["broken", "cgan", "dcgan", "infogan", "mismatched", "pixelcnn", "vae"]
     assert at.query_params["model"] == "broken"
     assert "not valid JSON" in at.error[0].value
 

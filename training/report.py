@@ -28,7 +28,8 @@ def _pct(value) -> str:
 
 def other_metrics(m: dict) -> list[str]:
     """The numbers particular to a kind of model: InfoGAN purity, class accuracy, face directions,
-    and the image-to-image measures (against the gray input for colorizers)."""
+    how samples spread over the classes, a likelihood model's test NLL, and the image-to-image
+    measures (against the gray input for colorizers)."""
     m = {k: v for k, v in m.items() if isinstance(v, (int, float))}  # a hand-edited text value is not a measure
     out = [f"{k} {_fmt(m[k])}" for k in ("purity", "class_accuracy", "test_accuracy", "attribute_directions") if k in m]
     if {"gray_psnr", "test_psnr", "test_ssim", "gray_ssim", "colorfulness_ratio"} <= m.keys():
@@ -46,6 +47,10 @@ def other_metrics(m: dict) -> list[str]:
     if {"test_cycle_l1", "test_target_share_ab", "test_target_share_ba"} <= m.keys():
         out.append(f"cycle L1 {m['test_cycle_l1']:.3f}, classified as the target domain: "
                    f"A→B {_pct(m['test_target_share_ab'])}, B→A {_pct(m['test_target_share_ba'])}")
+    if "test_nll_bits_per_dim" in m:
+        out.append(f"test NLL {m['test_nll_bits_per_dim']:.4f} bits per pixel ({m['test_nll_nats']:.1f} nats per digit)")
+    if "class_share_min" in m:
+        out.append(f"class shares {_pct(m['class_share_min'])} to {_pct(m['class_share_max'])}")
     if {"checkerboard_ab", "checkerboard_ba"} <= m.keys():
         out.append(f"checkerboard energy ×{m['checkerboard_ab']:.1f} / ×{m['checkerboard_ba']:.1f} of real photos")
     return out
