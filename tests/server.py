@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from explorer.tools.local_server import running
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TINY
 from tests.explorer_runs import DEFAULT_INIT, make_run
 from tests.img2img_helpers import tiny_config, write_data_root
 from training.trainer import train
@@ -38,13 +38,15 @@ def require_chromium() -> str:
 
 
 def tiny_server_runs(base: Path) -> Path:
-    """A colorizer, a CycleGAN, a facades pix2pix and a DCGAN, each trained for two steps."""
+    """A colorizer, a CycleGAN, a facades pix2pix, a DCGAN and a PixelCNN, each trained for two steps
+    (the last two only initialised)."""
     data = write_data_root(base / "data")
     runs = base / "runs"
     train(tiny_config("pix2pix", "colorize"), runs / "colorizer", data_root=str(data), progress=False)
     train(tiny_config("cyclegan", "unpaired"), runs / "summer2winter", data_root=str(data), progress=False)
     train(tiny_config("pix2pix", "paired", {"arch": {"direction": "BtoA"}}), runs / "facades", data_root=str(data), progress=False)
     make_run(runs / "dcgan", "dcgan", DEFAULT_INIT)
+    make_run(runs / "pixelcnn", "pixelcnn", TINY)
     return runs
 
 

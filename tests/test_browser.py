@@ -123,3 +123,22 @@ def test_dragging_a_latent_slider_changes_the_image(browser_page, tmp_path):
     assert image.get_attribute("src") != before and "z=0%3A" in page.url  # the edit is in the permalink
     assert not errors
     shot(page, tmp_path, "slider.png")
+
+
+def test_a_pixelcnn_draws_its_digits_row_by_row_in_the_page(browser_page, tmp_path):
+    """Press Draw: the picture is replaced as rows complete (it fills in), then the timing shows."""
+    url, page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url + "/?model=pixelcnn&view=Pixel+by+pixel")
+    settle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.evaluate("""() => { window.seenPictures = new Set();
+        new MutationObserver(() => document.querySelectorAll('[data-testid="stImage"] img').forEach(i => window.seenPictures.add(i.src)))
+          .observe(document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ["src"]}); }""")
+    page.get_by_role("button", name="Draw", exact=True).click()
+    page.get_by_text(re.compile(r"8 digits, 6,272 pixels in")).wait_for(timeout=120_000)
+    settle(page)
+    assert page.evaluate("window.seenPictures.size") >= 3  # some partly drawn pictures on the way, then the finished one
+    assert not errors
+    shot(page, tmp_path, "pixel-by-pixel.png")
