@@ -309,6 +309,16 @@ def _colorize(spec: DataSpec, root: Path, split: str, download: bool) -> Dataset
     return ColorPairs(decode_files(files, spec.image_size, 3), spec.color_space)
 
 
+def _photos(spec: DataSpec, root: Path, split: str, download: bool) -> Dataset:
+    """photos_128's everyday photos with its own train/test split (classes as targets)."""
+    folder = _folder(spec, root)
+    files = image_files(folder / split)
+    if not files:
+        raise DatasetMissing(f"no photos in {folder / split} (expected {split}/<class>/*.jpg)")
+    classes = sorted({f.parent.name for f in files})
+    return TensorImages(decode_files(files, spec.image_size, spec.channels), torch.tensor([classes.index(f.parent.name) for f in files]))
+
+
 def _fake(spec: DataSpec, root: Path, split: str, download: bool) -> Dataset:
     return FakeImages(spec, seed=0 if split == "train" else 1)
 
@@ -329,6 +339,7 @@ DATASETS = {
         DatasetInfo("unpaired", "summer2winter_yosemite_128", 128, 3, _unpaired,
                     how_to_get="use CycleGAN's datasets (trainA/trainB/testA/testB)"),
         DatasetInfo("colorize", None, 128, 3, _colorize, color_space="lab"),
+        DatasetInfo("photos", "photos_128", 128, 3, _photos),
         DatasetInfo("fake", None, 28, 1, _fake, DIGITS),
     ]
 }

@@ -14,6 +14,8 @@ What a run is measured by follows its task (its family's Serving, training/famil
 - unpaired translation (CycleGAN): mean cycle L1 per domain; the share of translated test images that a small A-vs-B
   classifier, trained on the real train split, assigns to the target domain; and the period-2
   (checkerboard) energy of the translations relative to real photos.
+- upscaling (SRGAN on photos): each held-out photo made x1/4 and brought back, PSNR, SSIM and
+  sharpness (mean luma gradient, as a share of the true photo's) beside bicubic upscaling's.
 
 The classifiers that judge are trained once per dataset, seeded, and kept in
 checkpoints/classifiers/ beside the others, so every run is scored by the same judge and the
@@ -45,7 +47,7 @@ from training.config import DataSpec
 from training.data import DATASETS, ColorPairs, DatasetMissing, colorize_files, decode_files, load_dataset, to_unit
 from training.data import data_root as data_root_path
 from training.families import IMG2IMG, family_names, get_family
-from training.families.img2img import COLORIZE, UNPAIRED
+from training.families.img2img import COLORIZE, PAIRED, UNPAIRED
 from training.image_quality import checkerboard_energy, l1, psnr, ssim
 
 CLASSIFIER_SIZE = 64  # summer vs winter is plain at 64 px; a quarter of the cost of 128
@@ -188,7 +190,7 @@ def evaluate_run(run_dir: str | os.PathLike, data_root: str | os.PathLike | None
                        test_images_a=len(test.a), test_images_b=len(test.b))
     elif task == COLORIZE:
         metrics.update(_colorizer_judged(run, data, data_root, judges))
-    else:
+    elif task == PAIRED:
         metrics.update(_mean_photo_baseline(run, data_root, test))
     if write:
         record_metrics(run_dir, metrics)

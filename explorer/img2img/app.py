@@ -28,7 +28,7 @@ from explorer.img2img.uploads import UploadError, UploadLimits
 from explorer.request_limits import BodyLimit, ClientBudget, FolderCap, client_id
 from explorer.runs import RunEntry, scan, shipped_folder
 from training.families import IMG2IMG, kind_of
-from training.families.img2img import COLORIZE, serving, translation_directions
+from training.families.img2img import COLORIZE, PAIRED, UNPAIRED, serving, translation_directions
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LIMITS = UploadLimits()
@@ -49,7 +49,11 @@ def image_to_image_runs(folders: list[Path] | None = None) -> tuple[dict[str, Ru
     for entry in scan(folders or [shipped_folder()]):
         if entry.config is None or kind_of(entry.config.family) != IMG2IMG:
             continue
-        (colorizers if serving(entry.config).task == COLORIZE else translators)[entry.id] = entry
+        task = serving(entry.config).task
+        if task in (PAIRED, UNPAIRED):
+            translators[entry.id] = entry
+        elif task == COLORIZE:
+            colorizers[entry.id] = entry
     return colorizers, translators
 
 

@@ -30,7 +30,7 @@ from explorer.img2img.uploads import UploadError, UploadLimits, load_upload
 from training import color, color_bins
 from training.checkpoint import LoadedRun, load_run, read_config
 from training.families import IMG2IMG
-from training.families.img2img import COLORIZE, Serving
+from training.families.img2img import COLORIZE, PAIRED, UNPAIRED, Serving
 
 BATCH = 16  # same-sized images per forward pass
 MAX_ASPECT = 4  # the longer working side is at most this many model sizes (a panorama gets smaller)
@@ -123,9 +123,9 @@ def _served(loaded: LoadedRun, colorizer: bool) -> Serving:
     task = served.task if served else None
     if colorizer and task != COLORIZE:
         raise ValueError(f"{loaded.path.name} is a {cfg.family} model of {cfg.data.dataset!r}, not a colorizer")
-    if not colorizer and task in (None, COLORIZE):
+    if not colorizer and task not in (PAIRED, UNPAIRED):
         raise ValueError(f"{loaded.path.name} is a {cfg.family} model of {cfg.data.dataset!r}; translation needs an image-to-image "
-                         "model of photos, not a colorizer")
+                         f"model that translates photos, not {'a colorizer' if task == COLORIZE else 'an upscaler' if task else 'this'}")
     return served
 
 

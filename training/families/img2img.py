@@ -11,12 +11,13 @@ from torch import nn
 
 from training.config import RunConfig
 from training.families.base import IMG2IMG, Family, StepContext, family_names, get_family
-from training.models.img2img import PatchDiscriminator, ResnetGenerator, UNetGenerator
+from training.models.img2img import PatchDiscriminator, ResnetGenerator, UNetGenerator, UpscaleGenerator
 
 # What a run does, which decides where the app serves it and how evaluation judges it:
 COLORIZE = "colorize"  # a photo's lightness -> its colours: the Colorize tab; judged against the gray photo
 PAIRED = "paired"  # source -> target, learned from pairs: the Translate tab; judged against the true targets
 UNPAIRED = "unpaired"  # between two domains, learned without pairs: the Translate tab; judged by an A-vs-B classifier
+UPSCALE = "upscale"  # a photo -> the same photo `scale` times larger: the Upscale tab, tiled at full size; judged against bicubic
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Serving:
     and the tests read instead of asking which family a run is, so a new family is served by
     describing itself here."""
 
-    task: str  # COLORIZE, PAIRED or UNPAIRED
+    task: str  # COLORIZE, PAIRED, UNPAIRED or UPSCALE
     routes: dict[str, tuple[str, str | None]]  # each direction -> (generator that translates, generator back or None)
     in_channels: int  # what the generator reads: 1 (a lightness or a gray image) or 3 (RGB)
     input_size: int  # the shorter side its inputs had in training: an upload is resized to it, so textures keep their scale
@@ -91,13 +92,15 @@ GRID_COLUMNS = 8  # the trainer's grid has 8 columns when a family has no classe
 
 
 def make_generator(spec: dict) -> nn.Module:
-    """A generator from its config.json entry: kind unet (pix2pix) or resnet (CycleGAN)."""
+    """A generator from its config.json entry: kind unet (pix2pix), resnet (CycleGAN) or upscale (SRGAN)."""
     kwargs = {k: v for k, v in spec.items() if k != "kind"}
     if spec["kind"] == "unet":
         return UNetGenerator(**kwargs)
     if spec["kind"] == "resnet":
         return ResnetGenerator(**kwargs)
-    raise ValueError(f"unknown image-to-image generator kind {spec['kind']!r}; use unet or resnet")
+    if spec["kind"] == "upscale":
+        return UpscaleGenerator(**kwargs)
+    raise ValueError(f"unknown image-to-image generator kind {spec['kind']!r}; use unet, resnet or upscale")
 
 
 def make_discriminator(spec: dict) -> nn.Module:
@@ -114,6 +117,8 @@ def unet_depth(image_size: int) -> int:
 
 def size_multiple(spec: dict) -> int:
     """Height and width must be multiples of this for the generator to return the input's size."""
+    if spec["kind"] == "upscale":
+        return 1
     return 2 ** (spec.get("depth", 7) if spec["kind"] == "unet" else spec.get("n_down", 2))
 
 

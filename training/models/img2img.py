@@ -13,6 +13,7 @@ or shapes), so they export with torch.export / torch.onnx.export.
 """
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -249,3 +250,33 @@ class ResnetGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, in_channels, H, W) -> (B, out_channels, H, W) in [-1, 1]."""
         return self.decoder(self.blocks(self.encoder(x)))
+
+
+class UpscaleGenerator(nn.Module):
+    """SRGAN's generator, small: a residual network at the input's resolution, then x2 stages of
+    nearest-neighbour upsampling and a 3x3 conv (resize-convolution: no checkerboard, unlike
+    sub-pixel or transposed convolutions before training removes it), added to the bicubic
+    upscale of the input. The network only learns what bicubic misses (edges, texture), which is
+    why it starts as good as bicubic and trains quickly."""
+
+    def __init__(self, in_channels: int = 3, out_channels: int = 3, width: int = 32, n_blocks: int = 8, scale: int = 4) -> None:
+        super().__init__()
+        if scale < 2 or scale & (scale - 1):
+            raise ValueError(f"scale must be a power of two of at least 2, got {scale}")
+        self.scale = scale
+        self.head = nn.Sequential(nn.Conv2d(in_channels, width, 9, padding=4), nn.PReLU(width))
+        self.body = nn.Sequential(*[ResnetBlock(width, "batch") for _ in range(n_blocks)],
+                                  nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width))
+        up: list[nn.Module] = []
+        for _ in range(scale.bit_length() - 1):
+            up += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(width, width, 3, padding=1), nn.PReLU(width)]
+        self.up = nn.Sequential(*up, nn.Conv2d(width, out_channels, 3, padding=1))
+        nn.init.zeros_(self.up[-1].weight)  # an untrained generator is exactly bicubic
+        nn.init.zeros_(self.up[-1].bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, h, w) in [-1, 1] -> (B, C, scale * h, scale * w)."""
+        features = self.head(x)
+        residual = self.up(features + self.body(features))
+        base = F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
+        return base + residual
