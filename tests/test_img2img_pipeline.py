@@ -77,6 +77,7 @@ def runs(tmp_path_factory):
                         "arch": {"chroma": "regression", "generator": {"out_channels": 3, "output": "image"}}}),
         "facades": make_run(root / "facades", "pix2pix", "paired", {"arch": {"direction": "BtoA"}}),
         "cyclegan": make_run(root / "cyclegan", "cyclegan", "unpaired"),
+        "srgan": make_run(root / "srgan", "srgan", "photos"),
     }
 
 
@@ -162,9 +163,9 @@ def test_pix2pix_translates_only_its_trained_direction(runs):
 
 
 def test_wrong_model_or_direction_is_refused(runs):
-    with pytest.raises(ValueError, match="not a colorizer"):
+    with pytest.raises(ValueError, match="this needs a colorizer, not a translator"):
         colorize(UPLOADS["png"](), runs["cyclegan"])
-    with pytest.raises(ValueError, match="translation needs an image-to-image model"):
+    with pytest.raises(ValueError, match="this needs a translator, not a colorizer"):
         translate(UPLOADS["png"](), runs["lab"], "AtoB")
     with pytest.raises(ValueError, match="AtoB or BtoA"):
         translate(UPLOADS["png"](), runs["cyclegan"], "sideways")
@@ -226,3 +227,36 @@ def test_latency_benchmark_times_what_the_app_offers_for_each_run(runs, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert [r["task"] for r in rows] == ["colorize", "translate AtoB", "translate BtoA", "translate BtoA"]
     assert all(r["p50_ms"] > 0 and r["size"] == "64x64" for r in rows)
+
+
+def test_upscale_returns_four_times_the_upload_and_an_untrained_upscaler_is_bicubic(runs):
+    """Tiles with their margins cut away leave no seam: an untrained generator (bicubic exactly)
+    gives bicubic of the whole photo, however the tiles fall."""
+    from explorer.img2img.pipeline import TILE, upscale
+
+    size = (TILE + 37, TILE // 2 + 5)  # a tile and a part across, half a tile down
+    src = photo(3, size)
+    result = upscale(src, runs["srgan"])
+    out = result.output
+    assert out.size == (4 * size[0], 4 * size[1]) and out.mode == "RGB" and result.source.size == size
+    x = torch.from_numpy(np.asarray(src, dtype=np.float32)).permute(2, 0, 1)[None] / 255
+    expected = torch.nn.functional.interpolate(x * 2 - 1, scale_factor=4, mode="bicubic", align_corners=False).clamp(-1, 1)
+    got = torch.from_numpy(np.asarray(out, dtype=np.float32)).permute(2, 0, 1)[None] / 255 * 2 - 1
+    inner = (slice(None), slice(None), slice(40, -40), slice(40, -40))  # replicate padding differs from bicubic's own at the border
+    assert (got[inner] - expected[inner]).abs().max() < 2.5 / 255
+
+
+def test_a_large_upload_is_brought_down_before_upscaling(runs):
+    from explorer.img2img.pipeline import UPSCALE_MAX_SIDE, upscale
+
+    result = upscale(photo(3, (1200, 600)), runs["srgan"])
+    assert result.output.size == (4 * UPSCALE_MAX_SIDE, 4 * UPSCALE_MAX_SIDE // 2) == result.bicubic().size
+
+
+def test_each_tool_refuses_the_others_models(runs):
+    from explorer.img2img.pipeline import upscale
+
+    with pytest.raises(ValueError, match="this needs an upscaler, not a colorizer"):
+        upscale(UPLOADS["png"](), runs["lab"])
+    with pytest.raises(ValueError, match="this needs a translator, not an upscaler"):
+        translate(UPLOADS["png"](), runs["srgan"], "x4")

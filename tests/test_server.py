@@ -103,6 +103,15 @@ def test_result_files_are_fresh_per_request_and_old_ones_are_removed(tmp_path):
     assert not Path(first).exists() and Path(second).exists()
 
 
+def test_upscale_returns_bicubic_and_the_upscaled_photo_at_four_times_the_size(client, tmp_path):
+    photo = Image.fromarray(np.random.default_rng(2).integers(0, 255, (30, 44, 3), dtype=np.uint8))
+    (before, after), download = client.predict(upload(tmp_path, "small.png", photo), "upscaler", api_name="/upscale")
+    sizes = [Image.open(p["path"] if isinstance(p, dict) else p).size for p in (before, after, download)]
+    assert sizes == [(176, 120)] * 3
+    with pytest.raises(Exception, match="Unknown upscaler model 'colorizer'"):
+        client.predict(upload(tmp_path, "small.png", photo), "colorizer", api_name="/upscale")
+
+
 def test_translate_returns_translation_round_trip_and_error_map(client, tmp_path):
     photo = Image.fromarray(np.random.default_rng(1).integers(0, 255, (40, 64, 3), dtype=np.uint8))
     out, recon, error = client.predict(upload(tmp_path, "summer.jpg", photo), "summer2winter", "AtoB", api_name="/translate")

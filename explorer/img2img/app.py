@@ -16,6 +16,7 @@ import tempfile
 import time
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import gradio as gr
 from fastapi import FastAPI
@@ -23,12 +24,12 @@ from gradio.utils import get_upload_folder
 from PIL import Image
 
 from explorer import mode
-from explorer.img2img.pipeline import DEFAULT_VIVIDNESS, colorize, translate
+from explorer.img2img.pipeline import DEFAULT_VIVIDNESS, UPSCALE_MAX_SIDE, colorize, translate, upscale
 from explorer.img2img.uploads import UploadError, UploadLimits
 from explorer.request_limits import BodyLimit, ClientBudget, FolderCap, client_id
 from explorer.runs import RunEntry, scan, shipped_folder
 from training.families import IMG2IMG, kind_of
-from training.families.img2img import COLORIZE, PAIRED, UNPAIRED, serving, translation_directions
+from training.families.img2img import COLORIZE, PAIRED, UNPAIRED, UPSCALE, serving, translation_directions
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LIMITS = UploadLimits()
@@ -42,19 +43,25 @@ MAX_UPLOAD_FOLDER = int(float(os.environ.get("LATENT_STUDIO_UPLOAD_GB") or 2) * 
 CONCURRENCY = int(os.environ.get("LATENT_STUDIO_CONCURRENCY") or max(1, (os.cpu_count() or 2) // 2))
 
 
-def image_to_image_runs(folders: list[Path] | None = None) -> tuple[dict[str, RunEntry], dict[str, RunEntry]]:
-    """(colorizers, translators) by run name, for every readable image-to-image run: a run's
-    Serving task says which tab serves it."""
-    colorizers, translators = {}, {}
+class ToolRuns(NamedTuple):
+    """The image-to-image runs each tab offers, by run name."""
+
+    colorizers: dict[str, RunEntry]
+    translators: dict[str, RunEntry]
+    upscalers: dict[str, RunEntry]
+
+
+TABS = {COLORIZE: "colorizers", PAIRED: "translators", UNPAIRED: "translators", UPSCALE: "upscalers"}  # a run's Serving task -> its tab
+
+
+def image_to_image_runs(folders: list[Path] | None = None) -> ToolRuns:
+    """Every readable image-to-image run, under the tab its Serving task says serves it."""
+    runs = ToolRuns({}, {}, {})
     for entry in scan(folders or [shipped_folder()]):
         if entry.config is None or kind_of(entry.config.family) != IMG2IMG:
             continue
-        task = serving(entry.config).task
-        if task in (PAIRED, UNPAIRED):
-            translators[entry.id] = entry
-        elif task == COLORIZE:
-            colorizers[entry.id] = entry
-    return colorizers, translators
+        getattr(runs, TABS[serving(entry.config).task])[entry.id] = entry
+    return runs
 
 
 def _pick(runs: dict[str, RunEntry], name: str | None, kind: str) -> RunEntry:
@@ -149,7 +156,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
         with budgeted(request):
             source = upload_source(photo, allowed)
             try:  # a colorizer without colour bins ignores vividness (Pix2Pix.chroma)
-                result = colorize(source, _pick(image_to_image_runs(folders)[0], model, "colorizer").path, LIMITS, vividness)
+                result = colorize(source, _pick(image_to_image_runs(folders).colorizers, model, "colorizer").path, LIMITS, vividness)
             except UploadError as e:
                 raise gr.Error(str(e)) from e
             before = result.convert("L").convert("RGB")  # the photo's own lightness, upright, at its size
@@ -160,7 +167,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
         """Translate a photo: the translation, and for a run that translates back the round trip and its |A - A'| map."""
         with budgeted(request):
             source = upload_source(photo, allowed)
-            run = _pick(image_to_image_runs(folders)[1], model, "translation")
+            run = _pick(image_to_image_runs(folders).translators, model, "translation")
             try:
                 one_way = len(serving(run.config).routes) == 1  # the radio means nothing to it
                 t = translate(source, run.path, None if one_way else direction, LIMITS)
@@ -168,10 +175,21 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
                 raise gr.Error(str(e)) from e
             return tuple(results.save({"translated": t.output, "round-trip": t.reconstruction, "error": t.error_map}))
 
-    def choices() -> tuple[gr.Dropdown, gr.Dropdown]:
+    def do_upscale(photo: dict | None, model: str, request: gr.Request = None) -> tuple[tuple[str, str], str]:
+        """Upscale a photo x4: returns (bicubic, upscaled) for the slider and a PNG file to download."""
+        with budgeted(request):
+            source = upload_source(photo, allowed)
+            try:
+                result = upscale(source, _pick(image_to_image_runs(folders).upscalers, model, "upscaler").path, LIMITS)
+            except UploadError as e:
+                raise gr.Error(str(e)) from e
+            before_path, after_path = results.save({"bicubic": result.bicubic(), "upscaled": result.output})
+            return (before_path, after_path), after_path
+
+    def choices() -> tuple[gr.Dropdown, ...]:
         return tuple(model_choice(runs) for runs in image_to_image_runs(folders))
 
-    colorizers, translators = image_to_image_runs(folders)
+    colorizers, translators, upscalers = image_to_image_runs(folders)
     budget = ClientBudget() if mode.public() else None
     cache = Path(get_upload_folder())  # where Gradio keeps uploads (GRADIO_TEMP_DIR)
     allowed = [cache, EXAMPLES]
@@ -215,7 +233,21 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             gr.Examples(sorted(str(p) for p in (EXAMPLES / "translate").glob("*.jpg")), inputs=source, label="Examples")
             t_go.click(do_translate, [source, t_model, direction], [translated, reconstruction, error], api_name="translate",
                        preprocess=False)
-        blocks.load(choices, None, [model, t_model], api_name=False)
+        with gr.Tab("Upscale x4"):
+            gr.Markdown(f"Make a small photo four times larger. The model adds the edges and texture that plain (bicubic) "
+                        f"enlarging smears; what it adds is a plausible guess, not recovered detail. Photos larger than "
+                        f"{UPSCALE_MAX_SIDE} pixels on their longer side are first brought down to it.")
+            with gr.Row():
+                with gr.Column():
+                    small_photo = photo_input("Small photo")
+                    u_model = model_choice(upscalers)
+                    u_go = gr.Button("Upscale", variant="primary")
+                with gr.Column():
+                    u_compare = gr.ImageSlider(label="Bicubic / upscaled", type="pil")
+                    u_download = gr.File(label="Download the upscaled photo")
+            gr.Examples(sorted(str(p) for p in (EXAMPLES / "colorize").glob("*.jpg")), inputs=small_photo, label="Held-out photos")
+            u_go.click(do_upscale, [small_photo, u_model], [u_compare, u_download], api_name="upscale", preprocess=False)
+        blocks.load(choices, None, [model, t_model, u_model], api_name=False)
     blocks.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return blocks
 

@@ -30,10 +30,12 @@ from explorer.img2img.uploads import UploadError, UploadLimits, load_upload
 from training import color, color_bins
 from training.checkpoint import LoadedRun, load_run, read_config
 from training.families import IMG2IMG
-from training.families.img2img import COLORIZE, PAIRED, UNPAIRED, Serving
+from training.families.img2img import COLORIZE, PAIRED, UNPAIRED, UPSCALE, Serving
 
 BATCH = 16  # same-sized images per forward pass
 MAX_ASPECT = 4  # the longer working side is at most this many model sizes (a panorama gets smaller)
+UPSCALE_MAX_SIDE = 512  # an upscaler's input: a larger upload is first brought down to this (x4: 2048 out, seconds on a CPU)
+TILE, TILE_MARGIN = 192, 8  # an upscaler runs on tiles this many input pixels a side, each seeing this much context around it
 MAX_UPLOAD_ASPECT = 16  # longer side over shorter: past this the shorter side would vanish at the model's scale
 TRANSLATION_MAX_SIDE = 2048  # a translation holds no detail finer than its working size: larger outputs only cost time
 ERROR_FULL_SCALE = 0.5  # |A - A'| (mean over channels, [0, 1] scale) drawn at full heat; typical cycles sit near 0.1
@@ -116,16 +118,17 @@ def _run_batched(loaded: LoadedRun, model: Callable[[torch.Tensor], torch.Tensor
     return out
 
 
-def _served(loaded: LoadedRun, colorizer: bool) -> Serving:
-    """How the run is served, when it is a colorizer (colorizer=True) or a translator (False)."""
+_NEEDS = {COLORIZE: "a colorizer", PAIRED: "a translator", UNPAIRED: "a translator", UPSCALE: "an upscaler"}
+
+
+def _served(loaded: LoadedRun, *tasks: str) -> Serving:
+    """How the run is served, when its task is one of `tasks`; else a ValueError saying what it is."""
     cfg = loaded.config
     served = loaded.family.serving() if loaded.family.kind == IMG2IMG else None
-    task = served.task if served else None
-    if colorizer and task != COLORIZE:
-        raise ValueError(f"{loaded.path.name} is a {cfg.family} model of {cfg.data.dataset!r}, not a colorizer")
-    if not colorizer and task not in (PAIRED, UNPAIRED):
-        raise ValueError(f"{loaded.path.name} is a {cfg.family} model of {cfg.data.dataset!r}; translation needs an image-to-image "
-                         f"model that translates photos, not {'a colorizer' if task == COLORIZE else 'an upscaler' if task else 'this'}")
+    if served is None or served.task not in tasks:
+        what = _NEEDS.get(served.task, served.task) if served else "not an image-to-image model"
+        raise ValueError(f"{loaded.path.name} is a {cfg.family} model of {cfg.data.dataset!r} ({what}); this needs {_NEEDS[tasks[0]]}, "
+                         f"not {what}")
     return served
 
 
@@ -150,7 +153,7 @@ def colorize_many(
     for a run that is not a colorizer.
     """
     loaded = get_run(run)
-    served = _served(loaded, colorizer=True)
+    served = _served(loaded, COLORIZE)
     space = loaded.config.data.color_space
     photos = [load_upload(u, limits) for u in uploads]
     for photo in photos:
@@ -194,7 +197,7 @@ def translate_many(
     which an upsampled translation adds nothing). A sliver of an image (longer side over
     MAX_UPLOAD_ASPECT times the shorter) is an UploadError."""
     loaded = get_run(run)
-    served = _served(loaded, colorizer=False)
+    served = _served(loaded, PAIRED, UNPAIRED)
     forward, backward = loaded.family.route(direction)
     photos = [load_upload(u, limits) for u in uploads]
     for photo in photos:
@@ -225,3 +228,56 @@ def translate(upload: Upload, run: str | os.PathLike | LoadedRun, direction: str
               limits: UploadLimits = UploadLimits()) -> Translation:
     """One photo translated; see translate_many."""
     return translate_many([upload], run, direction, limits)[0]
+
+
+@dataclass(frozen=True)
+class Upscaled:
+    output: Image.Image  # `scale` times the source's size
+    source: Image.Image  # the photo as the model read it (upright, brought down to UPSCALE_MAX_SIDE)
+
+    def bicubic(self) -> Image.Image:
+        """The source enlarged to the output's size by bicubic interpolation: what to compare with."""
+        return self.source.resize(self.output.size, Image.BICUBIC)
+
+
+def upscale_many(uploads: Sequence[Upload], run: str | os.PathLike | LoadedRun, limits: UploadLimits = UploadLimits()) -> list[Upscaled]:
+    """Each photo `scale` times larger (4 for SRGAN), RGB. The model reads the photo at its own
+    size, not at a working size: a larger upload is first brought down to UPSCALE_MAX_SIDE on its
+    longer side. It runs tile by tile (TILE input pixels a side, each with TILE_MARGIN pixels of
+    context on every side that are cut away afterwards), so memory stays bounded and a seam has
+    the same context as any other pixel."""
+    loaded = get_run(run)
+    served = _served(loaded, UPSCALE)
+    results = []
+    for upload in uploads:
+        photo = load_upload(upload, limits)
+        _check_aspect(photo)
+        shrink = min(1.0, UPSCALE_MAX_SIDE / max(photo.size))
+        size = tuple(max(1, round(s * shrink)) for s in photo.size)
+        source = photo if photo.size == size else photo.resize(size, Image.BICUBIC)
+        x = _resized(source, size) * 2 - 1
+        if served.in_channels == 1:
+            x = color.luma((x + 1) / 2) * 2 - 1
+        results.append(Upscaled(_image(((_tiled(loaded, x, served.scale) + 1) / 2).expand(3, -1, -1)), source))
+    return results
+
+
+def upscale(upload: Upload, run: str | os.PathLike | LoadedRun, limits: UploadLimits = UploadLimits()) -> Upscaled:
+    """One photo upscaled; see upscale_many."""
+    return upscale_many([upload], run, limits)[0]
+
+
+def _tiled(loaded: LoadedRun, x: torch.Tensor, scale: int) -> torch.Tensor:
+    """The generator over [C, H, W] in tiles with a margin of context (the edge pixels repeated
+    past the photo's edges), [C, scale * H, scale * W] in [-1, 1]."""
+    c, h, w = x.shape
+    m = TILE_MARGIN
+    padded = F.pad(x[None], (m, m, m, m), mode="replicate")[0]
+    out = torch.empty(c, scale * h, scale * w)
+    tiles = [(top, left) for top in range(0, h, TILE) for left in range(0, w, TILE)]
+    crops = [padded[:, top:min(top + TILE, h) + 2 * m, left:min(left + TILE, w) + 2 * m] for top, left in tiles]
+    for (top, left), y in zip(tiles, _run_batched(loaded, loaded.modules["generator"], crops)):
+        th, tw = min(TILE, h - top), min(TILE, w - left)
+        core = y[:, scale * m:scale * (m + th), scale * m:scale * (m + tw)]
+        out[:, scale * top:scale * (top + th), scale * left:scale * (left + tw)] = core
+    return out.clamp(-1, 1)

@@ -21,12 +21,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from explorer.img2img.pipeline import colorize, translate
+from explorer.img2img.pipeline import colorize, translate, upscale
 from explorer.runs import shipped_folder
 from training.bench import percentile, time_ms
 from training.checkpoint import LoadedRun, find_runs, load_run, read_config
 from training.families import IMG2IMG, kind_of
-from training.families.img2img import COLORIZE
+from training.families.img2img import COLORIZE, UPSCALE
 
 
 def sample_upload(size: int) -> bytes:
@@ -46,10 +46,12 @@ def latency(fn, repeats: int) -> dict[str, float]:
 
 
 def tasks(run: LoadedRun, upload: bytes) -> dict[str, Callable[[], object]]:
-    """What the app offers for the run, by name: colorize, or translate in each of its directions."""
+    """What the app offers for the run, by name: colorize, upscale, or translate in each of its directions."""
     served = run.family.serving()
     if served.task == COLORIZE:
         return {"colorize": lambda: colorize(upload, run)}
+    if served.task == UPSCALE:
+        return {"upscale": lambda: upscale(upload, run)}
     return {f"translate {d}": lambda d=d: translate(upload, run, d) for d in served.routes}
 
 

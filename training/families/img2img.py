@@ -40,7 +40,8 @@ class Img2ImgFamily(Family):
     pairs, served by the Colorize & translate tab as its serving() says."""
 
     kind = IMG2IMG
-    directions: ClassVar[tuple[str, ...]]  # every direction its runs may translate in: the Translate tab's choices
+    directions: ClassVar[tuple[str, ...]]  # every direction its runs may go in: the Translate tab's choices
+    translates: ClassVar[bool] = True  # False: its directions are not the Translate tab's (an upscaler has its own tab)
 
     def serving(self) -> Serving:
         raise NotImplementedError
@@ -85,7 +86,8 @@ def serving(cfg: RunConfig) -> Serving:
 def translation_directions() -> list[str]:
     """Every direction a registered image-to-image family may translate in, in registry order
     without repeats: the Translate tab's choices."""
-    return list(dict.fromkeys(d for name in family_names(IMG2IMG) for d in get_family(name).directions))
+    families = (get_family(name) for name in family_names(IMG2IMG))
+    return list(dict.fromkeys(d for cls in families if cls.translates for d in cls.directions))
 
 
 GRID_COLUMNS = 8  # the trainer's grid has 8 columns when a family has no classes

@@ -59,6 +59,7 @@ class SRGAN(Img2ImgFamily):
     name = "srgan"
     example_dataset = "photos"
     directions = ("x4",)
+    translates = False  # the Upscale tab serves it
     exported = ("generator",)
 
     @classmethod
