@@ -11,7 +11,7 @@ from tests.img2img_helpers import tiny_config, write_data_root
 from training.checkpoint import read_config, save_run
 from training.colorize_eval import SEMANTIC
 from training.data import load_dataset
-from training.families import get_family
+from training.families import IMG2IMG, family_names, get_family
 from training.image_quality import l1, ssim
 from training.img2img_eval import evaluate_run, main
 from training.trainer import new_config
@@ -85,5 +85,7 @@ def test_latent_runs_are_refused_with_a_clear_error(tmp_path, capsys):
     cfg = new_config("dcgan", "fake", 1, overrides=[TINY])
     save_run(tmp_path, cfg, get_family("dcgan")(cfg).build())
     assert main([str(tmp_path)]) == 2
-    expected = f"error: {tmp_path} is a dcgan run; img2img_eval measures image-to-image runs (cyclegan, pix2pix)"
+    names = ", ".join(family_names(IMG2IMG))
+    assert "pix2pix" in names and "dcgan" not in names
+    expected = f"error: {tmp_path} is a dcgan run; img2img_eval measures image-to-image runs ({names})"
     assert capsys.readouterr().err.startswith(expected)
