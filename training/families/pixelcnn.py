@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from training.config import DataSpec
@@ -107,3 +108,23 @@ def top_half(images: torch.Tensor) -> torch.Tensor:
     known = torch.zeros_like(images, dtype=torch.bool)
     known[..., : images.shape[-2] // 2, :] = True
     return known
+
+
+def largest_stroke_share(images: torch.Tensor) -> torch.Tensor:
+    """Per binarized image [N, 1, H, W] in {-1, 1}: the share of its ink in its largest
+    8-connected stroke. A digit is nearly one stroke (MNIST's test digits: 0.99 on average);
+    pixels drawn independently are scattered dots (about 0.45). What a digit judge cannot tell:
+    a classifier is confidently wrong on noise as often as not."""
+    ink = (images > 0).float()
+    n, _, h, w = ink.shape
+    ids = torch.arange(1, h * w + 1, dtype=torch.float32).view(1, 1, h, w).expand(n, 1, h, w) * ink
+    while True:  # each ink pixel takes its neighbourhood's largest id until every stroke has one
+        spread = F.max_pool2d(ids, 3, 1, 1) * ink
+        if torch.equal(spread, ids):
+            break
+        ids = spread
+    shares = []
+    for image in ids:
+        labels = image[image > 0]
+        shares.append(labels.unique(return_counts=True)[1].max().item() / len(labels) if len(labels) else 0.0)
+    return torch.tensor(shares)
