@@ -38,8 +38,8 @@ def require_chromium() -> str:
 
 
 def tiny_server_runs(base: Path) -> Path:
-    """A colorizer, a CycleGAN, a facades pix2pix, an SRGAN, a DCGAN and a PixelCNN, each trained for
-    two steps (the last three only initialised)."""
+    """A colorizer, a CycleGAN, a facades pix2pix, an SRGAN, a context encoder, a DCGAN and a
+    PixelCNN, the first three trained for two steps, the others only initialised."""
     data = write_data_root(base / "data")
     runs = base / "runs"
     train(tiny_config("pix2pix", "colorize"), runs / "colorizer", data_root=str(data), progress=False)
@@ -48,6 +48,7 @@ def tiny_server_runs(base: Path) -> Path:
     make_run(runs / "dcgan", "dcgan", DEFAULT_INIT)
     make_run(runs / "pixelcnn", "pixelcnn", TINY)
     make_run(runs / "upscaler", "srgan", TINY)
+    make_run(runs / "inpainter", "context_encoder", TINY)
     return runs
 
 

@@ -142,3 +142,36 @@ def test_a_pixelcnn_draws_its_digits_row_by_row_in_the_page(browser_page, tmp_pa
     assert page.evaluate("window.seenPictures.size") >= 3  # some partly drawn pictures on the way, then the finished one
     assert not errors
     shot(page, tmp_path, "pixel-by-pixel.png")
+
+
+def test_paint_over_part_of_a_photo_and_fill_it_in_the_gradio_tab(browser_page, tmp_path):
+    """Load a photo into the Inpaint tab's editor, paint a stroke across it with the mouse, press
+    Fill: the filled photo comes back (an unpainted mask would get "Paint over ... first")."""
+    url, page = browser_page
+    photo = tmp_path / "face.png"
+    Image.fromarray(np.random.default_rng(5).integers(0, 255, (128, 128, 3), dtype=np.uint8)).save(photo)
+    page.goto(url + "/")
+    settle(page)
+    page.get_by_role("tab", name="Colorize & translate").click()
+    frame = page.frame_locator("iframe")
+    frame.get_by_role("tab", name="Inpaint").click()
+    frame.get_by_role("button", name="Fill", exact=True).wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)  # the editor sets up its canvas
+    with page.expect_file_chooser() as chooser:
+        frame.locator("#inpaint-editor").get_by_text("Upload an image").click()
+    chooser.value.set_files(str(photo))
+    frame.locator("#inpaint-editor").get_by_text("Upload an image").wait_for(state="hidden", timeout=30_000)
+    page.wait_for_timeout(1000)  # the photo is drawn; the brush is the tool
+    canvas = frame.locator("#inpaint-editor canvas").first
+    box = canvas.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - 30, cy - 10)
+    page.mouse.down()
+    page.mouse.move(cx + 30, cy + 10, steps=12)
+    page.mouse.up()
+    frame.get_by_role("button", name="Fill", exact=True).click()
+    try:
+        frame.get_by_role("link", name=re.compile(r"\d KB")).wait_for(timeout=120_000)
+        assert "filled.png" in frame.locator("body").inner_text().replace("\n", "")
+    finally:
+        shot(page, tmp_path, "inpaint.png")

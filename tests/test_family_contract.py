@@ -8,7 +8,7 @@ import torch
 from tests.conftest import TINY, checked_train_step
 from training.checkpoint import load_run, save_run
 from training.families import AUTOREGRESSIVE, FAMILIES, IMG2IMG, LATENT, StepContext, family_names, get_family
-from training.families.img2img import COLORIZE, PAIRED, UNPAIRED, UPSCALE
+from training.families.img2img import COLORIZE, INPAINT, PAIRED, UNPAIRED, UPSCALE
 from training.trainer import new_config
 
 SIZE = 32  # every network here takes 32 px: a DCGAN, a U-Net of depth 5, a ResNet with two downsamplings
@@ -89,6 +89,6 @@ def test_every_translation_route_runs_exported_generators_at_the_served_scale(fa
 def test_every_image_to_image_family_says_how_it_is_served(family):
     """A task the app and evaluation know, and only controls the app offers."""
     served = tiny(family)[1].serving()
-    assert served.task in (COLORIZE, PAIRED, UNPAIRED, UPSCALE) and served.routes and served.scale >= 1
+    assert served.task in (COLORIZE, PAIRED, UNPAIRED, UPSCALE, INPAINT) and served.routes and served.scale >= 1
     assert set(served.controls) <= {"vividness"}
     assert served.task != UNPAIRED or set(served.routes) == {"AtoB", "BtoA"}  # evaluation judges both ways

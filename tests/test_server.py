@@ -112,6 +112,30 @@ def test_upscale_returns_bicubic_and_the_upscaled_photo_at_four_times_the_size(c
         client.predict(upload(tmp_path, "small.png", photo), "colorizer", api_name="/upscale")
 
 
+def test_inpaint_fills_the_painted_region_of_an_editor_value(client, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    photo = Image.fromarray(np.random.default_rng(3).integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    layer = Image.new("RGBA", (64, 48), (0, 0, 0, 0))
+    layer.paste((255, 0, 255, 255), (10, 10, 30, 30))
+    edit = {"background": upload(tmp_path, "face.png", photo), "layers": [upload(tmp_path, "layer.png", layer)], "composite": None}
+    (erased, filled), download = client.predict(edit, "inpainter", api_name="/inpaint")
+    images = [np.asarray(Image.open(p["path"] if isinstance(p, dict) else p).convert("RGB"), dtype=int) for p in (erased, filled, download)]
+    assert all(im.shape == (48, 64, 3) for im in images)
+    outside = np.ones((48, 64), bool)
+    outside[10:30, 10:30] = False
+    assert (images[1][outside] == np.asarray(photo, dtype=int)[outside]).all() and (images[0][~outside] == 128).all()
+    with pytest.raises(AppError, match="Paint over the part of the photo you want filled first"):
+        client.predict({"background": upload(tmp_path, "face.png", photo), "layers": [], "composite": None}, "inpainter",
+                       api_name="/inpaint")
+    notes = tmp_path / "notes.png"
+    notes.write_text("not an image at all")
+    with pytest.raises(AppError, match="This file is not an image that can be read here"):
+        client.predict({"background": upload(tmp_path, "face.png", photo), "layers": [handle_file(str(notes))], "composite": None},
+                       "inpainter", api_name="/inpaint")
+
+
 def test_translate_returns_translation_round_trip_and_error_map(client, tmp_path):
     photo = Image.fromarray(np.random.default_rng(1).integers(0, 255, (40, 64, 3), dtype=np.uint8))
     out, recon, error = client.predict(upload(tmp_path, "summer.jpg", photo), "summer2winter", "AtoB", api_name="/translate")

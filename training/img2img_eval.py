@@ -16,6 +16,9 @@ What a run is measured by follows its task (its family's Serving, training/famil
   (checkerboard) energy of the translations relative to real photos.
 - upscaling (SRGAN on photos): each held-out photo made x1/4 and brought back, PSNR, SSIM and
   sharpness (mean luma gradient, as a share of the true photo's) beside bicubic upscaling's.
+- inpainting (context encoder on faces): seeded holes (squares and brush strokes) in the held-out
+  images, PSNR over the hole beside a blur fill's, and the fool rate of a small real-vs-filled
+  judge for the model's fills and for the blur fill.
 
 The classifiers that judge are trained once per dataset, seeded, and kept in
 checkpoints/classifiers/ beside the others, so every run is scored by the same judge and the
@@ -47,7 +50,8 @@ from training.config import DataSpec
 from training.data import DATASETS, ColorPairs, DatasetMissing, colorize_files, decode_files, load_dataset, to_unit
 from training.data import data_root as data_root_path
 from training.families import IMG2IMG, family_names, get_family
-from training.families.img2img import COLORIZE, PAIRED, UNPAIRED
+from training.families.img2img import COLORIZE, INPAINT, PAIRED, UNPAIRED
+from training.families.inpaint import blur_fill, random_masks
 from training.image_quality import checkerboard_energy, l1, psnr, ssim
 
 CLASSIFIER_SIZE = 64  # summer vs winter is plain at 64 px; a quarter of the cost of 128
@@ -142,6 +146,23 @@ def _mean_photo_baseline(run: LoadedRun, data_root: str | os.PathLike | None, te
     return {k: round(v / n, 4) for k, v in sums.items()}
 
 
+def _fills_judged(run: LoadedRun, test) -> dict[str, float]:
+    """The fool rate (training/colorize_eval.py) of the model's fills and of the blur fill, on the
+    held-out images with the same seeded holes as the family's evaluate."""
+    family = run.family
+    g = torch.Generator().manual_seed(family.eval_seed)
+    real, ours, blur = [], [], []
+    with torch.no_grad():  # not inference mode: the judges train on these
+        for images, _ in _batches(test, run.device):
+            masks = random_masks(len(images), images.shape[-1], g).to(run.device)
+            real.append(images)
+            ours.append(family.fill(run.modules, images, masks))
+            blur.append(blur_fill(images, masks))
+    real, ours, blur = (((torch.cat(x).cpu() + 1) / 2).clamp(0, 1) for x in (real, ours, blur))
+    judged = fool_rate(real, ours)
+    return {**judged, "blur_fool_rate": fool_rate(real, blur)["fool_rate"]}
+
+
 def _colorizer_judged(run: LoadedRun, data: DataSpec, data_root: str | os.PathLike | None, judges: Path) -> dict:
     """The colorizer's measures per source of the corpus, and its two judges (training/colorize_eval.py)."""
     family, m, space = run.family, run.modules, data.color_space
@@ -192,6 +213,8 @@ def evaluate_run(run_dir: str | os.PathLike, data_root: str | os.PathLike | None
         metrics.update(_colorizer_judged(run, data, data_root, judges))
     elif task == PAIRED:
         metrics.update(_mean_photo_baseline(run, data_root, test))
+    elif task == INPAINT:
+        metrics.update(_fills_judged(run, test))
     if write:
         record_metrics(run_dir, metrics)
     return metrics

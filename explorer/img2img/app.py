@@ -1,6 +1,7 @@
 """The Colorize & translate app (Gradio Blocks), mounted at /gradio beside the explorer.
 
-Two tabs, each also a named API endpoint for gradio_client: `/colorize` and `/translate`. The
+Four tabs, each also a named API endpoint for gradio_client: `/colorize`, `/translate`, `/upscale`
+and `/inpaint` (its editor is explorer.img2img.editor's, bounded for anonymous visitors). The
 model a request names must be one of the discovered runs (never a path from the request), the
 queue runs as many jobs at once as the machine can serve, and every upload goes through
 explorer.img2img.uploads, so a bad one comes back as a readable message instead of a stack trace.
@@ -24,12 +25,13 @@ from gradio.utils import get_upload_folder
 from PIL import Image
 
 from explorer import mode
-from explorer.img2img.pipeline import DEFAULT_VIVIDNESS, UPSCALE_MAX_SIDE, colorize, translate, upscale
+from explorer.img2img.editor import mask_editor
+from explorer.img2img.pipeline import DEFAULT_VIVIDNESS, UPSCALE_MAX_SIDE, colorize, inpaint, translate, upscale
 from explorer.img2img.uploads import UploadError, UploadLimits
 from explorer.request_limits import BodyLimit, ClientBudget, FolderCap, client_id
 from explorer.runs import RunEntry, scan, shipped_folder
 from training.families import IMG2IMG, kind_of
-from training.families.img2img import COLORIZE, PAIRED, UNPAIRED, UPSCALE, serving, translation_directions
+from training.families.img2img import COLORIZE, INPAINT, PAIRED, UNPAIRED, UPSCALE, serving, translation_directions
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LIMITS = UploadLimits()
@@ -49,14 +51,16 @@ class ToolRuns(NamedTuple):
     colorizers: dict[str, RunEntry]
     translators: dict[str, RunEntry]
     upscalers: dict[str, RunEntry]
+    inpainters: dict[str, RunEntry]
 
 
-TABS = {COLORIZE: "colorizers", PAIRED: "translators", UNPAIRED: "translators", UPSCALE: "upscalers"}  # a run's Serving task -> its tab
+# a run's Serving task -> its tab
+TABS = {COLORIZE: "colorizers", PAIRED: "translators", UNPAIRED: "translators", UPSCALE: "upscalers", INPAINT: "inpainters"}
 
 
 def image_to_image_runs(folders: list[Path] | None = None) -> ToolRuns:
     """Every readable image-to-image run, under the tab its Serving task says serves it."""
-    runs = ToolRuns({}, {}, {})
+    runs = ToolRuns({}, {}, {}, {})
     for entry in scan(folders or [shipped_folder()]):
         if entry.config is None or kind_of(entry.config.family) != IMG2IMG:
             continue
@@ -186,10 +190,26 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             before_path, after_path = results.save({"bicubic": result.bicubic(), "upscaled": result.output})
             return (before_path, after_path), after_path
 
+    def do_inpaint(edit: dict | None, model: str, request: gr.Request = None) -> tuple[tuple[str, str], str]:
+        """Fill the painted region of a photo: returns (erased, filled) for the slider and a PNG file to download."""
+        with budgeted(request):
+            photo, mask = editor.take(edit)
+            if photo is None:
+                raise gr.Error("Upload a photo first.")
+            if mask is None:
+                raise gr.Error("Paint over the part of the photo you want filled first.")
+            photo, mask = (x if isinstance(x, bytes) else upload_source(x, allowed) for x in (photo, mask))
+            try:
+                result = inpaint(photo, mask, _pick(image_to_image_runs(folders).inpainters, model, "inpainting").path, LIMITS)
+            except UploadError as e:
+                raise gr.Error(str(e)) from e
+            erased_path, filled_path = results.save({"erased": result.erased, "filled": result.output})
+            return (erased_path, filled_path), filled_path
+
     def choices() -> tuple[gr.Dropdown, ...]:
         return tuple(model_choice(runs) for runs in image_to_image_runs(folders))
 
-    colorizers, translators, upscalers = image_to_image_runs(folders)
+    colorizers, translators, upscalers, inpainters = image_to_image_runs(folders)
     budget = ClientBudget() if mode.public() else None
     cache = Path(get_upload_folder())  # where Gradio keeps uploads (GRADIO_TEMP_DIR)
     allowed = [cache, EXAMPLES]
@@ -247,7 +267,21 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
                     u_download = gr.File(label="Download the upscaled photo")
             gr.Examples(sorted(str(p) for p in (EXAMPLES / "colorize").glob("*.jpg")), inputs=small_photo, label="Held-out photos")
             u_go.click(do_upscale, [small_photo, u_model], [u_compare, u_download], api_name="upscale", preprocess=False)
-        blocks.load(choices, None, [model, t_model, u_model], api_name=False)
+        with gr.Tab("Inpaint"):
+            gr.Markdown("Paint over part of a face (the brush, in magenta) and the model fills it in from what surrounds it. "
+                        "It paints at 64 pixels on the face models' framing (a face filling the picture), so the filled region "
+                        "is soft on a large photo; everything you did not paint stays as it was.")
+            with gr.Row():
+                with gr.Column():
+                    editor = mask_editor("Photo: paint the region to fill", elem_id="inpaint-editor")
+                    i_model = model_choice(inpainters)
+                    i_go = gr.Button("Fill", variant="primary")
+                with gr.Column():
+                    i_compare = gr.ImageSlider(label="Erased / filled", type="pil")
+                    i_download = gr.File(label="Download the filled photo")
+            gr.Examples(sorted(str(p) for p in (EXAMPLES / "inpaint").glob("*.png")), inputs=editor, label="Held-out faces")
+            i_go.click(do_inpaint, [editor, i_model], [i_compare, i_download], api_name="inpaint", preprocess=False)
+        blocks.load(choices, None, [model, t_model, u_model, i_model], api_name=False)
     blocks.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return blocks
 

@@ -26,11 +26,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from explorer.img2img.uploads import UploadError, UploadLimits, load_upload
+from explorer.img2img.uploads import UploadError, UploadLimits, load_mask, load_upload
 from training import color, color_bins
 from training.checkpoint import LoadedRun, load_run, read_config
 from training.families import IMG2IMG
-from training.families.img2img import COLORIZE, PAIRED, UNPAIRED, UPSCALE, Serving
+from training.families.img2img import COLORIZE, INPAINT, PAIRED, UNPAIRED, UPSCALE, Serving
+from training.families.inpaint import composite, generator_input
 
 BATCH = 16  # same-sized images per forward pass
 MAX_ASPECT = 4  # the longer working side is at most this many model sizes (a panorama gets smaller)
@@ -118,7 +119,7 @@ def _run_batched(loaded: LoadedRun, model: Callable[[torch.Tensor], torch.Tensor
     return out
 
 
-_NEEDS = {COLORIZE: "a colorizer", PAIRED: "a translator", UNPAIRED: "a translator", UPSCALE: "an upscaler"}
+_NEEDS = {COLORIZE: "a colorizer", PAIRED: "a translator", UNPAIRED: "a translator", UPSCALE: "an upscaler", INPAINT: "an inpainter"}
 
 
 def _served(loaded: LoadedRun, *tasks: str) -> Serving:
@@ -281,3 +282,34 @@ def _tiled(loaded: LoadedRun, x: torch.Tensor, scale: int) -> torch.Tensor:
         core = y[:, scale * m:scale * (m + th), scale * m:scale * (m + tw)]
         out[:, scale * top:scale * (top + th), scale * left:scale * (left + tw)] = core
     return out.clamp(-1, 1)
+
+
+@dataclass(frozen=True)
+class Inpainted:
+    output: Image.Image  # the photo with the painted region filled
+    erased: Image.Image  # the photo as the model was given it: the region grayed out
+
+
+def inpaint(upload: Upload, mask: Upload, run: str | os.PathLike | LoadedRun, limits: UploadLimits = UploadLimits()) -> Inpainted:
+    """The photo with the region that `mask` paints (see uploads.load_mask) filled from its
+    surroundings, RGB at the upload's size (scaled down to TRANSLATION_MAX_SIDE on the longer
+    side). The model paints at its working size (the shorter side at the run's image size, 64 px
+    for the face models) and only the painted region is replaced, so every other pixel is the
+    photo's own; the fill itself carries only the detail of that working size."""
+    loaded = get_run(run)
+    served = _served(loaded, INPAINT)
+    photo = load_upload(upload, limits)
+    _check_aspect(photo)
+    size = _output_size(photo.size)
+    full = _resized(photo, size) * 2 - 1
+    hole = torch.from_numpy(load_mask(mask, size, limits))[None]
+    work = work_size(size, served.input_size, served.multiple)
+    x = _resized(photo, work)
+    if served.in_channels == 2:  # a gray model (the photo's luma and the mask)
+        x = color.luma(x)
+    small = (F.interpolate(hole[None], size=(work[1], work[0]), mode="area")[0] > 0).float()  # any painted pixel is a hole
+    [fill] = _run_batched(loaded, lambda batch: loaded.modules["generator"](generator_input(batch[:, :-1], batch[:, -1:])),
+                          [torch.cat([x * 2 - 1, small])])
+    fill = F.interpolate(fill[None], size=(size[1], size[0]), mode="bicubic", align_corners=False)[0].expand(3, -1, -1)
+    output = composite(full, fill.clamp(-1, 1), hole)
+    return Inpainted(_image((output + 1) / 2), _image((composite(full, torch.zeros_like(full), hole) + 1) / 2))

@@ -83,6 +83,36 @@ def load_upload(
     return _to_upright_rgb(image)
 
 
+def load_mask(
+    source: bytes | str | os.PathLike[str] | BinaryIO | Image.Image,
+    size: tuple[int, int],
+    limits: UploadLimits = UploadLimits(),
+) -> np.ndarray:
+    """A painted mask as a [height, width] float32 array in [0, 1] at `size` (the photo's):
+    1 where the photo is to be filled. A mask with transparency marks the hole by its opaque
+    pixels (a layer painted in an editor); one without, by its light pixels (a black-and-white
+    mask). The same checks as load_upload; an empty mask is an UploadError, since there would be
+    nothing to fill."""
+    if isinstance(source, Image.Image):
+        _check_pixels(source.size, limits)
+        image = source
+    else:
+        image = _open(_read_limited(source, limits.max_bytes), limits)
+        _check_pixels(image.size, limits)
+        try:
+            image.load()
+        except _DECODE_ERRORS as exc:
+            raise UploadError(_DAMAGED) from exc
+    image = ImageOps.exif_transpose(image)
+    painted = image.convert("RGBA").getchannel("A") if image.has_transparency_data else image.convert("L")
+    if painted.size != size:
+        painted = painted.resize(size, Image.BILINEAR)
+    mask = np.asarray(painted, dtype=np.float32) / 255
+    if not (mask > 0.5).any():
+        raise UploadError("The mask is empty: paint over the part of the photo you want filled, then try again.")
+    return (mask > 0.5).astype(np.float32)
+
+
 def _read_limited(
     source: bytes | str | os.PathLike[str] | BinaryIO, max_bytes: int
 ) -> bytes:

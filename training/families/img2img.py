@@ -1,4 +1,4 @@
-"""What pix2pix and CycleGAN share: networks built from their config entries, the linear
+"""What the image-to-image families share: networks built from their config entries, the linear
 learning-rate decay, the fixed images a sample grid shows, and how a run says it is served."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ COLORIZE = "colorize"  # a photo's lightness -> its colours: the Colorize tab; j
 PAIRED = "paired"  # source -> target, learned from pairs: the Translate tab; judged against the true targets
 UNPAIRED = "unpaired"  # between two domains, learned without pairs: the Translate tab; judged by an A-vs-B classifier
 UPSCALE = "upscale"  # a photo -> the same photo `scale` times larger: the Upscale tab, tiled at full size; judged against bicubic
+INPAINT = "inpaint"  # a photo and a painted mask -> the masked region filled: the Inpaint tab; judged against a blur fill
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Serving:
     and the tests read instead of asking which family a run is, so a new family is served by
     describing itself here."""
 
-    task: str  # COLORIZE, PAIRED, UNPAIRED or UPSCALE
+    task: str  # COLORIZE, PAIRED, UNPAIRED, UPSCALE or INPAINT
     routes: dict[str, tuple[str, str | None]]  # each direction -> (generator that translates, generator back or None)
     in_channels: int  # what the generator reads: 1 (a lightness or a gray image) or 3 (RGB)
     input_size: int  # the shorter side its inputs had in training: an upload is resized to it, so textures keep their scale
