@@ -63,8 +63,8 @@ def test_a_registered_family_is_served_measured_and_benchmarked_as_it_describes_
         run = tmp_path / "doubler"
 
         assert Doubler.name in family_names(IMG2IMG) and "small_to_large" in translation_directions()
-        colorizers, translators, upscalers = image_to_image_runs([tmp_path])
-        assert list(translators) == ["doubler"] and not colorizers and not upscalers  # the Translate tab's models
+        colorizers, translators, upscalers, inpainters = image_to_image_runs([tmp_path])
+        assert list(translators) == ["doubler"] and not colorizers and not upscalers and not inpainters  # the Translate tab's models
         radio = next(block for block in build([tmp_path]).blocks.values() if isinstance(block, gr.Radio))
         assert "small_to_large" in [value for _, value in radio.choices]
 

@@ -74,3 +74,24 @@ def test_evaluate_reports_the_generator_beside_bicubic():
     assert {"test_psnr", "test_ssim", "bicubic_psnr", "bicubic_ssim", "test_sharpness_ratio", "bicubic_sharpness_ratio"} <= set(out)
     assert out["test_psnr"] == pytest.approx(out["bicubic_psnr"], abs=1e-3)  # untrained: bicubic exactly
     assert out["bicubic_sharpness_ratio"] < 0.8 and out["test_images"] == 4
+
+
+SHIPPED = Path(__file__).resolve().parent.parent / "checkpoints" / "srgan-photos"
+
+
+@pytest.mark.skipif(not SHIPPED.is_dir(), reason="the shipped SRGAN is not in checkpoints/")
+def test_the_shipped_upscaler_beats_bicubic_on_held_out_photos():
+    """SSIM above bicubic's and much sharper, on photos it never saw, as its card says."""
+    from training.checkpoint import load_run
+    from training.image_quality import ssim
+
+    hr = _photos(16)
+    run = load_run(SHIPPED)
+    lr = downscale(hr, 4)
+    with torch.no_grad():
+        ours, base = (run.family.upscale(run.modules, lr) + 1) / 2, (bicubic(lr, 4) + 1) / 2
+    true = (hr + 1) / 2
+    assert ssim(ours, true).mean() > ssim(base, true).mean() + 0.01
+    assert sharpness(ours).mean() > 1.4 * sharpness(base).mean()
+    metrics = run.config.metrics
+    assert metrics["test_ssim"] > metrics["bicubic_ssim"] and metrics["test_sharpness_ratio"] > metrics["bicubic_sharpness_ratio"]

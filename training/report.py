@@ -29,7 +29,7 @@ def _pct(value) -> str:
 def other_metrics(m: dict) -> list[str]:
     """The numbers particular to a kind of model: InfoGAN purity, class accuracy, face directions,
     how samples spread over the classes, a likelihood model's test NLL, and the image-to-image
-    measures (against the gray input for colorizers)."""
+    measures against their baselines (the gray input, the mean photo, bicubic, a blur fill)."""
     m = {k: v for k, v in m.items() if isinstance(v, (int, float))}  # a hand-edited text value is not a measure
     out = [f"{k} {_fmt(m[k])}" for k in ("purity", "class_accuracy", "test_accuracy", "attribute_directions") if k in m]
     if {"gray_psnr", "test_psnr", "test_ssim", "gray_ssim", "colorfulness_ratio"} <= m.keys():
@@ -47,6 +47,12 @@ def other_metrics(m: dict) -> list[str]:
     if {"test_cycle_l1", "test_target_share_ab", "test_target_share_ba"} <= m.keys():
         out.append(f"cycle L1 {m['test_cycle_l1']:.3f}, classified as the target domain: "
                    f"A→B {_pct(m['test_target_share_ab'])}, B→A {_pct(m['test_target_share_ba'])}")
+    if {"test_psnr", "test_ssim", "bicubic_psnr", "bicubic_ssim"} <= m.keys():
+        out.append(f"PSNR {m['test_psnr']:.2f} (bicubic {m['bicubic_psnr']:.2f}), SSIM {m['test_ssim']:.3f} (bicubic {m['bicubic_ssim']:.3f}), "
+                   f"sharpness {_pct(m['test_sharpness_ratio'])} of the true photos' (bicubic {_pct(m['bicubic_sharpness_ratio'])})")
+    if {"test_hole_psnr", "blur_hole_psnr"} <= m.keys():
+        out.append(f"hole PSNR {m['test_hole_psnr']:.2f} (blur fill {m['blur_hole_psnr']:.2f})"
+                   + (f", fool rate {_pct(m['fool_rate'])} (blur fill {_pct(m['blur_fool_rate'])})" if "blur_fool_rate" in m else ""))
     if "test_nll_bits_per_dim" in m:
         out.append(f"test NLL {m['test_nll_bits_per_dim']:.4f} bits per pixel ({m['test_nll_nats']:.1f} nats per digit)")
     if "class_share_min" in m:

@@ -21,12 +21,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from explorer.img2img.pipeline import colorize, translate, upscale
+from explorer.img2img.pipeline import colorize, inpaint, translate, upscale
 from explorer.runs import shipped_folder
 from training.bench import percentile, time_ms
 from training.checkpoint import LoadedRun, find_runs, load_run, read_config
 from training.families import IMG2IMG, kind_of
-from training.families.img2img import COLORIZE, UPSCALE
+from training.families.img2img import COLORIZE, INPAINT, UPSCALE
 
 
 def sample_upload(size: int) -> bytes:
@@ -46,8 +46,14 @@ def latency(fn, repeats: int) -> dict[str, float]:
 
 
 def tasks(run: LoadedRun, upload: bytes) -> dict[str, Callable[[], object]]:
-    """What the app offers for the run, by name: colorize, upscale, or translate in each of its directions."""
+    """What the app offers for the run, by name: colorize, upscale, inpaint (a square of half the
+    side in the middle), or translate in each of its directions."""
     served = run.family.serving()
+    if served.task == INPAINT:
+        side = Image.open(io.BytesIO(upload)).size[0]
+        mask = Image.new("L", (side, side))
+        mask.paste(255, (side // 4, side // 4, 3 * side // 4, 3 * side // 4))
+        return {"inpaint": lambda: inpaint(upload, mask, run)}
     if served.task == COLORIZE:
         return {"colorize": lambda: colorize(upload, run)}
     if served.task == UPSCALE:
