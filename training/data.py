@@ -244,6 +244,14 @@ def _celeba(spec: DataSpec, root: Path, split: str, download: bool) -> Dataset:
     return TensorImages(decode_files(files, spec.image_size, spec.channels), targets)
 
 
+def _celeba_gender(spec: DataSpec, root: Path, split: str, download: bool) -> Dataset:
+    """CelebA split by its Male attribute into two unpaired domains: A women, B men (the same
+    train/test split as `celeba`)."""
+    faces = _celeba(spec, root, split, download)
+    male = faces.targets[:, celeba_attributes(root, spec.path).index("Male")].bool()
+    return UnpairedImages(faces.images[~male], faces.images[male])
+
+
 def celeba_attributes(root: Path, path: str = "celeba_64") -> list[str]:
     return (data_root(root) / path / "list_attr_celeba.txt").read_text().splitlines()[1].split()
 
@@ -332,6 +340,8 @@ DATASETS = {
         DatasetInfo("mnist", None, 28, 1, _torchvision("MNIST", "MNIST"), DIGITS),
         DatasetInfo("fashion-mnist", None, 28, 1, _torchvision("FashionMNIST", "FashionMNIST"), FASHION),
         DatasetInfo("celeba", "celeba_64", 64, 3, _celeba, how_to_get="download CelebA's aligned images and list_attr_celeba.txt there"),
+        DatasetInfo("celeba-gender", "celeba_64", 64, 3, _celeba_gender,  # A: women, B: men
+                    how_to_get="CelebA's aligned images and list_attr_celeba.txt, as for celeba"),
         DatasetInfo("anime", "anime_faces_64/images", 64, 3, _images),
         DatasetInfo("flowers", "flowers_128", 64, 3, _images, FLOWERS),
         DatasetInfo("folder", None, 64, 3, _images),

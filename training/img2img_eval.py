@@ -13,7 +13,9 @@ What a run is measured by follows its task (its family's Serving, training/famil
   for the mean training photo given as every answer.
 - unpaired translation (CycleGAN): mean cycle L1 per domain; the share of translated test images that a small A-vs-B
   classifier, trained on the real train split, assigns to the target domain; and the period-2
-  (checkerboard) energy of the translations relative to real photos.
+  (checkerboard) energy of the translations relative to real photos. Between kinds of CelebA
+  face (DiscoGAN, women <-> men) also whether the output is still the same person, in the
+  features of the CelebA attribute judge.
 - upscaling (SRGAN on photos): each held-out photo made x1/4 and brought back, PSNR, SSIM and
   sharpness (mean luma gradient, as a share of the true photo's) beside bicubic upscaling's.
 - inpainting (context encoder on faces): seeded holes (squares and brush strokes) in the held-out
@@ -44,7 +46,7 @@ from torch.utils.data import DataLoader
 
 from training import color
 from training.checkpoint import CheckpointError, LoadedRun, load_run, read_config, record_metrics
-from training.classifier import CLASSIFIERS, DomainClassifier, fit_classifier, kept_classifier
+from training.classifier import CLASSIFIERS, DomainClassifier, fit_classifier, kept_classifier, load_classifier
 from training.colorize_eval import fool_rate, semantic_test
 from training.config import DataSpec
 from training.data import DATASETS, ColorPairs, DatasetMissing, colorize_files, decode_files, load_dataset, to_unit
@@ -129,6 +131,31 @@ def _translations_judged(run: LoadedRun, classifier: DomainClassifier, dataset) 
             "checkerboard_ba": round((energy["ba"] / n_b) / (energy["a"] / n_a), 3)}
 
 
+def _identity_kept(run: LoadedRun, dataset) -> dict[str, float]:
+    """For translations between kinds of face (CelebA women <-> men): is the output still the same
+    person? Distances in the features of the CelebA attribute judge from each test face to its
+    translation and to a real face of the target domain drawn at random (seeded): the share of
+    faces whose translation is the closer, and the ratio of the mean distances (1: no more like
+    the input than a stranger)."""
+    judge = load_classifier("celeba", run.device)
+    if judge is None:
+        return {}
+    routes = run.family.serving().routes
+    g = torch.Generator().manual_seed(0)
+    closer, own, stranger, n = 0, 0.0, 0.0, 0
+    with torch.inference_mode():
+        for source, target, route in ((dataset.a, dataset.b, "AtoB"), (dataset.b, dataset.a, "BtoA")):
+            others = target[torch.randint(len(target), (len(source),), generator=g)]
+            for i in range(0, len(source), BATCH):
+                x, y = to_unit(source[i:i + BATCH]).to(run.device), to_unit(others[i:i + BATCH]).to(run.device)
+                f = judge.features(_classifier_input(x))
+                d_out = (f - judge.features(_classifier_input(run.modules[routes[route][0]](x)))).norm(dim=1)
+                d_rand = (f - judge.features(_classifier_input(y))).norm(dim=1)
+                closer += int((d_out < d_rand).sum())
+                own, stranger, n = own + float(d_out.sum()), stranger + float(d_rand.sum()), n + len(x)
+    return {"identity_closer_share": round(closer / n, 4), "identity_distance_ratio": round(own / stranger, 4)}
+
+
 def _mean_photo_baseline(run: LoadedRun, data_root: str | os.PathLike | None, test) -> dict[str, float]:
     """L1, PSNR and SSIM of answering every test source with the mean training target: the blur a
     paired model has to beat to have learned anything from its input."""
@@ -209,6 +236,8 @@ def evaluate_run(run_dir: str | os.PathLike, data_root: str | os.PathLike | None
         classifier, meta = domain_classifier(cfg.data, data_root, judges)
         metrics.update(_translations_judged(run, classifier, test), classifier_test_accuracy=meta["test_accuracy"],
                        test_images_a=len(test.a), test_images_b=len(test.b))
+        if data.path == DATASETS["celeba"].path:  # faces of real people: is it still the same one?
+            metrics.update(_identity_kept(run, test))
     elif task == COLORIZE:
         metrics.update(_colorizer_judged(run, data, data_root, judges))
     elif task == PAIRED:

@@ -58,6 +58,14 @@ PRESETS: dict[str, Preset] = {
         "pix2pix", "pix2pix paper's facades setting: label map -> photo (the B half to the A half), batch 1, L1 weight 100",
         {"arch": {"direction": "BtoA"}}, "paired",
     ),
+    "discogan": Preset(
+        "cyclegan", "DiscoGAN (Kim et al. 2017): two coupled generators between women (A) and men (B) in CelebA, held to each "
+                    "other by the reconstruction (cycle) loss alone, with no identity term; 32 wide with 3 residual blocks for 64 px faces",
+        {"arch": {"generator": {"kind": "resnet", "in_channels": 3, "out_channels": 3, "width": 32, "n_blocks": 3, "norm": "instance",
+                                "upsample": "resize"},
+                  "discriminator": {"kind": "patch", "width": 32, "n_layers": 3, "norm": "instance"}},
+         "train": {"identity_weight": 0.0, "batch_size": 4, "pool_size": 50}}, "celeba-gender",
+    ),
     "vae-2d": Preset("vae", "VAE with a 2-D latent, so the whole latent plane can be drawn as a manifold", {"latent": {"dim": 2}}, "mnist"),
     "pixelcnn-book": Preset(
         "pixelcnn", "the GAN book's PixelCNN: a 7x7 type A masked conv, five residual blocks and two 1x1 type B layers, "

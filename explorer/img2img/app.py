@@ -235,7 +235,8 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             gr.Examples(sorted(str(p) for p in (EXAMPLES / "colorize").glob("*.jpg")), inputs=photo, label="Held-out photos")
             go.click(do_colorize, [photo, model, vividness], [compare, download], api_name="colorize", preprocess=False)
         with gr.Tab("Translate"):
-            gr.Markdown("Translate a photo to another style: summer to winter and back, or a facade label map to a photo. "
+            gr.Markdown("Translate a photo to another style: summer to winter and back, a face between CelebA's women and men, "
+                        "or a facade label map to a photo. "
                         "A model that translates both ways also shows the round trip and its error.")
             with gr.Row():
                 with gr.Column():
@@ -243,7 +244,8 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
                     t_model = model_choice(translators)
                     directions = translation_directions()
                     direction = gr.Radio(directions, value=directions[0],
-                                         label="Direction, for a model that translates both ways (summer2winter: A = summer, B = winter)")
+                                         label="Direction, for a model that translates both ways (summer2winter: A = summer, B = winter; "
+                                               "discogan-gender: A = women, B = men)")
                     t_go = gr.Button("Translate", variant="primary")
                 with gr.Column():
                     translated = gr.Image(label="Translation", type="pil")
