@@ -48,7 +48,8 @@ def other_metrics(m: dict) -> list[str]:
         out.append(f"cycle L1 {m['test_cycle_l1']:.3f}, classified as the target domain: "
                    f"A→B {_pct(m['test_target_share_ab'])}, B→A {_pct(m['test_target_share_ba'])}")
     if {"test_psnr", "test_ssim", "bicubic_psnr", "bicubic_ssim"} <= m.keys():
-        out.append(f"PSNR {m['test_psnr']:.2f} (bicubic {m['bicubic_psnr']:.2f}), SSIM {m['test_ssim']:.3f} (bicubic {m['bicubic_ssim']:.3f}), "
+        out.append(f"PSNR {m['test_psnr']:.2f} (bicubic {m['bicubic_psnr']:.2f}), "
+                   f"SSIM {m['test_ssim']:.3f} (bicubic {m['bicubic_ssim']:.3f}), "
                    f"sharpness {_pct(m['test_sharpness_ratio'])} of the true photos' (bicubic {_pct(m['bicubic_sharpness_ratio'])})")
     if {"test_hole_psnr", "blur_hole_psnr"} <= m.keys():
         out.append(f"hole PSNR {m['test_hole_psnr']:.2f} (blur fill {m['blur_hole_psnr']:.2f})"
