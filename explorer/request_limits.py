@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 UPLOAD_PATH = "/gradio_api/upload"  # multipart file uploads, capped by the upload limit itself
+# An image editor posts each of its images here (the Inpaint tab's photo can be a full-size one);
+# explorer.img2img.editor bounds how many it keeps in memory.
+EDITOR_PATHS = ("/gradio_api/component_server", "/gradio_api/component_server/")
 
 
 def _response(status: int, message: str):
@@ -37,8 +40,8 @@ class ServerBusy(Exception):
 
 
 class BodyLimit:
-    """ASGI middleware: bodies at most `max_upload` bytes on the upload route and `max_body` on every
-    other route, and at most `max_inflight` bytes buffered across all requests at once. A body is
+    """ASGI middleware: bodies at most `max_upload` bytes on the upload route (and an image
+    editor's posts) and `max_body` on every other route, and at most `max_inflight` bytes buffered across all requests at once. A body is
     read here in full before the app sees it, so a refused one never reaches Gradio."""
 
     def __init__(self, app, max_body: int, max_upload: int, max_inflight: int, disk: "FolderCap | None" = None):
@@ -51,7 +54,7 @@ class BodyLimit:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
         upload = scope["path"].endswith(UPLOAD_PATH)
-        limit = self.max_upload if upload else self.max_body
+        limit = self.max_upload if upload or scope["path"].endswith(EDITOR_PATHS) else self.max_body
         if upload and self.disk is not None and self.disk.full():
             return await self._refuse(send, 507, "The server's upload space is full; try again later.")
         declared = dict(scope.get("headers", [])).get(b"content-length")

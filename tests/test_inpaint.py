@@ -182,3 +182,38 @@ def test_the_editor_keeps_a_bounded_number_of_pending_edits_and_one_layer():
         editor.take({"id": "edit0"})
     api = {"background": {"path": "/p.png"}, "layers": [{"path": "/m.png"}], "composite": None}
     assert editor.take(api) == ({"path": "/p.png"}, {"path": "/m.png"})
+
+
+def test_the_editors_posts_may_carry_a_full_size_photo_where_other_requests_may_not():
+    """BodyLimit lets an image editor's post reach the upload limit (a photo's canvas PNG); any
+    other non-upload request keeps the small limit."""
+    import asyncio
+
+    from explorer.request_limits import BodyLimit
+
+    reached = []
+
+    async def app(scope, receive, send):
+        reached.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    limit = BodyLimit(app, max_body=2**20, max_upload=8 * 2**20, max_inflight=64 * 2**20)
+    body = b"x" * (3 * 2**20)
+
+    def post(path: str) -> int:
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": path, "headers": [(b"content-length", str(len(body)).encode())]}
+        asyncio.run(limit(scope, receive, send))
+        return sent[0]["status"]
+
+    assert post("/gradio/gradio_api/component_server/") == 200
+    assert post("/gradio/gradio_api/queue/join") == 413
+    assert reached == ["/gradio/gradio_api/component_server/"]
