@@ -217,3 +217,21 @@ def test_the_editors_posts_may_carry_a_full_size_photo_where_other_requests_may_
     assert post("/gradio/gradio_api/component_server/") == 200
     assert post("/gradio/gradio_api/queue/join") == 413
     assert reached == ["/gradio/gradio_api/component_server/"]
+
+
+SHIPPED = Path(__file__).resolve().parent.parent / "checkpoints" / "inpaint-celeba"
+
+
+@pytest.mark.skipif(not SHIPPED.is_dir(), reason="the shipped face inpainter is not in checkpoints/")
+def test_the_shipped_face_inpainter_fills_held_out_faces_better_than_a_blur():
+    from training.checkpoint import load_run
+
+    faces = _faces(32)
+    run = load_run(SHIPPED)
+    masks = random_masks(32, 64, torch.Generator().manual_seed(11))
+    with torch.no_grad():
+        ours = hole_psnr((run.family.fill(run.modules, faces, masks) + 1) / 2, (faces + 1) / 2, masks).mean()
+    blur = hole_psnr((blur_fill(faces, masks) + 1) / 2, (faces + 1) / 2, masks).mean()
+    assert ours > blur + 1.0
+    metrics = run.config.metrics
+    assert metrics["test_hole_psnr"] > metrics["blur_hole_psnr"] and metrics["fool_rate"] > metrics["blur_fool_rate"]

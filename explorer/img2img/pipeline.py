@@ -290,6 +290,17 @@ class Inpainted:
     erased: Image.Image  # the photo as the model was given it: the region grayed out
 
 
+def _feathered(hole: torch.Tensor, band: int) -> torch.Tensor:
+    """The hole's weight for the fill: 1 inside, easing to the photo over `band` pixels along its
+    inner edge, so the softer fill meets the sharp photo without a hard seam. Zero outside: an
+    unpainted pixel is never touched."""
+    if band < 1:
+        return hole
+    k = 2 * band + 1
+    outside = F.avg_pool2d(F.pad((1 - hole)[None], (band,) * 4, mode="replicate"), k, 1)[0]
+    return hole * (1 - outside)
+
+
 def inpaint(upload: Upload, mask: Upload, run: str | os.PathLike | LoadedRun, limits: UploadLimits = UploadLimits()) -> Inpainted:
     """The photo with the region that `mask` paints (see uploads.load_mask) filled from its
     surroundings, RGB at the upload's size (scaled down to TRANSLATION_MAX_SIDE on the longer
@@ -311,5 +322,5 @@ def inpaint(upload: Upload, mask: Upload, run: str | os.PathLike | LoadedRun, li
     [fill] = _run_batched(loaded, lambda batch: loaded.modules["generator"](generator_input(batch[:, :-1], batch[:, -1:])),
                           [torch.cat([x * 2 - 1, small])])
     fill = F.interpolate(fill[None], size=(size[1], size[0]), mode="bicubic", align_corners=False)[0].expand(3, -1, -1)
-    output = composite(full, fill.clamp(-1, 1), hole)
+    output = composite(full, fill.clamp(-1, 1), _feathered(hole, round(size[0] / work[0])))
     return Inpainted(_image((output + 1) / 2), _image((composite(full, torch.zeros_like(full), hole) + 1) / 2))
