@@ -51,15 +51,24 @@ def drag_until_redrawn(page, slider, before: str) -> None:
     settle(page)
 
 
-def test_colorize_a_photo_in_the_gradio_tab(browser_page, tmp_path):
-    url, page = browser_page
-    photo = tmp_path / "old-photo.png"
-    Image.fromarray(np.random.default_rng(3).integers(0, 255, (90, 120), dtype=np.uint8)).save(photo)
+def gradio_tab(page, url: str, tab: str | None, button: str):
+    """The Gradio app's frame inside the explorer's Colorize & translate tab, on `tab` (None: the
+    first), once its `button` is there."""
     page.goto(url + "/")
     settle(page)
     page.get_by_role("tab", name="Colorize & translate").click()
     frame = page.frame_locator("iframe")
-    frame.get_by_role("button", name="Colorize", exact=True).wait_for(timeout=60_000)
+    if tab:
+        frame.get_by_role("tab", name=tab).click()
+    frame.get_by_role("button", name=button, exact=True).wait_for(timeout=60_000)
+    return frame
+
+
+def test_colorize_a_photo_in_the_gradio_tab(browser_page, tmp_path):
+    url, page = browser_page
+    photo = tmp_path / "old-photo.png"
+    Image.fromarray(np.random.default_rng(3).integers(0, 255, (90, 120), dtype=np.uint8)).save(photo)
+    frame = gradio_tab(page, url, None, "Colorize")
     frame.locator("input[type=file]").first.set_input_files(str(photo))
     frame.locator("img").first.wait_for(timeout=30_000)  # the upload's preview
     frame.get_by_role("button", name="Colorize", exact=True).click()
@@ -78,12 +87,7 @@ def test_translate_a_photo_in_the_gradio_tab(browser_page, tmp_path):
     url, page = browser_page
     photo = tmp_path / "summer.png"
     Image.fromarray(np.random.default_rng(4).integers(0, 255, (72, 96, 3), dtype=np.uint8)).save(photo)
-    page.goto(url + "/")
-    settle(page)
-    page.get_by_role("tab", name="Colorize & translate").click()
-    frame = page.frame_locator("iframe")
-    frame.get_by_role("tab", name="Translate").click()
-    frame.get_by_role("button", name="Translate", exact=True).wait_for(timeout=60_000)
+    frame = gradio_tab(page, url, "Translate", "Translate")
     frame.get_by_label("Model").filter(visible=True).click()
     frame.get_by_role("option", name="summer2winter").click()
     frame.locator("input[type=file]").nth(1).set_input_files(str(photo))
@@ -150,12 +154,7 @@ def test_paint_over_part_of_a_photo_and_fill_it_in_the_gradio_tab(browser_page, 
     url, page = browser_page
     photo = tmp_path / "face.png"
     Image.fromarray(np.random.default_rng(5).integers(0, 255, (128, 128, 3), dtype=np.uint8)).save(photo)
-    page.goto(url + "/")
-    settle(page)
-    page.get_by_role("tab", name="Colorize & translate").click()
-    frame = page.frame_locator("iframe")
-    frame.get_by_role("tab", name="Inpaint").click()
-    frame.get_by_role("button", name="Fill", exact=True).wait_for(timeout=60_000)
+    frame = gradio_tab(page, url, "Inpaint", "Fill")
     page.wait_for_timeout(1000)  # the editor sets up its canvas
     with page.expect_file_chooser() as chooser:
         frame.locator("#inpaint-editor").get_by_text("Upload an image").click()

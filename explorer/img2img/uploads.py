@@ -71,16 +71,24 @@ def load_upload(
     copied, never changed. Raises UploadError, with a message meant for the
     user, for anything that is too large, not an accepted format, or damaged.
     """
+    return _to_upright_rgb(_decoded(source, limits))
+
+
+def _decoded(
+    source: bytes | str | os.PathLike[str] | BinaryIO | Image.Image,
+    limits: UploadLimits,
+) -> Image.Image:
+    """The upload checked against the limits and decoded in full, as stored (mode, rotation)."""
     if isinstance(source, Image.Image):
         _check_pixels(source.size, limits)
-        return _to_upright_rgb(source)
+        return source
     image = _open(_read_limited(source, limits.max_bytes), limits)
     _check_pixels(image.size, limits)
     try:
         image.load()
     except _DECODE_ERRORS as exc:
         raise UploadError(_DAMAGED) from exc
-    return _to_upright_rgb(image)
+    return image
 
 
 def load_mask(
@@ -93,17 +101,7 @@ def load_mask(
     pixels (a layer painted in an editor); one without, by its light pixels (a black-and-white
     mask). The same checks as load_upload; an empty mask is an UploadError, since there would be
     nothing to fill."""
-    if isinstance(source, Image.Image):
-        _check_pixels(source.size, limits)
-        image = source
-    else:
-        image = _open(_read_limited(source, limits.max_bytes), limits)
-        _check_pixels(image.size, limits)
-        try:
-            image.load()
-        except _DECODE_ERRORS as exc:
-            raise UploadError(_DAMAGED) from exc
-    image = ImageOps.exif_transpose(image)
+    image = ImageOps.exif_transpose(_decoded(source, limits))
     painted = image.convert("RGBA").getchannel("A") if image.has_transparency_data else image.convert("L")
     if painted.size != size:
         painted = painted.resize(size, Image.BILINEAR)
