@@ -80,10 +80,15 @@ def photo_input(label: str) -> gr.Image:
     return gr.Image(type="filepath", sources=["upload", "webcam", "clipboard"], label=label)
 
 
+PREFERRED_DATASETS = ("celeba",)  # chosen first where a tab offers it: a photo of a person is the common upload
+
+
 def model_choice(runs: dict[str, RunEntry]) -> gr.Dropdown:
-    """The discovered runs by name, the first one chosen (the page load refreshes the list). A
-    typed name is let through to the handler, which answers an unknown one with a clear message."""
-    return gr.Dropdown(list(runs), value=next(iter(runs), None), label="Model", allow_custom_value=True)
+    """The discovered runs by name, one trained on PREFERRED_DATASETS chosen if there is one, else
+    the first (the page load refreshes the list). A typed name is let through to the handler,
+    which answers an unknown one with a clear message."""
+    preferred = (name for name, run in runs.items() if run.config and run.config.data.dataset in PREFERRED_DATASETS)
+    return gr.Dropdown(list(runs), value=next(preferred, next(iter(runs), None)), label="Model", allow_custom_value=True)
 
 
 def upload_source(payload: dict | str | None, allowed: list[Path]) -> str | bytes:
@@ -281,7 +286,11 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
                 with gr.Column():
                     i_compare = gr.ImageSlider(label="Erased / filled", type="pil")
                     i_download = gr.File(label="Download the filled photo")
-            gr.Examples(sorted(str(p) for p in (EXAMPLES / "inpaint").glob("*.png")), inputs=editor, label="Held-out faces")
+            # Examples cannot fill an ImageEditor in a tab that starts hidden (the page breaks), so an
+            # example goes to a hidden image that hands it on.
+            example = gr.Image(type="filepath", visible=False)
+            gr.Examples(sorted(str(p) for p in (EXAMPLES / "inpaint").glob("*.png")), inputs=example, label="Held-out faces")
+            example.change(lambda path: path, example, editor, api_name=False, show_progress="hidden")
             i_go.click(do_inpaint, [editor, i_model], [i_compare, i_download], api_name="inpaint", preprocess=False)
         blocks.load(choices, None, [model, t_model, u_model, i_model], api_name=False)
     blocks.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
