@@ -174,3 +174,18 @@ def test_paint_over_part_of_a_photo_and_fill_it_in_the_gradio_tab(browser_page, 
         assert "filled.png" in frame.locator("body").inner_text().replace("\n", "")
     finally:
         shot(page, tmp_path, "inpaint.png")
+
+
+def test_a_held_out_face_loads_into_the_inpaint_editor(browser_page, tmp_path):
+    """Click an example face: the editor holds it (Fill then asks for a painted region, not a photo)."""
+    url, page = browser_page
+    frame = gradio_tab(page, url, "Inpaint", "Fill")
+    page.wait_for_timeout(1000)
+    frame.locator(".block", has_text="Held-out faces").locator("img").first.click()
+    frame.locator("#inpaint-editor").get_by_text("Upload an image").wait_for(state="hidden", timeout=30_000)
+    page.wait_for_timeout(1000)
+    frame.get_by_role("button", name="Fill", exact=True).click()
+    try:
+        frame.get_by_text("Paint over the part of the photo you want filled first.").wait_for(timeout=60_000)
+    finally:
+        shot(page, tmp_path, "inpaint-example.png")
