@@ -105,7 +105,7 @@ def assert_same_picture(page, expected: np.ndarray) -> None:
 
 
 def wait_for_frame_after(page, count: int) -> None:
-    page.wait_for_function(f"() => window.__latentStudio.frames > {count}", timeout=60_000)
+    page.wait_for_function(f"() => ((window.__latentStudio || {{}}).frames || 0) > {count}", timeout=60_000)
 
 
 def test_dragging_draws_in_the_page_and_tells_the_server_only_on_release(server):
