@@ -41,8 +41,9 @@ class ServerBusy(Exception):
 
 class BodyLimit:
     """ASGI middleware: bodies at most `max_upload` bytes on the upload route (and an image
-    editor's posts) and `max_body` on every other route, and at most `max_inflight` bytes buffered across all requests at once. A body is
-    read here in full before the app sees it, so a refused one never reaches Gradio."""
+    editor's posts) and `max_body` on every other route, and at most `max_inflight` bytes
+    buffered across all requests at once. A body is read here in full before the app sees it, so
+    a refused one never reaches Gradio."""
 
     def __init__(self, app, max_body: int, max_upload: int, max_inflight: int, disk: "FolderCap | None" = None):
         self.app, self.max_body, self.max_upload, self.max_inflight = app, max_body, max_upload, max_inflight

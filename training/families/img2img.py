@@ -145,6 +145,13 @@ def apply_lr_decay(ctx: StepContext, lr_g: float, lr_d: float, total: int, start
     return factor
 
 
+def fixed_images(dataset, n: int, device: torch.device) -> torch.Tensor:
+    """The first of each item, for a grid of three rows (input | output | truth) in n cells:
+    n // 3 items spread evenly over the dataset, at most GRID_COLUMNS, the same at every snapshot."""
+    idx = torch.linspace(0, len(dataset) - 1, min(n // 3 or 1, GRID_COLUMNS, len(dataset))).long().tolist()
+    return torch.stack([dataset[i][0] for i in idx]).to(device)
+
+
 def fixed_batch(dataset, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """n items spread evenly over the dataset, stacked: the same images at every snapshot."""
     idx = torch.linspace(0, len(dataset) - 1, min(n, GRID_COLUMNS, len(dataset))).long().tolist()

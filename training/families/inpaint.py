@@ -33,6 +33,7 @@ from training.families.img2img import (
     Img2ImgFamily,
     Serving,
     apply_lr_decay,
+    fixed_images,
     make_discriminator,
     make_generator,
 )
@@ -192,8 +193,7 @@ class ContextEncoder(Img2ImgFamily):
                 "lr_factor": torch.tensor(factor)}
 
     def fixed_inputs(self, dataset, n: int, device: torch.device) -> torch.Tensor:
-        idx = torch.linspace(0, len(dataset) - 1, min(n // 3 or 1, 8, len(dataset))).long().tolist()
-        return torch.stack([dataset[i][0] for i in idx]).to(device)
+        return fixed_images(dataset, n, device)
 
     def render(self, m: nn.ModuleDict, fixed: torch.Tensor) -> torch.Tensor:
         """Three rows: the holes (gray) | filled | the true images."""

@@ -22,7 +22,16 @@ from torch import nn
 from training.config import DataSpec
 from training.data import random_crop_flip
 from training.families.base import StepContext, register
-from training.families.img2img import UPSCALE, Img2ImgFamily, Serving, apply_lr_decay, make_discriminator, make_generator, size_multiple
+from training.families.img2img import (
+    UPSCALE,
+    Img2ImgFamily,
+    Serving,
+    apply_lr_decay,
+    fixed_images,
+    make_discriminator,
+    make_generator,
+    size_multiple,
+)
 from training.families.losses import adversarial, confidence
 from training.image_quality import psnr, ssim
 
@@ -125,8 +134,7 @@ class SRGAN(Img2ImgFamily):
                 "d_fake": confidence(d_fake, t.adversarial).detach(), "lr_factor": torch.tensor(factor)}
 
     def fixed_inputs(self, dataset, n: int, device: torch.device) -> torch.Tensor:
-        idx = torch.linspace(0, len(dataset) - 1, min(n // 3 or 1, 8, len(dataset))).long().tolist()
-        return torch.stack([dataset[i][0] for i in idx]).to(device)
+        return fixed_images(dataset, n, device)
 
     def upscale(self, m: nn.ModuleDict, lr: torch.Tensor) -> torch.Tensor:
         return m["generator"](lr).clamp(-1, 1)
