@@ -33,7 +33,8 @@ def test_each_player_steps_its_own_parameters_and_no_others(family):
     cfg, fam, m = tiny(family)
     assert {key for keys in fam.optimizer_modules.values() for key in keys} <= set(m) and set(fam.exported) <= set(m)
     batch = fam.example_batch(4)
-    ctx = StepContext(torch.device("cpu"), fam.make_optimizers(m), lambda: batch)
+    # the last step: past any warm-up that trains one player alone (pix2pix's, CartoonGAN's initialization)
+    ctx = StepContext(torch.device("cpu"), fam.make_optimizers(m), lambda: batch, step=cfg.train.steps - 1)
     assert set(checked_train_step(fam, m, ctx)) == set(fam.optimizer_modules)  # every player stepped
 
 
@@ -91,4 +92,4 @@ def test_every_image_to_image_family_says_how_it_is_served(family):
     served = tiny(family)[1].serving()
     assert served.task in (COLORIZE, PAIRED, UNPAIRED, UPSCALE, INPAINT) and served.routes and served.scale >= 1
     assert set(served.controls) <= {"vividness"}
-    assert served.task != UNPAIRED or set(served.routes) == {"AtoB", "BtoA"}  # evaluation judges both ways
+    assert served.task != UNPAIRED or {"AtoB"} <= set(served.routes) <= {"AtoB", "BtoA"}  # evaluation judges the ways there are

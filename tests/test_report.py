@@ -34,3 +34,7 @@ def test_image_to_image_measures_are_shown_beside_their_baselines():
     cyclegan = {"test_cycle_l1": 0.08, "test_target_share_ab": 0.8, "test_target_share_ba": 0.9, "checkerboard_ab": 1.2,
                 "checkerboard_ba": 0.9}
     assert other_metrics(cyclegan)[1] == "checkerboard energy ×1.2 / ×0.9 of real photos"
+    one_way = {"test_target_share_ab": 0.93, "identity_closer_share": 0.71, "checkerboard_ab": 1.1}
+    assert other_metrics(one_way) == ["classified as the target domain: A→B 93%",
+                                      "same face: closer to its input than a random target face for 71%",
+                                      "checkerboard energy ×1.1 of real images"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -192,6 +192,7 @@ class DatasetInfo:
     class_names: list[str] = field(default_factory=list)
     how_to_get: str = "copy the images there"
     color_space: str | None = None  # default: gray for one channel, rgb for three
+    square: bool = False  # aligned square crops (faces): an upload is cut to its centre square before a model sees it
 
 
 def _folder(spec: DataSpec, root: Path) -> Path:
@@ -250,6 +251,14 @@ def _celeba_gender(spec: DataSpec, root: Path, split: str, download: bool) -> Da
     faces = _celeba(spec, root, split, download)
     male = faces.targets[:, celeba_attributes(root, spec.path).index("Male")].bool()
     return UnpairedImages(faces.images[~male], faces.images[male])
+
+
+def _celeba_anime(spec: DataSpec, root: Path, split: str, download: bool) -> Dataset:
+    """CelebA's faces (A) and anime faces (B), unpaired, each on its own train/test split: the
+    photos and cartoons of face -> anime."""
+    faces = _celeba(spec, root, split, download)
+    anime = _images(replace(spec, dataset="anime", path=DATASETS["anime"].path), root, split, download)
+    return UnpairedImages(faces.images, anime.images)
 
 
 def celeba_attributes(root: Path, path: str = "celeba_64") -> list[str]:
@@ -339,10 +348,13 @@ DATASETS = {
     for d in [
         DatasetInfo("mnist", None, 28, 1, _torchvision("MNIST", "MNIST"), DIGITS),
         DatasetInfo("fashion-mnist", None, 28, 1, _torchvision("FashionMNIST", "FashionMNIST"), FASHION),
-        DatasetInfo("celeba", "celeba_64", 64, 3, _celeba, how_to_get="download CelebA's aligned images and list_attr_celeba.txt there"),
+        DatasetInfo("celeba", "celeba_64", 64, 3, _celeba, how_to_get="download CelebA's aligned images and list_attr_celeba.txt there",
+                    square=True),
         DatasetInfo("celeba-gender", "celeba_64", 64, 3, _celeba_gender,  # A: women, B: men
-                    how_to_get="CelebA's aligned images and list_attr_celeba.txt, as for celeba"),
-        DatasetInfo("anime", "anime_faces_64/images", 64, 3, _images),
+                    how_to_get="CelebA's aligned images and list_attr_celeba.txt, as for celeba", square=True),
+        DatasetInfo("celeba-anime", "celeba_64", 64, 3, _celeba_anime,  # A: CelebA faces, B: anime faces
+                    how_to_get="CelebA as for celeba, and anime_faces_64/images beside it", square=True),
+        DatasetInfo("anime", "anime_faces_64/images", 64, 3, _images, square=True),
         DatasetInfo("flowers", "flowers_128", 64, 3, _images, FLOWERS),
         DatasetInfo("folder", None, 64, 3, _images),
         DatasetInfo("paired", "facades", 128, 3, _paired, how_to_get="use pix2pix's datasets (e.g. facades) in the A|B layout"),

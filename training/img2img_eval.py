@@ -94,48 +94,56 @@ def domain_classifier(data: DataSpec, data_root: str | os.PathLike | None, judge
         return model, {"classes": ["A", "B"], "image_size": CLASSIFIER_SIZE, "epochs": epochs, "train_images": len(x),
                        "test_accuracy": round(correct / (len(test.a) + len(test.b)), 4)}
 
-    return kept_classifier(judges / f"domains-{Path(data.path).name}.safetensors", data.channels, 2, train)
+    # one judge per pair of domains: a two-folder dataset is known by its folder, a named one by its name
+    key = Path(data.path).name if data.dataset == "unpaired" else data.dataset
+    return kept_classifier(judges / f"domains-{key}.safetensors", data.channels, 2, train)
 
 
 def _translations_judged(run: LoadedRun, classifier: DomainClassifier, dataset) -> dict[str, float]:
-    """One pass over the test photos of both domains, each translated once:
-    - the share of A translated to B that the classifier calls B, and of B -> A called A, with the
-      same shares for the untranslated photos (the classifier's false-positive floor);
+    """One pass over the test photos of the domains the run translates from, each translated once:
+    - the share of A translated to B that the classifier calls B (and of B -> A called A, for a
+      run that goes both ways), with the same share for the untranslated photos (the classifier's
+      false-positive floor);
     - the period-2 (checkerboard) energy of the translations relative to the real photos of the
       domain they imitate (1: no more grid than a photo has; a transposed-conv generator's grid
       shows as several times)."""
     classifier = classifier.to(run.device)
-    routes = run.family.serving().routes  # an unpaired run translates both ways
+    routes = run.family.serving().routes
+    ways = [(source, target, route) for source, target, route in (("a", "b", "AtoB"), ("b", "a", "BtoA")) if route in routes]
 
-    def called(x: torch.Tensor, domain: int) -> int:
-        return int((classifier(_classifier_input(x)).argmax(1) == domain).sum())
+    def called(x: torch.Tensor, domain: str) -> int:
+        return int((classifier(_classifier_input(x)).argmax(1) == "ab".index(domain)).sum())
 
     def grid(x: torch.Tensor) -> float:
         return float(checkerboard_energy(((x.float() + 1) / 2).clamp(0, 1)).sum())
 
-    counts = dict.fromkeys(("ab", "ba", "real_a_as_b", "real_b_as_a"), 0)
-    energy = dict.fromkeys(("a", "b", "ab", "ba"), 0.0)
+    counts, energy = {}, {}
     with torch.inference_mode():
         for a, b in _domains(dataset, run.device):
-            for x, domain, other, direction, route in ((a, "a", 1, "ab", "AtoB"), (b, "b", 0, "ba", "BtoA")):
+            images = {"a": a, "b": b}
+            for domain, x in images.items():
+                energy[domain] = energy.get(domain, 0.0) + grid(x)
+            for source, target, route in ways:
+                x = images[source]
                 if len(x):
                     y = run.modules[routes[route][0]](x)
-                    counts[direction] += called(y, other)
-                    counts[f"real_{domain}_as_{'ab'[other]}"] += called(x, other)
-                    energy[domain] += grid(x)
-                    energy[direction] += grid(y)
-    n_a, n_b = len(dataset.a), len(dataset.b)
-    return {"test_target_share_ab": round(counts["ab"] / n_a, 4), "test_target_share_ba": round(counts["ba"] / n_b, 4),
-            "test_real_a_called_b": round(counts["real_a_as_b"] / n_a, 4), "test_real_b_called_a": round(counts["real_b_as_a"] / n_b, 4),
-            "checkerboard_ab": round((energy["ab"] / n_a) / (energy["b"] / n_b), 3),
-            "checkerboard_ba": round((energy["ba"] / n_b) / (energy["a"] / n_a), 3)}
+                    counts[source + target] = counts.get(source + target, 0) + called(y, target)
+                    counts[f"real_{source}_as_{target}"] = counts.get(f"real_{source}_as_{target}", 0) + called(x, target)
+                    energy[source + target] = energy.get(source + target, 0.0) + grid(y)
+    n = {"a": len(dataset.a), "b": len(dataset.b)}
+    out = {}
+    for source, target, _ in ways:
+        out[f"test_target_share_{source}{target}"] = round(counts.get(source + target, 0) / n[source], 4)
+        out[f"test_real_{source}_called_{target}"] = round(counts.get(f"real_{source}_as_{target}", 0) / n[source], 4)
+        out[f"checkerboard_{source}{target}"] = round((energy[source + target] / n[source]) / (energy[target] / n[target]), 3)
+    return out
 
 
 def _identity_kept(run: LoadedRun, dataset) -> dict[str, float]:
-    """For translations between kinds of face (CelebA women <-> men): is the output still the same
-    person? Distances in the features of the CelebA attribute judge from each test face to its
-    translation and to a real face of the target domain drawn at random (seeded): the share of
-    faces whose translation is the closer, and the ratio of the mean distances (1: no more like
+    """For translations from CelebA faces (women <-> men, face -> anime): is the output still the
+    same person? Distances in the features of the CelebA attribute judge from each test face to
+    its translation and to a real image of the target domain drawn at random (seeded): the share
+    of faces whose translation is the closer, and the ratio of the mean distances (1: no more like
     the input than a stranger)."""
     judge = load_classifier("celeba", run.device)
     if judge is None:
@@ -145,6 +153,8 @@ def _identity_kept(run: LoadedRun, dataset) -> dict[str, float]:
     closer, own, stranger, n = 0, 0.0, 0.0, 0
     with torch.inference_mode():
         for source, target, route in ((dataset.a, dataset.b, "AtoB"), (dataset.b, dataset.a, "BtoA")):
+            if route not in routes:
+                continue
             others = target[torch.randint(len(target), (len(source),), generator=g)]
             for i in range(0, len(source), BATCH):
                 x, y = to_unit(source[i:i + BATCH]).to(run.device), to_unit(others[i:i + BATCH]).to(run.device)
@@ -236,7 +246,7 @@ def evaluate_run(run_dir: str | os.PathLike, data_root: str | os.PathLike | None
         classifier, meta = domain_classifier(cfg.data, data_root, judges)
         metrics.update(_translations_judged(run, classifier, test), classifier_test_accuracy=meta["test_accuracy"],
                        test_images_a=len(test.a), test_images_b=len(test.b))
-        if data.path == DATASETS["celeba"].path:  # faces of real people: is it still the same one?
+        if data.path == DATASETS["celeba"].path:  # from faces of real people: is it still the same one?
             metrics.update(_identity_kept(run, test))
     elif task == COLORIZE:
         metrics.update(_colorizer_judged(run, data, data_root, judges))

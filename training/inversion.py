@@ -285,7 +285,7 @@ def prepare_upload(image, run: LoadedRun) -> torch.Tensor:
     damaged files, with the same messages (UploadError). Faces and other colour datasets: the
     centre square, resized (CelebA's framing is the aligned photo's centre square). One-channel
     digit datasets: see _as_digit."""
-    from explorer.img2img.uploads import load_upload
+    from explorer.img2img.uploads import centre_square, load_upload
 
     rgb = load_upload(image)
     d = run.config.data
@@ -293,10 +293,7 @@ def prepare_upload(image, run: LoadedRun) -> torch.Tensor:
         return _as_digit(rgb.convert("L"), d.image_size)
     if d.channels != 3:
         raise InversionError(f"this model's images have {d.channels} channels; uploads are inverted for 1 or 3")
-    w, h = rgb.size
-    s = min(w, h)
-    square = rgb.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
-    pixels = np.asarray(square.resize((d.image_size, d.image_size), Image.LANCZOS), dtype=np.float32)
+    pixels = np.asarray(centre_square(rgb).resize((d.image_size, d.image_size), Image.LANCZOS), dtype=np.float32)
     return torch.from_numpy(pixels).permute(2, 0, 1).div(127.5).sub(1)
 
 

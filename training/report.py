@@ -47,6 +47,10 @@ def other_metrics(m: dict) -> list[str]:
     if {"test_cycle_l1", "test_target_share_ab", "test_target_share_ba"} <= m.keys():
         out.append(f"cycle L1 {m['test_cycle_l1']:.3f}, classified as the target domain: "
                    f"A→B {_pct(m['test_target_share_ab'])}, B→A {_pct(m['test_target_share_ba'])}")
+    elif "test_target_share_ab" in m:  # one way only
+        out.append(f"classified as the target domain: A→B {_pct(m['test_target_share_ab'])}")
+    if "identity_closer_share" in m:
+        out.append(f"same face: closer to its input than a random target face for {_pct(m['identity_closer_share'])}")
     if {"test_psnr", "test_ssim", "bicubic_psnr", "bicubic_ssim"} <= m.keys():
         out.append(f"PSNR {m['test_psnr']:.2f} (bicubic {m['bicubic_psnr']:.2f}), "
                    f"SSIM {m['test_ssim']:.3f} (bicubic {m['bicubic_ssim']:.3f}), "
@@ -60,6 +64,8 @@ def other_metrics(m: dict) -> list[str]:
         out.append(f"class shares {_pct(m['class_share_min'])} to {_pct(m['class_share_max'])}")
     if {"checkerboard_ab", "checkerboard_ba"} <= m.keys():
         out.append(f"checkerboard energy ×{m['checkerboard_ab']:.1f} / ×{m['checkerboard_ba']:.1f} of real photos")
+    elif "checkerboard_ab" in m:
+        out.append(f"checkerboard energy ×{m['checkerboard_ab']:.1f} of real images")
     return out
 
 

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from explorer.img2img.uploads import UploadError, UploadLimits, load_mask, load_upload
+from explorer.img2img.uploads import UploadError, UploadLimits, centre_square, load_mask, load_upload
 from training import color, color_bins
 from training.checkpoint import LoadedRun, load_run, read_config
 from training.families import IMG2IMG
@@ -195,7 +195,8 @@ def translate_many(
     """Each photo translated in `direction` (one of the run's routes; None for a run with one), with
     the reconstruction and error heat map of a run that translates back, all RGB at the upload's
     size times the run's output scale (scaled down to TRANSLATION_MAX_SIDE on the longer side, past
-    which an upsampled translation adds nothing). A sliver of an image (longer side over
+    which an upsampled translation adds nothing). A run trained on aligned faces reads, and
+    returns, the upload's centre square. A sliver of an image (longer side over
     MAX_UPLOAD_ASPECT times the shorter) is an UploadError."""
     loaded = get_run(run)
     served = _served(loaded, PAIRED, UNPAIRED)
@@ -203,6 +204,8 @@ def translate_many(
     photos = [load_upload(u, limits) for u in uploads]
     for photo in photos:
         _check_aspect(photo)
+    if served.square:  # a face model reads faces framed as its training crops were
+        photos = [centre_square(p) for p in photos]
     inputs = [_resized(p, work_size(p.size, served.input_size, served.multiple)) for p in photos]
     if served.in_channels == 1:  # a gray model: give it the photos' luma
         inputs = [color.luma(x) for x in inputs]

@@ -1,6 +1,6 @@
 """The model zoo: every family registers itself here by name."""
 
-from training.families import conditional, cyclegan, gan, infogan, inpaint, pix2pix, pixelcnn, srgan, vae  # noqa: F401  (registration)
+from training.families import cartoongan, conditional, cyclegan, gan, infogan, inpaint, pix2pix, pixelcnn, srgan, vae  # noqa: F401  (registration)
 from training.families.base import (
     AUTOREGRESSIVE,
     EXPLORED,

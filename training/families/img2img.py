@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from training.config import RunConfig
+from training.data import DATASETS
 from training.families.base import IMG2IMG, Family, StepContext, family_names, get_family
 from training.models.img2img import PatchDiscriminator, ResnetGenerator, UNetGenerator, UpscaleGenerator
 
@@ -34,6 +35,7 @@ class Serving:
     multiple: int  # input height and width must be multiples of this
     scale: int = 1  # output side / input side (an x4 upscaler would say 4)
     controls: tuple[str, ...] = ()  # what the user sets beside the photo and the direction: "vividness" (colour bins)
+    square: bool = False  # trained on aligned square crops (faces): an upload's centre square is what it reads
 
 
 class Img2ImgFamily(Family):
@@ -49,9 +51,11 @@ class Img2ImgFamily(Family):
 
     def served_as(self, task: str, routes: dict[str, tuple[str, str | None]], scale: int = 1,
                   controls: tuple[str, ...] = ()) -> Serving:
-        """A Serving whose input side, channels and size multiple come from the run's generator entry."""
-        g = self.cfg.arch["generator"]
-        return Serving(task, routes, g["in_channels"], self.cfg.data.image_size, size_multiple(g), scale, controls)
+        """A Serving whose input side, channels and size multiple come from the run's generator entry,
+        and its framing from the dataset's."""
+        g, data = self.cfg.arch["generator"], self.cfg.data
+        square = data.dataset in DATASETS and DATASETS[data.dataset].square
+        return Serving(task, routes, g["in_channels"], data.image_size, size_multiple(g), scale, controls, square)
 
     def route(self, direction: str | None) -> tuple[str, str | None]:
         """(forward, backward) generator names for `direction` (None: the only one there is); the
