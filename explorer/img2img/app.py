@@ -148,13 +148,16 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
 
     @contextmanager
     def budgeted(request: gr.Request | None):
-        """In public mode each client gets a share of the worker (explorer.request_limits)."""
+        """A handler's work: in public mode each client gets a share of the worker
+        (explorer.request_limits), and a bad upload's message (UploadError) reaches the user."""
         client = client_id(dict(request.headers), request.client.host if request.client else None) if request else "local"
         if budget is not None and (wait := budget.wait_needed(client)) > 0:
             raise gr.Error(f"You have used this server a lot in the last minute; try again in {wait:.0f} s.")
         started = time.monotonic()
         try:
             yield
+        except UploadError as e:
+            raise gr.Error(str(e)) from e
         finally:
             if budget is not None:
                 budget.charge(client, time.monotonic() - started)
@@ -164,10 +167,8 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
         """Color a photo: returns (before, after) for the slider and a PNG file to download."""
         with budgeted(request):
             source = upload_source(photo, allowed)
-            try:  # a colorizer without colour bins ignores vividness (Pix2Pix.chroma)
-                result = colorize(source, _pick(image_to_image_runs(folders).colorizers, model, "colorizer").path, LIMITS, vividness)
-            except UploadError as e:
-                raise gr.Error(str(e)) from e
+            # a colorizer without colour bins ignores vividness (Pix2Pix.chroma)
+            result = colorize(source, _pick(image_to_image_runs(folders).colorizers, model, "colorizer").path, LIMITS, vividness)
             before = result.convert("L").convert("RGB")  # the photo's own lightness, upright, at its size
             before_path, after_path = results.save({"lightness": before, "colorized": result})
             return (before_path, after_path), after_path
@@ -180,7 +181,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             try:
                 one_way = len(serving(run.config).routes) == 1  # the radio means nothing to it
                 t = translate(source, run.path, None if one_way else direction, LIMITS)
-            except (UploadError, ValueError) as e:  # a bad upload, or a direction the model was not trained for
+            except ValueError as e:  # a direction the model was not trained for
                 raise gr.Error(str(e)) from e
             return tuple(results.save({"translated": t.output, "round-trip": t.reconstruction, "error": t.error_map}))
 
@@ -188,10 +189,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
         """Upscale a photo x4: returns (bicubic, upscaled) for the slider and a PNG file to download."""
         with budgeted(request):
             source = upload_source(photo, allowed)
-            try:
-                result = upscale(source, _pick(image_to_image_runs(folders).upscalers, model, "upscaler").path, LIMITS)
-            except UploadError as e:
-                raise gr.Error(str(e)) from e
+            result = upscale(source, _pick(image_to_image_runs(folders).upscalers, model, "upscaler").path, LIMITS)
             before_path, after_path = results.save({"bicubic": result.bicubic(), "upscaled": result.output})
             return (before_path, after_path), after_path
 
@@ -204,10 +202,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             if mask is None:
                 raise gr.Error("Paint over the part of the photo you want filled first.")
             photo, mask = (x if isinstance(x, bytes) else upload_source(x, allowed) for x in (photo, mask))
-            try:
-                result = inpaint(photo, mask, _pick(image_to_image_runs(folders).inpainters, model, "inpainting").path, LIMITS)
-            except UploadError as e:
-                raise gr.Error(str(e)) from e
+            result = inpaint(photo, mask, _pick(image_to_image_runs(folders).inpainters, model, "inpainting").path, LIMITS)
             erased_path, filled_path = results.save({"erased": result.erased, "filled": result.output})
             return (erased_path, filled_path), filled_path
 
