@@ -16,6 +16,8 @@ from explorer.tools.local_server import running
 from tests.conftest import ROOT, TINY
 from tests.explorer_runs import DEFAULT_INIT, make_run
 from tests.img2img_helpers import tiny_config, write_data_root
+from training.checkpoint import save_run
+from training.families import get_family
 from training.trainer import train
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -38,8 +40,9 @@ def require_chromium() -> str:
 
 
 def tiny_server_runs(base: Path) -> Path:
-    """A colorizer, a CycleGAN, a facades pix2pix, an SRGAN, a context encoder, a DCGAN and a
-    PixelCNN, the first three trained for two steps, the others only initialised."""
+    """A colorizer, a CycleGAN, a facades pix2pix, an SRGAN, a context encoder, a face -> anime
+    CartoonGAN, a DCGAN and a PixelCNN, the first three trained for two steps, the others only
+    initialised."""
     data = write_data_root(base / "data")
     runs = base / "runs"
     train(tiny_config("pix2pix", "colorize"), runs / "colorizer", data_root=str(data), progress=False)
@@ -49,6 +52,8 @@ def tiny_server_runs(base: Path) -> Path:
     make_run(runs / "pixelcnn", "pixelcnn", TINY)
     make_run(runs / "upscaler", "srgan", TINY)
     make_run(runs / "inpainter", "context_encoder", TINY)
+    face2anime = tiny_config("cartoongan", "celeba-anime")  # faces: its Serving reads an upload's centre square
+    save_run(runs / "face2anime", face2anime, get_family("cartoongan")(face2anime).build())
     return runs
 
 

@@ -144,6 +144,12 @@ def test_translate_returns_translation_round_trip_and_error_map(client, tmp_path
     assert Image.open(out).size == (64, 40) and recon is None and error is None
 
 
+def test_a_face_model_translates_the_centre_square_of_a_portrait_one_way(client, tmp_path):
+    photo = Image.fromarray(np.random.default_rng(2).integers(0, 255, (90, 60, 3), dtype=np.uint8))
+    out, recon, error = client.predict(upload(tmp_path, "portrait.jpg", photo), "face2anime", "BtoA", api_name="/translate")
+    assert Image.open(out).size == (60, 60) and recon is None and error is None  # the radio means nothing to a one-way model
+
+
 def test_bad_uploads_and_unknown_models_get_a_clear_message(client, tmp_path):
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
