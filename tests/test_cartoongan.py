@@ -109,3 +109,13 @@ def test_a_one_way_run_is_judged_from_a_to_b_only():
     assert judged["test_target_share_ab"] == 1.0
     kept = _identity_kept(SimpleNamespace(device=torch.device("cpu"), family=fam, modules={"generator": nn.Identity()}), test)
     assert kept["identity_closer_share"] == 1.0
+
+
+def test_content_depth_chooses_fine_maps_or_their_layout_and_refuses_others():
+    from training.families.cartoongan import content_features
+
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    assert content_features("celeba", 11)(x).shape == (2, 64, 16, 16)
+    assert content_features("celeba", 12)(x).shape == (2, 64, 4, 4)
+    with pytest.raises(ValueError, match="content_depth"):
+        content_features("celeba", 3)

@@ -32,7 +32,10 @@ from training.models.gan import dcgan_init
 if TYPE_CHECKING:
     from training.classifier import DomainClassifier
 
-CONTENT_LAYERS = 11  # the classifier's trunk up to the ReLU after its third conv: 64 maps at a quarter of the side
+# arch.content_depth: how much of the classifier's trunk the content features come from: 11 (the
+# default) ends at the ReLU after its third conv, 64 maps at a quarter of the side; 12 adds its
+# 4 x 4 average pool, which keeps where hair, face and background are but frees the details.
+CONTENT_DEPTHS = (11, 12)
 EDGE_SHARE = 0.1  # the strongest tenth of a cartoon's luma gradients are its lines ...
 EDGE_FLOOR = 0.01  # ... if at least this strong (squared, on the [-1, 1] scale: a step of a twentieth of the range)
 
@@ -40,9 +43,11 @@ EDGE_FLOOR = 0.01  # ... if at least this strong (squared, on the [-1, 1] scale:
 class ContentFeatures(nn.Module):
     """The frozen feature maps the content loss compares (see the module docstring)."""
 
-    def __init__(self, classifier: DomainClassifier):
+    def __init__(self, classifier: DomainClassifier, depth: int = 11):
         super().__init__()
-        self.net = classifier.trunk[:CONTENT_LAYERS].eval().requires_grad_(False)
+        if depth not in CONTENT_DEPTHS:
+            raise ValueError(f"arch.content_depth must be one of {CONTENT_DEPTHS}, not {depth!r}")
+        self.net = classifier.trunk[:depth].eval().requires_grad_(False)
 
     def train(self, mode: bool = True) -> "ContentFeatures":
         return super().train(False)  # its batch norms keep their statistics
@@ -53,14 +58,14 @@ class ContentFeatures(nn.Module):
         return self.net(luma(x).expand_as(x))
 
 
-def content_features(name: str) -> ContentFeatures:
+def content_features(name: str, depth: int = 11) -> ContentFeatures:
     from training.classifier import load_classifier  # the classifiers' module reads checkpoints, which reads the families
 
     classifier = load_classifier(name)
     if classifier is None:
         raise FileNotFoundError(f"CartoonGAN's content loss needs the shipped {name!r} classifier "
                                 f"(checkpoints/classifiers/{name}.safetensors); train it with python -m training classifier {name}")
-    return ContentFeatures(classifier)
+    return ContentFeatures(classifier, depth)
 
 
 def luma(x: torch.Tensor) -> torch.Tensor:
@@ -110,16 +115,17 @@ class CartoonGAN(Img2ImgFamily):
                 "generator": {"kind": "resnet", "in_channels": c, "out_channels": c, "width": 32, "n_blocks": 4, "norm": "instance",
                               "upsample": "resize"},
                 "discriminator": {"kind": "patch", "width": 32, "n_layers": 3, "norm": "instance"},
-                "content_features": "celeba",
+                "content_features": "celeba", "content_depth": 11,
             },
             "train": {"optimizer": "adam", "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "batch_size": 8, "adversarial": "mse",
-                      "content_weight": 3.0, "adv_start": 0.1, "lr_decay_start": 0.5},
+                      "content_weight": 10.0, "adv_start": 0.1, "lr_decay_start": 0.5},
         }
 
     def content(self, device: torch.device) -> ContentFeatures:
         """The frozen feature net, loaded once (it is not part of the run's weights)."""
         if self._content is None:
-            self._content = content_features(self.cfg.arch.get("content_features", "celeba"))
+            a = self.cfg.arch
+            self._content = content_features(a.get("content_features", "celeba"), a.get("content_depth", 11))
         return self._content.to(device)
 
     def build(self) -> nn.ModuleDict:
