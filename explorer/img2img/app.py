@@ -236,7 +236,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             go.click(do_colorize, [photo, model, vividness], [compare, download], api_name="colorize", preprocess=False)
         with gr.Tab("Translate"):
             gr.Markdown("Translate a photo to another style: summer to winter and back, a face between CelebA's women and men, "
-                        "a face into an anime drawing, or a facade label map to a photo. "
+                        "or a facade label map to a photo. "
                         "A model that translates both ways also shows the round trip and its error. "
                         "Face models read the centre square of the photo, framed as their training faces were: "
                         "crop a portrait to the head and shoulders for the best result.")
@@ -247,7 +247,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
                     directions = translation_directions()
                     direction = gr.Radio(directions, value=directions[0],
                                          label="Direction, for a model that translates both ways (summer2winter: A = summer, B = winter; "
-                                               "discogan-gender: A = women, B = men); a one-way model (face to anime) ignores it")
+                                               "discogan-gender: A = women, B = men); a one-way model ignores it")
                     t_go = gr.Button("Translate", variant="primary")
                 with gr.Column():
                     translated = gr.Image(label="Translation", type="pil")
