@@ -176,6 +176,25 @@ def test_paint_over_part_of_a_photo_and_fill_it_in_the_gradio_tab(browser_page, 
         shot(page, tmp_path, "inpaint.png")
 
 
+def test_a_held_out_face_translated_by_a_one_way_face_model(browser_page, tmp_path):
+    """Pick the face model, click an example face, Translate: the translation comes back alone
+    (a one-way model has no round trip to show)."""
+    url, page = browser_page
+    frame = gradio_tab(page, url, "Translate", "Translate")
+    frame.get_by_label("Model").filter(visible=True).click()
+    frame.get_by_role("option", name="face2anime").click()
+    frame.locator(".block", has_text="Examples").locator("img").first.wait_for(timeout=30_000)
+    examples = frame.locator(".block", has_text="Examples").locator("img")
+    examples.nth(1).click()  # sorted: the facade labels, then the CelebA faces
+    page.wait_for_timeout(1000)
+    frame.get_by_role("button", name="Translate", exact=True).click()
+    try:
+        frame.locator(".block", has_text="Translation").locator("img").first.wait_for(timeout=120_000)
+        assert frame.locator(".block", has_text="Round trip").locator("img").count() == 0
+    finally:
+        shot(page, tmp_path, "translate-face.png")
+
+
 def test_a_held_out_face_loads_into_the_inpaint_editor(browser_page, tmp_path):
     """Click an example face: the editor holds it (Fill then asks for a painted region, not a photo)."""
     url, page = browser_page
