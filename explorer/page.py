@@ -7,7 +7,10 @@ writing the URL, so a copied link reopens the same model, view and latent state.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
+from PIL import Image
 
 from explorer import session
 from explorer.runs import scan
@@ -31,12 +34,14 @@ from training.families import AUTOREGRESSIVE, LATENT
 
 # The tabs for each kind of run the explorer opens (training.families.EXPLORED); each view also
 # says whether a run has what it needs (codes, classes, directions...).
+ICON = Path(__file__).resolve().parent / "icon.png"
 MODEL_VIEWS = {
     LATENT: [sliders, codes, classes, attributes, bank, interpolation, perturbation, manifold, your_image],
     AUTOREGRESSIVE: [pixels],
 }
 
-st.set_page_config(page_title="Latent Studio", page_icon=":material/tune:", layout="wide")
+# our own file: a Material icon or an emoji would make every visitor's browser fetch it from a CDN
+st.set_page_config(page_title="Latent Studio", page_icon=Image.open(ICON), layout="wide")
 session.start()
 
 folders = picker.folders()

@@ -28,8 +28,12 @@ def browser_page(tmp_path_factory):
     with running_server(tiny_server_runs(base), base / "user") as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.on("request", lambda r: r.url.startswith(url) or r.url.startswith(("data:", "blob:")) or OUTSIDE.append(r.url))
         yield url, page
         browser.close()
+
+
+OUTSIDE: list[str] = []  # every request the pages made to another origin (a CDN, a font host)
 
 
 def shot(page, tmp_path: Path, name: str) -> Path:
@@ -186,7 +190,10 @@ def test_a_held_out_face_translated_by_a_one_way_face_model(browser_page, tmp_pa
     frame.locator(".block", has_text="Examples").locator("img").first.wait_for(timeout=30_000)
     examples = frame.locator(".block", has_text="Examples").locator("img")
     examples.nth(1).click()  # sorted: the facade labels, then the CelebA faces
-    page.wait_for_timeout(1000)
+    page.wait_for_timeout(2000)
+    # the photo's preview loads (its URL must carry the app's /gradio mount, or it fetches the explorer's page)
+    broken = "els => els.filter(e => e.offsetParent && e.complete && !e.naturalWidth && !e.src.startsWith('data:')).map(e => e.src)"
+    assert frame.locator("img").evaluate_all(broken) == []
     frame.get_by_role("button", name="Translate", exact=True).click()
     try:
         frame.locator(".block", has_text="Translation").locator("img").first.wait_for(timeout=120_000)
@@ -208,3 +215,10 @@ def test_a_held_out_face_loads_into_the_inpaint_editor(browser_page, tmp_path):
         frame.get_by_text("Paint over the part of the photo you want filled first.").wait_for(timeout=60_000)
     finally:
         shot(page, tmp_path, "inpaint-example.png")
+
+
+def test_the_pages_fetched_nothing_from_another_host(browser_page):
+    """Run last in this module: across every page the tests above opened, each request went to
+    the app's own origin (no CDN, no font or icon host: a visitor offline or behind a strict
+    network sees the same app)."""
+    assert OUTSIDE == []

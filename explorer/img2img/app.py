@@ -304,7 +304,7 @@ def mount(blocks: gr.Blocks, path: str = "/gradio"):
     file into its cache and serve it.
     """
     shell = FastAPI()
-    gr.mount_gradio_app(shell, blocks, path=path, max_file_size=GRADIO_MAX_FILE_SIZE, allowed_paths=[str(EXAMPLES)],
+    gr.mount_gradio_app(shell, blocks, path=path, root_path=path, max_file_size=GRADIO_MAX_FILE_SIZE, allowed_paths=[str(EXAMPLES)],
                         footer_links=["api"])
     asgi = BodyLimit(next(route.app for route in shell.routes if getattr(route, "path", None) == path),
                      max_body=MAX_BODY, max_upload=MAX_UPLOAD_BODY, max_inflight=MAX_INFLIGHT,
