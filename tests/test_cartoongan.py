@@ -10,9 +10,10 @@ from PIL import Image
 from torch import nn
 
 from tests.conftest import TINY
+from training.color import luma
 from training.data import DatasetMissing, load_dataset
 from training.families import StepContext, get_family
-from training.families.cartoongan import edge_smoothed, luma
+from training.families.cartoongan import edge_smoothed
 from training.img2img_eval import _identity_kept, _translations_judged
 from training.trainer import new_config
 

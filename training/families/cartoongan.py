@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from training.color import luma
 from training.config import DataSpec
 from training.families.base import StepContext, register
 from training.families.img2img import UNPAIRED, Img2ImgFamily, Serving, apply_lr_decay, fixed_batch, make_discriminator, make_generator
@@ -66,11 +67,6 @@ def content_features(name: str, depth: int = 11) -> ContentFeatures:
         raise FileNotFoundError(f"CartoonGAN's content loss needs the shipped {name!r} classifier "
                                 f"(checkpoints/classifiers/{name}.safetensors); train it with python -m training classifier {name}")
     return ContentFeatures(classifier, depth)
-
-
-def luma(x: torch.Tensor) -> torch.Tensor:
-    """[B, 3, H, W] -> [B, 1, H, W], Rec. 601 weights."""
-    return (x * torch.tensor([0.299, 0.587, 0.114], device=x.device, dtype=x.dtype).view(1, 3, 1, 1)).sum(1, keepdim=True)
 
 
 def _gaussian(x: torch.Tensor, sigma: float = 1.0, radius: int = 2) -> torch.Tensor:
