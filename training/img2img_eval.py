@@ -99,6 +99,13 @@ def domain_classifier(data: DataSpec, data_root: str | os.PathLike | None, judge
     return kept_classifier(judges / f"domains-{key}.safetensors", data.channels, 2, train)
 
 
+def _ways(run: LoadedRun) -> list[tuple[str, str, str]]:
+    """(source domain, target domain, generator) for each way an unpaired run translates: A -> B,
+    and B -> A when it has a way back."""
+    routes = run.family.serving().routes
+    return [(source, target, routes[route][0]) for source, target, route in (("a", "b", "AtoB"), ("b", "a", "BtoA")) if route in routes]
+
+
 def _translations_judged(run: LoadedRun, classifier: DomainClassifier, dataset) -> dict[str, float]:
     """One pass over the test photos of the domains the run translates from, each translated once:
     - the share of A translated to B that the classifier calls B (and of B -> A called A, for a
@@ -108,8 +115,7 @@ def _translations_judged(run: LoadedRun, classifier: DomainClassifier, dataset) 
       domain they imitate (1: no more grid than a photo has; a transposed-conv generator's grid
       shows as several times)."""
     classifier = classifier.to(run.device)
-    routes = run.family.serving().routes
-    ways = [(source, target, route) for source, target, route in (("a", "b", "AtoB"), ("b", "a", "BtoA")) if route in routes]
+    ways = _ways(run)
 
     def called(x: torch.Tensor, domain: str) -> int:
         return int((classifier(_classifier_input(x)).argmax(1) == "ab".index(domain)).sum())
@@ -123,10 +129,10 @@ def _translations_judged(run: LoadedRun, classifier: DomainClassifier, dataset) 
             images = {"a": a, "b": b}
             for domain, x in images.items():
                 energy[domain] = energy.get(domain, 0.0) + grid(x)
-            for source, target, route in ways:
+            for source, target, generator in ways:
                 x = images[source]
                 if len(x):
-                    y = run.modules[routes[route][0]](x)
+                    y = run.modules[generator](x)
                     counts[source + target] = counts.get(source + target, 0) + called(y, target)
                     counts[f"real_{source}_as_{target}"] = counts.get(f"real_{source}_as_{target}", 0) + called(x, target)
                     energy[source + target] = energy.get(source + target, 0.0) + grid(y)
@@ -148,18 +154,16 @@ def _identity_kept(run: LoadedRun, dataset) -> dict[str, float]:
     judge = load_classifier("celeba", run.device)
     if judge is None:
         return {}
-    routes = run.family.serving().routes
     g = torch.Generator().manual_seed(0)
     closer, own, stranger, n = 0, 0.0, 0.0, 0
     with torch.inference_mode():
-        for source, target, route in ((dataset.a, dataset.b, "AtoB"), (dataset.b, dataset.a, "BtoA")):
-            if route not in routes:
-                continue
+        for a_or_b, b_or_a, generator in _ways(run):
+            source, target = getattr(dataset, a_or_b), getattr(dataset, b_or_a)
             others = target[torch.randint(len(target), (len(source),), generator=g)]
             for i in range(0, len(source), BATCH):
                 x, y = to_unit(source[i:i + BATCH]).to(run.device), to_unit(others[i:i + BATCH]).to(run.device)
                 f = judge.features(_classifier_input(x))
-                d_out = (f - judge.features(_classifier_input(run.modules[routes[route][0]](x)))).norm(dim=1)
+                d_out = (f - judge.features(_classifier_input(run.modules[generator](x)))).norm(dim=1)
                 d_rand = (f - judge.features(_classifier_input(y))).norm(dim=1)
                 closer += int((d_out < d_rand).sum())
                 own, stranger, n = own + float(d_out.sum()), stranger + float(d_rand.sum()), n + len(x)
