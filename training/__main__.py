@@ -15,6 +15,21 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def _import_native_libraries() -> None:
+    """Import torch and torchvision with Ctrl-C and SIGTERM held back. Their import runs Python code from C++ through
+    pybind11, and a KeyboardInterrupt raised there cannot unwind through C++: the process aborts (SIGABRT)
+    with no message. Held, the signal is delivered the moment the import returns, in plain Python, and
+    main() turns it into its message; threads torch starts meanwhile keep the signals blocked, so they
+    always reach the main thread."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        import torch  # noqa: F401
+        import torchvision  # noqa: F401
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
 def _train(args: argparse.Namespace) -> int:
     from training.config import parse_override
     from training.trainer import new_config, saved_config, train
@@ -245,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         signal.signal(signal.SIGTERM, _interrupt)
         args = parser().parse_args(argv)
+        _import_native_libraries()
         from training.checkpoint import CheckpointError
         from training.data import DatasetMissing
 
