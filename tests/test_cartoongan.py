@@ -73,11 +73,25 @@ def test_initialization_trains_the_generator_alone_then_the_discriminator_joins(
     opt = fam.make_optimizers(m)
     d_before = [p.clone() for p in m["discriminator"].parameters()]
     out = fam.train_step(m, StepContext(torch.device("cpu"), opt, lambda: batch, step=4))
-    assert set(out) == {"g_loss", "content", "g_pixel", "lr_factor"}
+    assert set(out) == {"g_loss", "content", "g_pixel", "cycle", "lr_factor"}
     assert all(torch.equal(a, b) for a, b in zip(d_before, m["discriminator"].parameters()))
     out = fam.train_step(m, StepContext(torch.device("cpu"), opt, lambda: batch, step=5))
     assert {"d_loss", "g_adv", "d_smooth", "content"} <= set(out)
     assert not all(torch.equal(a, b) for a, b in zip(d_before, m["discriminator"].parameters()))
+
+
+def test_the_way_back_trains_beside_the_generator_and_its_loss_reaches_the_generator():
+    updated = {}
+    for weight in (0.0, 10.0):
+        cfg, fam, m = _family(steps=10, adv_start=0.0, cycle_weight=weight)
+        back_before = [p.clone() for p in m["generator_back"].parameters()]
+        torch.manual_seed(1)
+        out = fam.train_step(m, StepContext(torch.device("cpu"), fam.make_optimizers(m), lambda: fam.example_batch(4), step=5))
+        moved = not all(torch.equal(a, b) for a, b in zip(back_before, m["generator_back"].parameters()))
+        assert moved == bool(weight) and (float(out["cycle"]) > 0) == bool(weight)
+        updated[weight] = torch.cat([p.flatten() for p in m["generator"].parameters()])
+    assert not torch.allclose(updated[0.0], updated[10.0])  # the way back's L1 changed G's step
+    assert fam.exported == ("generator",)  # the way back is for training only: runs ship the one generator
 
 
 def test_a_run_is_served_one_way_on_the_centre_square_of_an_upload(tmp_path):
