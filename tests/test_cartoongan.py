@@ -86,7 +86,8 @@ def test_the_way_back_trains_beside_the_generator_and_its_loss_reaches_the_gener
         cfg, fam, m = _family(steps=10, adv_start=0.0, cycle_weight=weight)
         back_before = [p.clone() for p in m["generator_back"].parameters()]
         torch.manual_seed(1)
-        out = fam.train_step(m, StepContext(torch.device("cpu"), fam.make_optimizers(m), lambda: fam.example_batch(4), step=5))
+        batch = fam.example_batch(4)
+        out = fam.train_step(m, StepContext(torch.device("cpu"), fam.make_optimizers(m), lambda batch=batch: batch, step=5))
         moved = not all(torch.equal(a, b) for a, b in zip(back_before, m["generator_back"].parameters()))
         assert moved == bool(weight) and (float(out["cycle"]) > 0) == bool(weight)
         updated[weight] = torch.cat([p.flatten() for p in m["generator"].parameters()])

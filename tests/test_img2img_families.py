@@ -11,10 +11,10 @@ from tests.conftest import checked_train_step
 from tests.img2img_helpers import SIZE, tiny_config, write_data_root
 from training import color, color_bins
 from training.checkpoint import load_run, read_config, snapshot_steps
-from training.data import DatasetMissing, dataset_spec, load_dataset, random_crop_flip
+from training.data import DatasetMissing, UnpairedImages, dataset_spec, load_dataset, random_crop_flip
 from training.families import StepContext, get_family
 from training.families.cyclegan import ImagePool
-from training.families.img2img import apply_lr_decay, linear_decay, unet_depth
+from training.families.img2img import apply_lr_decay, fixed_batch, linear_decay, unet_depth
 from training.presets import PRESETS
 from training.trainer import new_config, train
 
@@ -190,6 +190,15 @@ def test_paper_identity_weight_is_half_the_cycle_weight():
 
 def images(n, start=0):
     return torch.arange(start, start + n, dtype=torch.float32).view(n, 1, 1, 1).expand(n, 3, 2, 2)
+
+
+def test_an_unpaired_grid_shows_the_same_images_of_both_domains_at_every_start():
+    data = UnpairedImages(torch.arange(20, dtype=torch.uint8).view(20, 1, 1, 1).expand(20, 3, 4, 4),
+                          torch.arange(7, dtype=torch.uint8).view(7, 1, 1, 1).expand(7, 3, 4, 4))
+    first, again = fixed_batch(data, 8, torch.device("cpu")), fixed_batch(data, 8, torch.device("cpu"))
+    assert all(torch.equal(x, y) for x, y in zip(first, again))
+    b = first[1][:, 0, 0, 0].add(1).mul(127.5).round().long().tolist()
+    assert len(first[0]) == 8 and b[0] == 0 and b[-1] == 6 and b == sorted(b)  # spread over all of B, in order
 
 
 def test_history_pool_returns_new_images_until_full():

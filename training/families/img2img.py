@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from training.config import RunConfig
-from training.data import DATASETS
+from training.data import DATASETS, UnpairedImages, to_unit
 from training.families.base import IMG2IMG, Family, StepContext, family_names, get_family
 from training.models.img2img import PatchDiscriminator, ResnetGenerator, UNetGenerator, UpscaleGenerator
 
@@ -157,7 +157,12 @@ def fixed_images(dataset, n: int, device: torch.device) -> torch.Tensor:
 
 
 def fixed_batch(dataset, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """n items spread evenly over the dataset, stacked: the same images at every snapshot."""
-    idx = torch.linspace(0, len(dataset) - 1, min(n, GRID_COLUMNS, len(dataset))).long().tolist()
+    """n items spread evenly over the dataset, stacked: the same images at every snapshot. An
+    unpaired dataset draws its B image at random for each item, so there the B images are spread
+    evenly over B's own images instead (the same again after a resume)."""
+    k = min(n, GRID_COLUMNS, len(dataset))
+    if isinstance(dataset, UnpairedImages):
+        return tuple(to_unit(x[torch.linspace(0, len(x) - 1, k).long()]).to(device) for x in (dataset.a, dataset.b))
+    idx = torch.linspace(0, len(dataset) - 1, k).long().tolist()
     a, b = zip(*(dataset[i] for i in idx))
     return torch.stack(a).to(device), torch.stack(b).to(device)
