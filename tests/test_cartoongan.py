@@ -73,25 +73,27 @@ def test_initialization_trains_the_generator_alone_then_the_discriminator_joins(
     opt = fam.make_optimizers(m)
     d_before = [p.clone() for p in m["discriminator"].parameters()]
     out = fam.train_step(m, StepContext(torch.device("cpu"), opt, lambda: batch, step=4))
-    assert set(out) == {"g_loss", "content", "g_pixel", "cycle", "lr_factor"}
+    assert set(out) == {"g_loss", "content", "g_pixel", "g_pixel_back", "lr_factor"}
     assert all(torch.equal(a, b) for a, b in zip(d_before, m["discriminator"].parameters()))
     out = fam.train_step(m, StepContext(torch.device("cpu"), opt, lambda: batch, step=5))
     assert {"d_loss", "g_adv", "d_smooth", "content"} <= set(out)
     assert not all(torch.equal(a, b) for a, b in zip(d_before, m["discriminator"].parameters()))
 
 
-def test_the_way_back_trains_beside_the_generator_and_its_loss_reaches_the_generator():
+def test_the_way_back_trains_both_cycles_and_reaches_the_generator_only_when_it_is_on():
     updated = {}
     for weight in (0.0, 10.0):
         cfg, fam, m = _family(steps=10, adv_start=0.0, cycle_weight=weight)
-        back_before = [p.clone() for p in m["generator_back"].parameters()]
+        before = {k: [p.clone() for p in m[k].parameters()] for k in ("generator_back", "discriminator_back")}
         torch.manual_seed(1)
         batch = fam.example_batch(4)
         out = fam.train_step(m, StepContext(torch.device("cpu"), fam.make_optimizers(m), lambda batch=batch: batch, step=5))
-        moved = not all(torch.equal(a, b) for a, b in zip(back_before, m["generator_back"].parameters()))
-        assert moved == bool(weight) and (float(out["cycle"]) > 0) == bool(weight)
+        for k, params in before.items():
+            moved = not all(torch.equal(a, b) for a, b in zip(params, m[k].parameters()))
+            assert moved == bool(weight), k
+        assert (float(out["cycle"]) > 0) == bool(weight) and (float(out["g_adv_back"]) > 0) == bool(weight)
         updated[weight] = torch.cat([p.flatten() for p in m["generator"].parameters()])
-    assert not torch.allclose(updated[0.0], updated[10.0])  # the way back's L1 changed G's step
+    assert not torch.allclose(updated[0.0], updated[10.0])  # the cycles changed G's step
     assert fam.exported == ("generator",)  # the way back is for training only: runs ship the one generator
 
 

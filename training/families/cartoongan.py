@@ -1,6 +1,6 @@
 """CartoonGAN (Chen et al. 2018), small: photos of faces -> anime faces, learned without pairs.
 
-One generator and one discriminator. The discriminator is shown three kinds of image: real
+One generator and one discriminator (and a way back in training, below). The discriminator is shown three kinds of image: real
 cartoons (real), the generator's outputs (fake), and the same real cartoons with their edges
 smoothed away (also fake). That third kind is the paper's edge-promoting trick: what sets a drawing
 apart from a photo is its clear lines, so D is taught that a cartoon without them is not one, and
@@ -15,11 +15,13 @@ so that phase also asks for the photo back pixel by pixel, and G starts as a cop
 
 A frozen three-layer face classifier is a weaker content judge than VGG: trained against it alone,
 G either kept the photo and painted it in rainbow colours (content weight 10 on the 16 x 16 maps)
-or, with less content, drew the same anime face for every photo (weight 3 to 5). So one more tie
-holds each output to its own input, taken from CycleGAN: a second generator, used only in
-training, must give the photo back from its cartoon (L1, train.cycle_weight). A cartoon that is the
-same for every photo cannot be mapped back, so the collapse costs G directly, while the cartoon's
-colours and lines stay free. Nothing judges the way back's photos: it only has to read the cartoon.
+or, with less content, drew the same anime face for every photo (weight 3 to 5). Asking a second
+generator to give the photo back from its cartoon was not enough either: G drew one face again and
+hid what the way back needed in faint colour noise. So with train.cycle_weight the family has
+CycleGAN's whole way back: a generator from cartoons to photos with its own discriminator, and both
+cycles (photo -> cartoon -> photo, cartoon -> photo -> cartoon). The second cycle is the one that
+rules out the collapse: every real cartoon must be one G can draw again, so G has to be able to
+draw all of them. The way back is for training only; a run ships the one generator.
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ class CartoonGAN(Img2ImgFamily):
     example_dataset = "celeba-anime"
     directions = ("AtoB",)
     exported = ("generator",)
-    optimizer_modules = {"g": ("generator", "generator_back"), "d": ("discriminator",)}
+    optimizer_modules = {"g": ("generator", "generator_back"), "d": ("discriminator", "discriminator_back")}
 
     def __init__(self, cfg):
         super().__init__(cfg)
@@ -138,8 +140,10 @@ class CartoonGAN(Img2ImgFamily):
         if (g["in_channels"], g["out_channels"]) != (c, c):
             raise ValueError(f"arch.generator maps {g['in_channels']} -> {g['out_channels']} channels, but the data has {c}: "
                              "set arch.generator.in_channels and out_channels to match")
-        m = nn.ModuleDict({"generator": make_generator(g), "generator_back": make_generator(g),
-                           "discriminator": make_discriminator({**self.cfg.arch["discriminator"], "in_channels": c})})
+        d = {**self.cfg.arch["discriminator"], "in_channels": c}
+        m = nn.ModuleDict({"generator": make_generator(g), "discriminator": make_discriminator(d),
+                           # the way back (train.cycle_weight): cartoons -> photos, judged by a photo discriminator
+                           "generator_back": make_generator(g), "discriminator_back": make_discriminator(d)})
         dcgan_init(m)
         return m
 
@@ -148,49 +152,50 @@ class CartoonGAN(Img2ImgFamily):
         net = self.content(photos.device)
         return F.l1_loss(net(cartoons.float()), net(photos.float()).detach())
 
-    def way_back(self, m: nn.ModuleDict, photos: torch.Tensor, cartoons: torch.Tensor, ctx: StepContext) -> torch.Tensor:
-        """L1 between the photos and what the way back makes of their cartoons (0 when train.cycle_weight is 0)."""
-        if not self.cfg.train.cycle_weight:
-            return torch.zeros((), device=photos.device)
-        with ctx.autocast():
-            back = m["generator_back"](cartoons)
-        return F.l1_loss(back.float(), photos.float())
-
     def train_step(self, m: nn.ModuleDict, ctx: StepContext) -> dict[str, torch.Tensor]:
         t = self.cfg.train
-        G, D = m["generator"], m["discriminator"]
+        G, D, G_back, D_back = m["generator"], m["discriminator"], m["generator_back"], m["discriminator_back"]
+        back = bool(t.cycle_weight)
         photos, cartoons = ctx.next_batch()
         factor = apply_lr_decay(ctx, t.lr_g, t.lr_d, t.steps, t.lr_decay_start)
-        if ctx.step < t.adv_start * t.steps:  # initialization: G learns to give the photo back, and so does the way back
+        zero = torch.zeros((), device=photos.device)
+        if ctx.step < t.adv_start * t.steps:  # initialization: both generators learn to copy their input
             with ctx.autocast():
                 out = G(photos)
+                copy = G_back(cartoons) if back else None
             content = self.content_loss(photos, out)
             pixel = F.l1_loss(out.float(), photos.float())
-            cycle = self.way_back(m, photos, out, ctx)
-            g_loss = content + pixel + cycle
+            pixel_back = F.l1_loss(copy.float(), cartoons.float()) if back else zero
+            g_loss = content + pixel + pixel_back
             ctx.update("g", g_loss)
-            return {"g_loss": g_loss.detach(), "content": content.detach(), "g_pixel": pixel.detach(), "cycle": cycle.detach(),
-                    "lr_factor": torch.tensor(factor)}
+            return {"g_loss": g_loss.detach(), "content": content.detach(), "g_pixel": pixel.detach(),
+                    "g_pixel_back": pixel_back.detach(), "lr_factor": torch.tensor(factor)}
         smoothed = edge_smoothed(cartoons)
         with ctx.autocast():
             fake = G(photos)
+            fake_photo = G_back(cartoons) if back else None
             d_real, d_smooth, d_fake = D(cartoons), D(smoothed), D(fake.detach())
             d_loss = (adversarial(d_real, True, t.adversarial) + adversarial(d_smooth, False, t.adversarial)
                       + adversarial(d_fake, False, t.adversarial))
+            if back:
+                d_loss = (d_loss + adversarial(D_back(photos), True, t.adversarial)
+                          + adversarial(D_back(fake_photo.detach()), False, t.adversarial))
         ctx.update("d", d_loss)
         with ctx.frozen("d"), ctx.autocast():
             g_adv = adversarial(D(fake), True, t.adversarial)
+            g_adv_back = adversarial(D_back(fake_photo), True, t.adversarial) if back else zero
+            cycle = (F.l1_loss(G_back(fake).float(), photos.float()) + F.l1_loss(G(fake_photo).float(), cartoons.float())
+                     if back else zero)
         content = self.content_loss(photos, fake)
-        cycle = self.way_back(m, photos, fake, ctx)
-        g_loss = g_adv + t.content_weight * content + t.cycle_weight * cycle
+        g_loss = g_adv + g_adv_back + t.content_weight * content + t.cycle_weight * cycle
         ctx.update("g", g_loss)
-        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "g_adv": g_adv.detach(), "content": content.detach(),
-                "cycle": cycle.detach(),
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "g_adv": g_adv.detach(), "g_adv_back": g_adv_back.detach(),
+                "content": content.detach(), "cycle": cycle.detach(),
                 "d_real": confidence(d_real, t.adversarial).detach(), "d_smooth": confidence(d_smooth, t.adversarial).detach(),
                 "d_fake": confidence(d_fake, t.adversarial).detach(), "lr_factor": torch.tensor(factor)}
 
     def serving(self) -> Serving:
-        """One way, photo (A) -> cartoon (B); there is no generator back."""
+        """One way, photo (A) -> cartoon (B): the way back is for training and does not ship."""
         return self.served_as(UNPAIRED, {"AtoB": ("generator", None)})
 
     def example_batch(self, n: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
