@@ -275,10 +275,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _exit(status: int) -> None:
-    """Leave with the status main chose. An interrupt that lands while torch is importing can pass through
-    torch's C++ (which runs Python code through the C API) and leave the interpreter flagged as killed by
-    Ctrl-C, so a normal exit would end as SIGINT instead of 130; after an interrupt nothing is left to finish,
-    so the process ends here, streams flushed."""
+    """Leave with the status main chose. An interrupt that passes through torch's C++ (which runs Python
+    code through the C API; the import itself is shielded by _import_native_libraries, later calls are not)
+    can leave the interpreter flagged as killed by Ctrl-C, so a normal exit would end as SIGINT instead of
+    130; after an interrupt nothing is left to finish, so the process ends here, streams flushed."""
     if status == 130:
         sys.stdout.flush()
         sys.stderr.flush()

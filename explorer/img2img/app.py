@@ -236,7 +236,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             go.click(do_colorize, [photo, model, vividness], [compare, download], api_name="colorize", preprocess=False)
         with gr.Tab("Translate"):
             gr.Markdown("Translate a photo to another style: summer to winter and back, a face between CelebA's women and men, "
-                        "or a facade label map to a photo. "
+                        "a face into an anime drawing (one way), or a facade label map to a photo. "
                         "A model that translates both ways also shows the round trip and its error. "
                         "Face models read the centre square of the photo, framed as their training faces were: "
                         "crop a portrait to the head and shoulders for the best result.")

@@ -1,8 +1,8 @@
 """CartoonGAN (Chen et al. 2018), small: photos of faces -> anime faces, learned without pairs.
 
-One generator and one discriminator (and a way back in training, below). The discriminator is shown three kinds of image: real
-cartoons (real), the generator's outputs (fake), and the same real cartoons with their edges
-smoothed away (also fake). That third kind is the paper's edge-promoting trick: what sets a drawing
+One generator and one discriminator (and a way back in training, below). The discriminator is
+shown three kinds of image: real cartoons (real), the generator's outputs (fake), and the same
+real cartoons with their edges smoothed away (also fake). That third kind is the paper's edge-promoting trick: what sets a drawing
 apart from a photo is its clear lines, so D is taught that a cartoon without them is not one, and
 G learns to draw them. A content loss keeps the output the same face: L1 between the content
 features of the photo and of its cartoon, both taken in gray, so the loss asks for the same
@@ -43,10 +43,11 @@ from training.models.gan import dcgan_init
 if TYPE_CHECKING:
     from training.classifier import DomainClassifier
 
-# arch.content_depth: how much of the classifier's trunk the content features come from: 11 (the
-# default) ends at the ReLU after its third conv, 64 maps at a quarter of the side; 12 adds its
-# 4 x 4 average pool, which keeps where hair, face and background are but frees the details.
+# arch.content_depth: how much of the classifier's trunk the content features come from: 11 ends at
+# the ReLU after its third conv, 64 maps at a quarter of the side; 12 (the default) adds its 4 x 4
+# average pool, which keeps where hair, face and background are but frees the details.
 CONTENT_DEPTHS = (11, 12)
+FIRST_CONTENT_DEPTH = 11  # what runs trained before arch.content_depth existed used (their config lacks the key)
 EDGE_SHARE = 0.1  # the strongest tenth of a cartoon's luma gradients are its lines ...
 EDGE_FLOOR = 0.01  # ... if at least this strong (squared, on the [-1, 1] scale: a step of a twentieth of the range)
 
@@ -54,7 +55,7 @@ EDGE_FLOOR = 0.01  # ... if at least this strong (squared, on the [-1, 1] scale:
 class ContentFeatures(nn.Module):
     """The frozen feature maps the content loss compares (see the module docstring)."""
 
-    def __init__(self, classifier: DomainClassifier, depth: int = 11):
+    def __init__(self, classifier: DomainClassifier, depth: int):
         super().__init__()
         if depth not in CONTENT_DEPTHS:
             raise ValueError(f"arch.content_depth must be one of {CONTENT_DEPTHS}, not {depth!r}")
@@ -69,7 +70,7 @@ class ContentFeatures(nn.Module):
         return self.net(luma(x).expand_as(x))
 
 
-def content_features(name: str, depth: int = 11) -> ContentFeatures:
+def content_features(name: str, depth: int) -> ContentFeatures:
     from training.classifier import load_classifier  # the classifiers' module reads checkpoints, which reads the families
 
     classifier = load_classifier(name)
@@ -132,7 +133,7 @@ class CartoonGAN(Img2ImgFamily):
         """The frozen feature net, loaded once (it is not part of the run's weights)."""
         if self._content is None:
             a = self.cfg.arch
-            self._content = content_features(a.get("content_features", "celeba"), a.get("content_depth", 11))
+            self._content = content_features(a.get("content_features", "celeba"), a.get("content_depth", FIRST_CONTENT_DEPTH))
         return self._content.to(device)
 
     def build(self) -> nn.ModuleDict:
