@@ -15,21 +15,6 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _import_native_libraries() -> None:
-    """Import torch and torchvision with Ctrl-C and SIGTERM held back. Their import runs Python code from C++ through
-    pybind11, and a KeyboardInterrupt raised there cannot unwind through C++: the process aborts (SIGABRT)
-    with no message. Held, the signal is delivered the moment the import returns, in plain Python, and
-    main() turns it into its message; threads torch starts meanwhile keep the signals blocked, so they
-    always reach the main thread."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        import torch  # noqa: F401
-        import torchvision  # noqa: F401
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
-
-
 def _train(args: argparse.Namespace) -> int:
     from training.config import parse_override
     from training.trainer import new_config, saved_config, train
@@ -259,8 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     SIGTERM before training begins (loading torch or the data) exits 130 with a message."""
     try:
         signal.signal(signal.SIGTERM, _interrupt)
+        # held until the trainer's own handler (a flag, never an exception) is in place: raised inside a
+        # C++ -> Python call during start-up, KeyboardInterrupt aborts the process instead
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         args = parser().parse_args(argv)
-        _import_native_libraries()
+        if args.run is not _train:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
         from training.checkpoint import CheckpointError
         from training.data import DatasetMissing
 
@@ -276,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _exit(status: int) -> None:
     """Leave with the status main chose. An interrupt that passes through torch's C++ (which runs Python
-    code through the C API; the import itself is shielded by _import_native_libraries, later calls are not)
+    code through the C API; start-up holds the signals until the trainer handles them, later calls do not)
     can leave the interpreter flagged as killed by Ctrl-C, so a normal exit would end as SIGINT instead of
     130; after an interrupt nothing is left to finish, so the process ends here, streams flushed."""
     if status == 130:

@@ -95,6 +95,8 @@ class StopFlag:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, self._handle)
+            # the command line holds both signals through start-up; one that came meanwhile lands here, as a flag
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
     def _handle(self, signum, frame) -> None:
         self.requested = True
@@ -129,6 +131,8 @@ def train(
     each rank trains its shard and rank 0 writes the run directory."""
     out = Path(out)
     stop = StopFlag()  # from here on Ctrl-C or SIGTERM stops cleanly, even before the first step
+    if stop.requested:  # stopped during start-up: nothing is written
+        return TrainResult(cfg, nn.ModuleDict())
     world = distributed.setup(device)
     cfg, state = _start_or_resume(cfg, out, resume, command)
     torch.manual_seed(cfg.seed * 1000 + world.rank)  # ranks draw different noise
