@@ -11,7 +11,7 @@ from tests.conftest import checked_train_step
 from tests.img2img_helpers import SIZE, tiny_config, write_data_root
 from training import color, color_bins
 from training.checkpoint import load_run, read_config, snapshot_steps
-from training.data import DatasetMissing, UnpairedImages, dataset_spec, load_dataset, random_crop_flip
+from training.data import DatasetMissing, UnpairedImages, dataset_spec, load_dataset, random_crop_flip, random_flip
 from training.families import StepContext, get_family
 from training.families.cyclegan import ImagePool
 from training.families.img2img import apply_lr_decay, fixed_batch, linear_decay, unet_depth
@@ -337,6 +337,15 @@ def test_random_crop_flip_takes_one_window_per_batch_and_mirrors_some_images():
     assert 0.25 < mirrored.float().mean() < 0.75
     jittered = random_crop_flip(x, 9)  # larger than the image: enlarged to 9 x 9, its own 8 x 8 cropped back
     assert jittered.shape == x.shape and not torch.equal(jittered, x)
+
+
+def test_random_flip_tosses_one_coin_per_image():
+    torch.manual_seed(0)
+    x = torch.arange(4, dtype=torch.float32).view(1, 1, 1, 4).expand(64, 3, 4, 4)
+    out = random_flip(x)
+    mirrored = out[:, 0, 0, 0] == 3
+    assert ((out == x) | (out == x.flip(-1))).all()
+    assert 0.25 < mirrored.float().mean() < 0.75  # a coin per batch would give 0 or 1
 
 
 def test_pix2pix_crops_source_and_target_with_one_window():

@@ -135,7 +135,12 @@ def random_crop_flip(x: torch.Tensor, side: int) -> torch.Tensor:
     else:
         ch, cw = side, side
     top, left = int(torch.randint(x.size(-2) - ch + 1, ())), int(torch.randint(x.size(-1) - cw + 1, ()))
-    x = x[..., top : top + ch, left : left + cw]
+    return random_flip(x[..., top : top + ch, left : left + cw])
+
+
+def random_flip(x: torch.Tensor) -> torch.Tensor:
+    """Each image of a batch [B, C, H, W] mirrored left-right with probability 1/2 (one coin per
+    image: a coin per batch would show D whole batches of one orientation)."""
     keep = torch.rand(len(x), 1, 1, 1, device=x.device) < 0.5
     return torch.where(keep, x, x.flip(-1))
 

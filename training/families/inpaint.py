@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from training.config import DataSpec
+from training.data import random_flip
 from training.families.base import StepContext, register
 from training.families.img2img import (
     INPAINT,
@@ -165,9 +166,7 @@ class ContextEncoder(Img2ImgFamily):
     def train_step(self, m: nn.ModuleDict, ctx: StepContext) -> dict[str, torch.Tensor]:
         t = self.cfg.train
         G, D = m["generator"], m["discriminator"]
-        images, _ = ctx.next_batch()
-        if torch.rand(()) < 0.5:
-            images = images.flip(-1)
+        images = random_flip(ctx.next_batch()[0])
         masks = random_masks(len(images), images.shape[-1], torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + ctx.step))
         masks = masks.to(images.device)
         factor = apply_lr_decay(ctx, t.lr_g, t.lr_d, t.steps, t.lr_decay_start)
