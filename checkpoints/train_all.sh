@@ -13,6 +13,7 @@ run() {  # run OUT ARGS...: train unless finished, resuming after an interruptio
 }
 if [ "$lane" = a ] || [ "$lane" = all ]; then
   run checkpoints/dcgan-mnist --model dcgan --dataset mnist --steps 4000 --set train.snapshot_every=500
+  run checkpoints/sngan-mnist --model sngan --dataset mnist --steps 22000 --set 'train.augment=[]' --set train.snapshot_every=500
   run checkpoints/infogan-mnist --preset infogan-mnist --steps 7741 --set train.snapshot_every=1000
   run checkpoints/vae-2d-mnist --preset vae-2d --steps 1500 --set train.snapshot_every=500
   run checkpoints/acgan-fashion-mnist --model acgan --dataset fashion-mnist --steps 2000 --set train.snapshot_every=500
