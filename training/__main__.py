@@ -246,10 +246,11 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _interrupt)
         # held until the trainer's own handler (a flag, never an exception) is in place: raised inside a
         # C++ -> Python call during start-up, KeyboardInterrupt aborts the process instead
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        held = {signal.SIGINT, signal.SIGTERM}
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)
         args = parser().parse_args(argv)
         if args.run is not _train:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
         from training.checkpoint import CheckpointError
         from training.data import DatasetMissing
 

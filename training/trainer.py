@@ -87,16 +87,19 @@ def _batches(dataset: Dataset, cfg: RunConfig, world: distributed.World) -> Iter
         epoch += 1
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C and the app's Stop button
+
+
 class StopFlag:
     """Set by SIGINT/SIGTERM: the loop finishes its step, writes a checkpoint and returns."""
 
     def __init__(self):
         self.requested = False
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in STOP_SIGNALS:
                 signal.signal(sig, self._handle)
             # the command line holds both signals through start-up; one that came meanwhile lands here, as a flag
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
     def _handle(self, signum, frame) -> None:
         self.requested = True

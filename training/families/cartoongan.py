@@ -2,16 +2,17 @@
 
 One generator and one discriminator (and a way back in training, below). The discriminator is
 shown three kinds of image: real cartoons (real), the generator's outputs (fake), and the same
-real cartoons with their edges smoothed away (also fake). That third kind is the paper's edge-promoting trick: what sets a drawing
-apart from a photo is its clear lines, so D is taught that a cartoon without them is not one, and
-G learns to draw them. A content loss keeps the output the same face: L1 between the content
-features of the photo and of its cartoon, both taken in gray, so the loss asks for the same
-structure and leaves G free to recolour. The paper takes VGG's conv4_4 features; no pretrained
-network exists here, so they are the 16 x 16 feature maps of the CelebA attribute classifier
-(checkpoints/classifiers/celeba.safetensors), trained on these faces to see hair, pose, mouth
-and eyes, and frozen. The paper starts with an initialization phase that trains G on the content
-loss alone (train.adv_start, a share of the steps); those features are too coarse to pin colours,
-so that phase also asks for the photo back pixel by pixel, and G starts as a copier.
+real cartoons with their edges smoothed away (also fake). That third kind is the paper's
+edge-promoting trick: what sets a drawing apart from a photo is its clear lines, so D is taught
+that a cartoon without them is not one, and G learns to draw them. A content loss keeps the
+output the same face: L1 between the content features of the photo and of its cartoon, both taken
+in gray, so the loss asks for the same structure and leaves G free to recolour. The paper takes
+VGG's conv4_4 features; no pretrained network exists here, so they are the feature maps of the
+CelebA attribute classifier (checkpoints/classifiers/celeba.safetensors), trained on these faces
+to see hair, pose, mouth and eyes, and frozen; by default averaged down to a 4 x 4 layout
+(arch.content_depth, below). The paper starts with an initialization phase that trains G on the
+content loss alone (train.adv_start, a share of the steps); those features are too coarse to pin
+colours, so that phase also asks for the photo back pixel by pixel, and G starts as a copier.
 
 A frozen three-layer face classifier is a weaker content judge than VGG: trained against it alone,
 G either kept the photo and painted it in rainbow colours (content weight 10 on the 16 x 16 maps)
