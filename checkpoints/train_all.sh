@@ -29,10 +29,10 @@ if [ "$lane" = c ] || [ "$lane" = all ]; then  # the seed book's recipe for the 
     --set train.snapshot_every=500
 fi
 if [ "$lane" = b ] || [ "$lane" = all ]; then
-  run checkpoints/dcgan-celeba --model dcgan --dataset celeba --steps 2000 --set train.snapshot_every=500 \
-    --set arch.generator.width=32 --set arch.discriminator.width=32
-  run checkpoints/dcgan-anime --model dcgan --dataset anime --steps 2000 --set train.snapshot_every=500 \
-    --set arch.generator.width=32 --set arch.discriminator.width=32
+  faces=(--set train.snapshot_every=1000 --set arch.generator.width=32 --set arch.discriminator.width=32
+         --set arch.generator.upsample=resize --set train.ema=0.999 --set 'train.augment=["color","translation"]')
+  run checkpoints/dcgan-celeba --model dcgan --dataset celeba --steps 8000 "${faces[@]}"
+  run checkpoints/dcgan-anime --model dcgan --dataset anime --steps 8000 "${faces[@]}"
   run checkpoints/wgan-gp-fashion-mnist --model wgan_gp --dataset fashion-mnist --steps 3000 --set train.snapshot_every=250 \
     --set arch.generator.width=32 --set arch.discriminator.width=32
 fi
