@@ -243,12 +243,11 @@ class ResnetGenerator(nn.Module):
         self.decoder = nn.Sequential()
         for i in reversed(range(n_down)):
             c = width * 2**i
-            if upsample in ("resize", "bilinear"):
-                resize = nn.Upsample(scale_factor=2, mode="nearest") if upsample == "resize" else \
-                    nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
-                up = [resize, nn.ReflectionPad2d(1), nn.Conv2d(2 * c, c, 3, bias=False)]
-            else:
+            if upsample == "transpose":
                 up = [nn.ConvTranspose2d(2 * c, c, 3, 2, 1, output_padding=1, bias=False)]
+            else:  # bilinear samples half-way between pixels (align_corners False), as Pillow and OpenCV resize
+                mode = "nearest" if upsample == "resize" else "bilinear"
+                up = [nn.Upsample(scale_factor=2, mode=mode), nn.ReflectionPad2d(1), nn.Conv2d(2 * c, c, 3, bias=False)]
             self.decoder.extend([*up, norm_layer(norm, c), nn.ReLU()])
         self.decoder.extend([nn.ReflectionPad2d(3), nn.Conv2d(width, out_channels, 7), nn.Tanh()])
 
