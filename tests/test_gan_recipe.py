@@ -99,7 +99,22 @@ def test_the_average_follows_the_generator_slowly_and_copies_its_buffers():
 
 def test_ema_needs_a_generator():
     with pytest.raises(ValueError, match="has none"):
-        ema.attach(nn.ModuleDict({"generator_ab": nn.Linear(1, 1)}))
+        ema.attach(nn.ModuleDict({"discriminator": nn.Linear(1, 1)}))
+
+
+def test_each_generator_of_a_two_way_model_gets_its_own_average():
+    modules = nn.ModuleDict({"generator_ab": nn.Linear(1, 1), "generator_ba": nn.Linear(1, 1), "discriminator_a": nn.Linear(1, 1)})
+    ema.attach(modules)
+    assert sorted(modules) == ["discriminator_a", "generator_ab", "generator_ab_ema", "generator_ba", "generator_ba_ema"]
+    with torch.no_grad():
+        modules["generator_ba"].weight.add_(1.0)
+    before = modules["generator_ab_ema"].weight.clone()
+    ema.update(modules, 0.999, step=10_000)
+    assert torch.equal(modules["generator_ab_ema"].weight, before)  # each follows its own generator
+    assert not torch.equal(modules["generator_ba_ema"].weight, modules["generator_ba"].weight)
+    shipped = ema.shipped(modules)
+    assert list(shipped) == ["generator_ab", "generator_ba", "discriminator_a"]
+    assert shipped["generator_ab"] is modules["generator_ab_ema"] and shipped["discriminator_a"] is modules["discriminator_a"]
 
 
 def test_an_sngan_run_ships_its_average_and_resumes_it(tmp_path):

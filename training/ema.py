@@ -2,8 +2,9 @@
 
 A GAN's generator weights oscillate around where the two players balance; their running average sits
 nearer the middle, and its samples are visibly cleaner for the same training (Karras et al. 2018,
-Yazici et al. 2019). The average is kept beside the networks as `generator_ema`, saved in the resume
-state, never trained; the sample grids, the end-of-run evaluation and generator.safetensors all use it.
+Yazici et al. 2019). Each generator's average is kept beside the networks under its name plus `_ema`
+(`generator_ema`; a CycleGAN's `generator_ab_ema` and `generator_ba_ema`), saved in the resume state,
+never trained; the sample grids, the end-of-run evaluation and the shipped weights all use it.
 BatchNorm's running statistics describe the live generator's activations, not the average's (measured:
 the average drawn with them is darker and duller), so before each snapshot they are measured anew on
 the average itself (recalibrate, BigGAN's "standing statistics").
@@ -17,14 +18,22 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-EMA = "generator_ema"
+SUFFIX = "_ema"
+EMA = "generator" + SUFFIX  # a latent model's one average, the one BatchNorm recalibration draws for
+
+
+def _generators(modules: nn.ModuleDict) -> list[str]:
+    """The networks that get an average: `generator`, or each `generator_*` of a family with several."""
+    return [n for n in modules if (n == "generator" or n.startswith("generator_")) and not n.endswith(SUFFIX)]
 
 
 def attach(modules: nn.ModuleDict) -> None:
-    """Add the average, starting from the generator as it is now."""
-    if "generator" not in modules:
-        raise ValueError(f"train.ema averages the generator, and this family has none (it has {', '.join(modules)}); set train.ema=0")
-    modules[EMA] = copy.deepcopy(modules["generator"]).requires_grad_(False)
+    """Add an average of each generator, starting from the generator as it is now."""
+    names = _generators(modules)
+    if not names:
+        raise ValueError(f"train.ema averages the generators, and this family has none (it has {', '.join(modules)}); set train.ema=0")
+    for name in names:
+        modules[name + SUFFIX] = copy.deepcopy(modules[name]).requires_grad_(False)
 
 
 @torch.no_grad()
@@ -33,10 +42,11 @@ def update(modules: nn.ModuleDict, decay: float, step: int) -> None:
     over the first steps so the start of training is forgotten; buffers (BatchNorm's running
     statistics) are copied, as they describe the current generator's activations."""
     d = min(decay, (1 + step) / (10 + step))
-    average, live = modules[EMA], modules["generator"]
-    torch._foreach_lerp_(list(average.parameters()), list(live.parameters()), 1 - d)
-    for a, b in zip(average.buffers(), live.buffers()):
-        a.copy_(b)
+    for name in _generators(modules):
+        average, live = modules[name + SUFFIX], modules[name]
+        torch._foreach_lerp_(list(average.parameters()), list(live.parameters()), 1 - d)
+        for a, b in zip(average.buffers(), live.buffers()):
+            a.copy_(b)
 
 
 @torch.no_grad()
@@ -64,7 +74,8 @@ def recalibrate(modules: nn.ModuleDict, draw: Callable[[torch.Generator], torch.
 
 
 def shipped(modules: nn.ModuleDict) -> nn.ModuleDict:
-    """The networks as the app gets them: the generator replaced by its average when there is one."""
-    if EMA not in modules:
+    """The networks as the app gets them: each generator replaced by its average when there is one."""
+    if not any(name.endswith(SUFFIX) for name in modules):
         return modules
-    return nn.ModuleDict({name: modules[EMA] if name == "generator" else m for name, m in modules.items() if name != EMA})
+    kept = {name: m for name, m in modules.items() if not name.endswith(SUFFIX)}
+    return nn.ModuleDict({name: modules[name + SUFFIX] if name + SUFFIX in modules else m for name, m in kept.items()})
