@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+from safetensors.torch import load_file
 from torch import nn
 
 from tests.conftest import checked_train_step
@@ -292,6 +293,17 @@ def test_tiny_training_run_writes_a_loadable_run_directory(tmp_path, data_root, 
     run = load_run(tmp_path, device="cpu")
     assert sorted(run.modules) == sorted(f.removesuffix(".safetensors") for f in files)
     assert not run.modules[files[0].removesuffix(".safetensors")].training
+
+
+@pytest.mark.parametrize(("case", "generators"), [("colorize-lab", ["generator"]), ("cyclegan", ["generator_ab", "generator_ba"])])
+def test_an_image_to_image_run_ships_the_average_of_each_generator(tmp_path, data_root, case, generators):
+    train(case_config(case, {"train": {"ema": 0.5}}), tmp_path, data_root=data_root, progress=False)
+    state = torch.load(tmp_path / "state.pt", weights_only=True)["modules"]
+    for name in generators:
+        shipped = load_file(tmp_path / f"{name}.safetensors")
+        weight = next(k for k in shipped if k.endswith("weight") and shipped[k].dim() > 1)
+        average, live = state[f"{name}_ema.{weight}"], state[f"{name}.{weight}"]
+        assert torch.equal(shipped[weight], average.to(shipped[weight].dtype)) and not torch.equal(average, live)
 
 
 def test_resumed_cyclegan_continues_the_schedule(tmp_path, data_root):

@@ -7,7 +7,8 @@ Yazici et al. 2019). Each generator's average is kept beside the networks under 
 never trained; the sample grids, the end-of-run evaluation and the shipped weights all use it.
 BatchNorm's running statistics describe the live generator's activations, not the average's (measured:
 the average drawn with them is darker and duller), so before each snapshot they are measured anew on
-the average itself (recalibrate, BigGAN's "standing statistics").
+the average itself (recalibrate, BigGAN's "standing statistics"), for the latent models whose inputs
+can be drawn; an image-to-image average keeps the live statistics (CycleGAN's instance norm has none).
 """
 
 from __future__ import annotations

@@ -295,7 +295,7 @@ def _snapshot(run: _Run, step: int, final: bool, grid: bool = True) -> None:
     distributed.average_buffers(modules)
     if not run.world.is_main:
         return
-    if ema.EMA in modules:  # BatchNorm statistics of the average itself (ema.recalibrate)
+    if ema.EMA in modules and run.family.kind == LATENT:  # BatchNorm statistics of the average itself (ema.recalibrate)
         ema.recalibrate(modules, lambda rng: cfg.latent.sample(cfg.train.batch_size, rng).generator_input().to(run.world.device))
     shipped = ema.shipped(modules)
     if grid:
