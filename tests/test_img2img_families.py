@@ -168,9 +168,9 @@ def test_pix2pix_direction_picks_which_half_is_the_source():
     assert backward.source_target((a, b)) == (b, a)
 
 
-@pytest.mark.parametrize(("identity_weight", "generator_passes"), [(5.0, 6), (0.0, 4)])
-def test_cyclegan_loss_weights_cycle_ten_and_identity_half_of_that(identity_weight, generator_passes):
-    cfg = case_config("cyclegan", {"train": {"identity_weight": identity_weight}})
+@pytest.mark.parametrize(("identity_weight", "grid_weight", "generator_passes"), [(5.0, 0.0, 6), (0.0, 2.0, 4)])
+def test_cyclegan_loss_adds_cycle_identity_and_grid_terms_with_their_weights(identity_weight, grid_weight, generator_passes):
+    cfg = case_config("cyclegan", {"train": {"identity_weight": identity_weight, "grid_weight": grid_weight}})
     assert cfg.train.cycle_weight == 10.0 and cfg.train.adversarial == "mse"
     fam = get_family("cyclegan")(cfg)
     m = fam.build()
@@ -179,9 +179,10 @@ def test_cyclegan_loss_weights_cycle_ten_and_identity_half_of_that(identity_weig
         m[name].register_forward_hook(lambda *_: calls.append(1))
     out = fam.train_step(m, context(cfg, m))
     assert len(calls) == generator_passes  # A->B, B->A, both cycles back, and the two identity passes
-    expected = out["g_adv"] + 10.0 * out["cycle"] + identity_weight * out["identity"]
+    expected = out["g_adv"] + 10.0 * out["cycle"] + identity_weight * out["identity"] + grid_weight * out["grid"]
     assert out["g_loss"].item() == pytest.approx(expected.item(), rel=1e-5)
     assert (out["identity"].item() > 0) == (identity_weight > 0)
+    assert (out["grid"].item() > 0) == (grid_weight > 0)  # an untrained decoder leaves more grid than a photo
 
 
 def test_paper_identity_weight_is_half_the_cycle_weight():

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from training.families.losses import adversarial, clip_weights, gradient_penalty, info_loss
+from training.families.losses import adversarial, clip_weights, gradient_penalty, grid_excess, info_loss
 
 
 class LinearCritic(nn.Module):
@@ -64,3 +64,32 @@ def test_info_loss_matches_hand_computed_values():
     assert cont.item() == pytest.approx(0.5 * 1.0**2)  # 0.5 * ((1.5 - 0.5) / 1)^2 + log 1
     _, mse = info_loss(q, [torch.tensor([0])], [3], torch.tensor([[1.5]]), "mse")
     assert mse.item() == pytest.approx(1.0)
+
+
+def smooth_photos(n=2, size=32):
+    """Soft diagonal gradients with a little random texture, in [-1, 1]."""
+    ramp = torch.linspace(-0.8, 0.8, size)
+    base = ((ramp[None, :] + ramp[:, None]) / 2).expand(n, 3, size, size)
+    return (base + 0.05 * torch.randn(n, 3, size, size, generator=torch.Generator().manual_seed(1))).clamp(-1, 1)
+
+
+def period_2_grid(size=32):
+    i, j = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    return (1 - 2 * ((i + j) % 2)).float()  # the pattern a stride-2 decoder leaves
+
+
+def test_grid_excess_is_zero_for_the_source_itself_and_grows_with_an_added_grid():
+    source, grid = smooth_photos(), period_2_grid()
+    assert grid_excess(source, source).item() == 0.0
+    faint, strong = (grid_excess(source + a * grid, source).item() for a in (0.02, 0.1))
+    assert 0 < faint < strong
+    assert grid_excess(source, source + 0.1 * grid).item() == 0.0  # less grid than its source: no penalty
+
+
+def test_grid_excess_gradient_removes_the_grid():
+    source = smooth_photos()
+    output = (source + 0.1 * period_2_grid()).requires_grad_()
+    before = grid_excess(output, source)
+    before.backward()
+    stepped = output - 0.01 * output.grad / output.grad.abs().max()
+    assert grid_excess(stepped.detach(), source).item() < before.item()

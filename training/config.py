@@ -139,6 +139,7 @@ class TrainSpec:
     adv_start: Fraction = 0.0  # pix2pix: fraction of steps that train G on L1 alone before D and the adversarial term join
     cycle_weight: Weight = 10.0  # CycleGAN: L1 of A -> B -> A and B -> A -> B to where they started
     identity_weight: Weight = 5.0  # CycleGAN: L1 of G_AB(B) to B and G_BA(A) to A (the paper's 0.5 x cycle)
+    grid_weight: Weight = 0.0  # CycleGAN: a translation's period-2 (checkerboard) energy above its source's (losses.grid_excess; 0 off)
     content_weight: Weight = 10.0  # CartoonGAN: L1 between the content features of a photo and of its cartoon
     pool_size: Annotated[int, Field(ge=0, le=10_000)] = 50  # CycleGAN: past fakes each D is also shown (0 = only the current batch)
     crop: Annotated[int, Field(ge=0, le=4096)] = 0  # pix2pix, CycleGAN: random windows, randomly mirrored (data.random_crop_flip; 0 off)

@@ -86,13 +86,15 @@ def checkerboard_energy(rgb: torch.Tensor) -> torch.Tensor:
     period-2 frequencies, horizontal, vertical and diagonal: the grid a stride-2 transposed
     convolution leaves. Those are the Fourier coefficients sum x[i, j] (-1)^i, (-1)^j and
     (-1)^(i+j), taken directly. Photos have little energy there, so a ratio to real photos'
-    value near 1 means no visible grid."""
+    value near 1 means no visible grid. Differentiable, so it also serves as a training penalty
+    (families.losses.grid_excess); the share is the same for x and a x + b, so [-1, 1] images
+    need no rescaling."""
     y = (0.299 * rgb[:, 0] + 0.587 * rgb[:, 1] + 0.114 * rgb[:, 2]).double()
     y = y - y.mean((-2, -1), keepdim=True)
     h, w = y.shape[-2:]
-    rows = 1 - 2 * (torch.arange(h, dtype=y.dtype) % 2)  # (-1)^i
-    cols = 1 - 2 * (torch.arange(w, dtype=y.dtype) % 2)
-    grid = [(rows[:, None] * torch.ones(w, dtype=y.dtype)), (torch.ones(h, 1, dtype=y.dtype) * cols), rows[:, None] * cols]
+    rows = 1 - 2 * (torch.arange(h, dtype=y.dtype, device=y.device) % 2)  # (-1)^i
+    cols = 1 - 2 * (torch.arange(w, dtype=y.dtype, device=y.device) % 2)
+    grid = [rows[:, None].expand(h, w), cols.expand(h, w), rows[:, None] * cols]
     nyquist = sum((y * g).sum((-2, -1)).square() for g in grid)
     total = y.square().sum((-2, -1)) * h * w  # Parseval: the energy of all coefficients
     return (nyquist / total.clamp(min=1e-12)).float()

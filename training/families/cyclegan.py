@@ -5,7 +5,9 @@ With no pairs, nothing ties an output to its input except the cycle: A -> B -> A
 where it started (L1, weight 10). The identity term (G_AB(B) should stay B) stops the
 generators from shifting colours they have no reason to touch. Each D also sees a pool of the
 last 50 fakes, so it cannot simply chase G's latest trick and set off an oscillation. Rates stay
-constant for the first half of training and fall linearly to zero over the second.
+constant for the first half of training and fall linearly to zero over the second. An optional
+grid term (train.grid_weight, off by default) charges each translation for period-2 energy above
+its source photo's: the faint grid a resize-convolution decoder still leaves.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from training.config import DataSpec
 from training.data import random_crop_flip
 from training.families.base import StepContext, register
 from training.families.img2img import UNPAIRED, Img2ImgFamily, Serving, apply_lr_decay, fixed_batch, make_discriminator, make_generator
-from training.families.losses import adversarial
+from training.families.losses import adversarial, grid_excess
 from training.image_quality import l1
 from training.models.gan import dcgan_init
 
@@ -103,7 +105,10 @@ class CycleGAN(Img2ImgFamily):
             identity = torch.zeros((), device=real_a.device)
             if t.identity_weight:  # two more generator passes: skipped when the term is off
                 identity = F.l1_loss(G_ab(real_b).float(), real_b.float()) + F.l1_loss(G_ba(real_a).float(), real_a.float())
-            g_loss = g_adv + t.cycle_weight * cycle + t.identity_weight * identity
+            grid = torch.zeros((), device=real_a.device)
+            if t.grid_weight:
+                grid = grid_excess(fake_b.float(), real_a) + grid_excess(fake_a.float(), real_b)
+            g_loss = g_adv + t.cycle_weight * cycle + t.identity_weight * identity + t.grid_weight * grid
             ctx.update("g", g_loss)
         with ctx.autocast():
             pooled_a, pooled_b = self.pools["a"].query(fake_a), self.pools["b"].query(fake_b)
@@ -113,7 +118,8 @@ class CycleGAN(Img2ImgFamily):
             d_loss = d_a + d_b
         ctx.update("d", d_loss)
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "g_adv": g_adv.detach(), "cycle": cycle.detach(),
-                "identity": identity.detach(), "d_a": d_a.detach(), "d_b": d_b.detach(), "lr_factor": torch.tensor(factor)}
+                "identity": identity.detach(), "grid": grid.detach(), "d_a": d_a.detach(), "d_b": d_b.detach(),
+                "lr_factor": torch.tensor(factor)}
 
     def serving(self) -> Serving:
         """Both ways, each with the other generator for the round trip."""
