@@ -31,7 +31,8 @@ fi
 if [ "$lane" = b ] || [ "$lane" = all ]; then
   faces=(--set train.snapshot_every=1000 --set arch.generator.width=32 --set arch.discriminator.width=32
          --set arch.generator.upsample=resize --set train.ema=0.999 --set 'train.augment=["color","translation"]')
-  run checkpoints/dcgan-celeba --model dcgan --dataset celeba --steps 8000 "${faces[@]}"
+  run checkpoints/sngan-celeba --model sngan --dataset celeba --steps 16000 --set train.snapshot_every=1000 \
+    --set arch.generator.width=32 --set arch.discriminator.width=32
   run checkpoints/dcgan-anime --model dcgan --dataset anime --steps 8000 "${faces[@]}"
   run checkpoints/wgan-gp-fashion-mnist --model wgan_gp --dataset fashion-mnist --steps 3000 --set train.snapshot_every=250 \
     --set arch.generator.width=32 --set arch.discriminator.width=32

@@ -6,7 +6,7 @@ inputs (z, then any codes or class one-hot), so concepts work the same for every
 
 The file is plain JSON a person can read, written for one model's input size:
 
-    {"format": "latent-studio-concepts", "version": 1, "model": "dcgan-celeba", "input_dim": 100,
+    {"format": "latent-studio-concepts", "version": 1, "model": "sngan-celeba", "input_dim": 100,
      "concepts": {"smiling": {"vectors": [[...], ...], "source": {"seed": 0, "indices": [3, 7]}}}}
 """
 

@@ -20,7 +20,7 @@ from tests.test_browser import drag_until_redrawn, shot
 from training.inversion import INVERTER
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-FACES = Path(__file__).resolve().parent.parent / "checkpoints" / "dcgan-celeba"
+FACES = Path(__file__).resolve().parent.parent / "checkpoints" / "sngan-celeba"
 
 
 def _face(path: Path) -> Path:

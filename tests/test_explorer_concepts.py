@@ -31,8 +31,8 @@ def test_concepts_round_trip_through_json_exactly():
 
 
 def test_concepts_json_records_model_and_size():
-    data = json.loads(to_json(_concepts(), "dcgan-celeba", 5))
-    assert (data["format"], data["version"], data["model"], data["input_dim"]) == ("latent-studio-concepts", 1, "dcgan-celeba", 5)
+    data = json.loads(to_json(_concepts(), "sngan-celeba", 5))
+    assert (data["format"], data["version"], data["model"], data["input_dim"]) == ("latent-studio-concepts", 1, "sngan-celeba", 5)
 
 
 @pytest.mark.parametrize("text, message", [

@@ -23,7 +23,7 @@ from explorer.tools.local_server import running
 from explorer.tools.screenshots import ARGS, CHROMIUM, settle
 from training.bench import percentile
 
-MODELS = ("infogan-mnist", "dcgan-celeba")  # InfoGAN on MNIST (28 px) and the 64x64 face DCGAN
+MODELS = ("infogan-mnist", "sngan-celeba")  # InfoGAN on MNIST (28 px) and the 64x64 face SNGAN
 
 # Resolves with {draw, paint} ms from the next key event or pointer move to new pixels, measured by the page.
 # A drag's move is timed from pointerrawupdate where there is one: it comes before pointermove, and the
