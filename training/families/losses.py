@@ -1,5 +1,5 @@
 """Loss terms shared by the families: adversarial objectives, gradient penalty, clipping, InfoGAN's
-mutual-information term. Pure functions of tensors, so each property is tested directly."""
+mutual-information term, the image-to-image grid term. Pure functions of tensors, so each property is tested directly."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ def grid_excess(output: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
     decoder still leaves a faint grid that a patch discriminator does not punish (real photos
     carry fine texture of their own), and the source is the fairest reference for how much fine
     grid the output may keep: a translation has no reason to add one (a spectral penalty in the
-    spirit of Durall et al. 2020). Shares below GRID_FLOOR count as the floor, so a flat sky's
-    near-zero share is not a target to chase."""
+    spirit of Durall et al. 2020). Both shares get GRID_FLOOR added, so a flat sky's near-zero
+    share is not a target to chase."""
     excess = torch.log(checkerboard_energy(output) + GRID_FLOOR) - torch.log(checkerboard_energy(source) + GRID_FLOOR)
     return F.relu(excess).mean()
