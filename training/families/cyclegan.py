@@ -107,7 +107,7 @@ class CycleGAN(Img2ImgFamily):
                 identity = F.l1_loss(G_ab(real_b).float(), real_b.float()) + F.l1_loss(G_ba(real_a).float(), real_a.float())
             grid = torch.zeros((), device=real_a.device)
             if t.grid_weight:
-                grid = grid_excess(fake_b.float(), real_a) + grid_excess(fake_a.float(), real_b)
+                grid = grid_excess(fake_b, real_a) + grid_excess(fake_a, real_b)  # computed in float64 whatever autocast
             g_loss = g_adv + t.cycle_weight * cycle + t.identity_weight * identity + t.grid_weight * grid
             ctx.update("g", g_loss)
         with ctx.autocast():

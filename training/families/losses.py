@@ -1,5 +1,6 @@
 """Loss terms shared by the families: adversarial objectives, gradient penalty, clipping, InfoGAN's
-mutual-information term, the image-to-image grid term. Pure functions of tensors, so each property is tested directly."""
+mutual-information term, the image-to-image grid term. Pure functions of tensors, so each property
+is tested directly."""
 
 from __future__ import annotations
 
