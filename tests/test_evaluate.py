@@ -105,6 +105,12 @@ def test_image_statistics_compare_colour_and_borders_with_the_real_images():
     striped = real.clone() * 0.2
     striped[..., -2:] = torch.where(torch.arange(16) % 2 == 0, 1.0, -1.0)[:, None]  # a sawtooth down the right edge
     assert image_statistics(striped, real * 0.2)["edge_energy_ratio"] > 2
+    assert same["channel_ratios"] == pytest.approx([1.0, 1.0, 1.0])
+    tinted = real.clone()
+    tinted[:, 2] = (tinted[:, 2] + 0.5).clamp(max=1)  # a blue cast
+    red, green, blue = image_statistics(tinted, real)["channel_ratios"]
+    assert red == green == pytest.approx(1.0) and blue > 1.2
+    assert "channel_ratios" not in image_statistics(real[:, :1], real[:, :1])  # gray images have no tint
 
 
 def test_class_shares_show_a_favoured_and_a_dropped_class():

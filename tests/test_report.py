@@ -38,3 +38,13 @@ def test_image_to_image_measures_are_shown_beside_their_baselines():
     assert other_metrics(one_way) == ["classified as the target domain: A→B 93%",
                                       "same face: closer to its input than a random target face for 71%",
                                       "checkerboard energy ×1.1 of real images"]
+
+
+def test_colour_samples_are_compared_with_the_data():
+    anime = {"brightness_ratio": 0.994, "saturation_ratio": 0.9, "contrast_ratio": 0.931, "near_white": 0.142,
+             "near_white_real": 0.195, "channel_ratios": [1.02, 0.97, 0.951]}
+    assert other_metrics(anime) == ["against the data: brightness ×0.99, saturation ×0.90, contrast ×0.93, R/G/B ×1.02/0.97/0.95, "
+                                    "near-white pixels 14% (data 20%)"]
+    del anime["channel_ratios"]  # measured before the channels were: the rest still shows
+    assert "R/G/B" not in other_metrics(anime)[0]
+    assert other_metrics({"brightness_ratio": 1.0, "contrast_ratio": 1.0}) == []  # gray digits: no colour to compare

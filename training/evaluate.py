@@ -136,9 +136,11 @@ def class_shares(predicted: torch.Tensor, classes: int) -> dict:
 
 
 def image_statistics(fake: torch.Tensor, real: torch.Tensor, border: int = 3) -> dict:
-    """Colour and brightness of the samples as ratios to the real images' (1.0: the same), and the
-    high-frequency energy of the outermost `border` pixels against the real images' border (a
-    stripe or sawtooth along an edge shows up as a ratio well above 1)."""
+    """Colour and brightness of the samples as ratios to the real images' (1.0: the same): mean
+    brightness, saturation, contrast and, for colour images, the mean of each of red, green and
+    blue (a tint shows as one channel off); the share of near-white pixels beside the real one;
+    and the high-frequency energy of the outermost `border` pixels against the real images' border
+    (a stripe or sawtooth along an edge shows up as a ratio well above 1)."""
 
     def stats(x: torch.Tensor) -> dict[str, float]:
         x = (x + 1) / 2
@@ -152,6 +154,8 @@ def image_statistics(fake: torch.Tensor, real: torch.Tensor, border: int = 3) ->
 
     f, r = stats(fake), stats(real)
     out = {f"{k}_ratio": round(f[k] / r[k], 4) for k in ("brightness", "saturation", "contrast") if r[k] > 0}
+    if fake.shape[1] == 3:
+        out["channel_ratios"] = [round(c, 4) for c in ((fake + 1).mean((0, 2, 3)) / (real + 1).mean((0, 2, 3))).tolist()]
     out["near_white"], out["near_white_real"] = round(f["near_white"], 4), round(r["near_white"], 4)
     out["edge_energy_ratio"] = round(f["edge"] / r["edge"], 4)
     return out

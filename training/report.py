@@ -30,6 +30,7 @@ def other_metrics(m: dict) -> list[str]:
     """The numbers particular to a kind of model: InfoGAN purity, class accuracy, face directions,
     how samples spread over the classes, a likelihood model's test NLL, and the image-to-image
     measures against their baselines (the gray input, the mean photo, bicubic, a blur fill)."""
+    channels = m.get("channel_ratios")
     m = {k: v for k, v in m.items() if isinstance(v, (int, float))}  # a hand-edited text value is not a measure
     out = [f"{k} {_fmt(m[k])}" for k in ("purity", "class_accuracy", "test_accuracy", "attribute_directions") if k in m]
     if {"gray_psnr", "test_psnr", "test_ssim", "gray_ssim", "colorfulness_ratio"} <= m.keys():
@@ -60,6 +61,12 @@ def other_metrics(m: dict) -> list[str]:
                    + (f", fool rate {_pct(m['fool_rate'])} (blur fill {_pct(m['blur_fool_rate'])})" if "blur_fool_rate" in m else ""))
     if "test_nll_bits_per_dim" in m:
         out.append(f"test NLL {m['test_nll_bits_per_dim']:.4f} bits per pixel ({m['test_nll_nats']:.1f} nats per digit)")
+    if {"saturation_ratio", "brightness_ratio", "contrast_ratio", "near_white", "near_white_real"} <= m.keys():  # colour samples
+        tint = ("/".join(f"{c:.2f}" for c in channels)
+                if isinstance(channels, list) and len(channels) == 3 and all(isinstance(c, (int, float)) for c in channels) else None)
+        out.append(f"against the data: brightness ×{m['brightness_ratio']:.2f}, saturation ×{m['saturation_ratio']:.2f}, "
+                   f"contrast ×{m['contrast_ratio']:.2f}" + (f", R/G/B ×{tint}" if tint else "")
+                   + f", near-white pixels {_pct(m['near_white'])} (data {_pct(m['near_white_real'])})")
     if "class_share_min" in m:
         out.append(f"class shares {_pct(m['class_share_min'])} to {_pct(m['class_share_max'])}")
     if {"checkerboard_ab", "checkerboard_ba"} <= m.keys():
