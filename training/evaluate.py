@@ -142,20 +142,20 @@ def image_statistics(fake: torch.Tensor, real: torch.Tensor, border: int = 3) ->
     and the high-frequency energy of the outermost `border` pixels against the real images' border
     (a stripe or sawtooth along an edge shows up as a ratio well above 1)."""
 
-    def stats(x: torch.Tensor) -> dict[str, float]:
+    def stats(x: torch.Tensor) -> dict:
         x = (x + 1) / 2
         gray = x.mean(1)
         saturation = (x.amax(1) - x.amin(1)).mean() if x.shape[1] == 3 else torch.tensor(0.0)
         lap = (4 * gray[:, 1:-1, 1:-1] - gray[:, :-2, 1:-1] - gray[:, 2:, 1:-1] - gray[:, 1:-1, :-2] - gray[:, 1:-1, 2:]).abs()
         edge = torch.cat([lap[:, :border].flatten(1), lap[:, -border:].flatten(1), lap[:, :, :border].flatten(1),
                           lap[:, :, -border:].flatten(1)], 1)
-        return {"brightness": float(gray.mean()), "near_white": float((gray > 0.9).float().mean()),
+        return {"brightness": float(gray.mean()), "near_white": float((gray > 0.9).float().mean()), "channels": x.mean((0, 2, 3)).tolist(),
                 "saturation": float(saturation), "contrast": float(gray.flatten(1).std(1).mean()), "edge": float(edge.mean())}
 
     f, r = stats(fake), stats(real)
     out = {f"{k}_ratio": round(f[k] / r[k], 4) for k in ("brightness", "saturation", "contrast") if r[k] > 0}
     if fake.shape[1] == 3:
-        out["channel_ratios"] = [round(c, 4) for c in ((fake + 1).mean((0, 2, 3)) / (real + 1).mean((0, 2, 3))).tolist()]
+        out["channel_ratios"] = [round(a / b, 4) for a, b in zip(f["channels"], r["channels"])]
     out["near_white"], out["near_white_real"] = round(f["near_white"], 4), round(r["near_white"], 4)
     out["edge_energy_ratio"] = round(f["edge"] / r["edge"], 4)
     return out
