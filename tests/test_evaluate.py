@@ -8,6 +8,7 @@ from torch import nn
 
 from tests.conftest import TINY
 from training import classifier as classifier_module
+from training import evaluate as evaluate_module
 from training.checkpoint import load_run, read_config
 from training.evaluate import attribute_directions, class_shares, direction_effects, evaluate_run, image_statistics
 from training.trainer import new_config, train
@@ -42,6 +43,20 @@ def test_evaluate_without_a_classifier_says_what_it_skipped(tmp_path, monkeypatc
     train(new_config("cgan", "fake", 2, overrides=[TINY]), tmp_path / "run", progress=False)
     results = evaluate_run(tmp_path / "run", samples=300)
     assert "skipped" in results["classifier"] and "fid" not in results and "nn_distance" in results
+
+
+def test_a_dataset_without_a_judge_of_its_own_is_measured_in_a_borrowed_one(tmp_path, fake_classifier, monkeypatch):
+    """Anime faces have no labels to train a judge on: FID and precision/recall are taken in
+    another dataset's judge's features, and the run records whose."""
+    judges = tmp_path / "classifiers"
+    (judges / "borrowed.safetensors").write_bytes((judges / "fake.safetensors").read_bytes())
+    (judges / "fake.safetensors").unlink()
+    monkeypatch.setattr(evaluate_module, "FEATURES_FROM", {"fake": "borrowed"})
+    train(new_config("dcgan", "fake", 2, overrides=[TINY]), tmp_path / "run", progress=False)
+    results = evaluate_run(tmp_path / "run", samples=300)
+    assert results["features_from"] == "borrowed" and results["fid"] > 0 and 0 <= results["recall"] <= 1
+    monkeypatch.setattr(evaluate_module, "FEATURES_FROM", {})
+    assert "no classifier for fake" in evaluate_run(tmp_path / "run", samples=300)["classifier"]
 
 
 def test_conditional_models_get_a_class_accuracy(tmp_path, fake_classifier):

@@ -48,3 +48,7 @@ def test_colour_samples_are_compared_with_the_data():
     del anime["channel_ratios"]  # measured before the channels were: the rest still shows
     assert "R/G/B" not in other_metrics(anime)[0]
     assert other_metrics({"brightness_ratio": 1.0, "contrast_ratio": 1.0}) == []  # gray digits: no colour to compare
+
+
+def test_a_borrowed_judge_is_named_beside_the_numbers_it_gave():
+    assert other_metrics({"fid": 15.0, "features_from": "celeba"}) == ["FID and precision / recall in the celeba judge's features"]

@@ -189,6 +189,11 @@ def encode_test_set(run: LoadedRun, root: str | None, limit: int = ENCODED_LIMIT
     return torch.cat(means), torch.cat(labels)
 
 
+# datasets without labels to train a judge of their own, measured in a related dataset's judge's
+# features instead: anime faces in the CelebA face-attribute features (hair colour, face shape, pose)
+FEATURES_FROM = {"anime": "celeba"}
+
+
 @torch.no_grad()
 def evaluate_run(run_dir: str | Path, data_root: str | None = None, samples: int = 10000, seed: int = 0) -> dict:
     """Measure the run in `run_dir` and merge the numbers into its config.json metrics."""
@@ -205,10 +210,13 @@ def evaluate_run(run_dir: str | Path, data_root: str | None = None, samples: int
     fake = generate(run, cfg.latent.sample(samples, torch.Generator().manual_seed(seed)))
     train = real_images(load_dataset(cfg.data, data_root, "train"))
     test = real_images(load_dataset(cfg.data, data_root, "test"))
-    classifier = load_classifier(cfg.data.dataset)
+    judge = FEATURES_FROM.get(cfg.data.dataset, cfg.data.dataset)
+    classifier = load_classifier(judge)
     if classifier is None:
-        results["classifier"] = f"no classifier for {cfg.data.dataset}: domain FID, IS and precision/recall skipped"
+        results["classifier"] = f"no classifier for {judge}: domain FID, IS and precision/recall skipped"
     else:
+        if judge != cfg.data.dataset:
+            results["features_from"] = judge
         size = classifier.info["image_size"]
         fit = (lambda x: x) if fake.shape[-1] == size else (lambda x: F.interpolate(x, size=size, mode="bilinear", antialias=True))
         feats = {name: batched(lambda x: classifier.features(fit(x)), images) for name, images in

@@ -67,6 +67,8 @@ def other_metrics(m: dict) -> list[str]:
         out.append(f"against the data: brightness ×{m['brightness_ratio']:.2f}, saturation ×{m['saturation_ratio']:.2f}, "
                    f"contrast ×{m['contrast_ratio']:.2f}" + (f", R/G/B ×{tint}" if tint else "")
                    + f", near-white pixels {_pct(m['near_white'])} (data {_pct(m['near_white_real'])})")
+    if "features_from" in m:
+        out.append(f"FID and precision / recall in the {m['features_from']} judge's features")
     if "class_share_min" in m:
         out.append(f"class shares {_pct(m['class_share_min'])} to {_pct(m['class_share_max'])}")
     if {"checkerboard_ab", "checkerboard_ba"} <= m.keys():
