@@ -30,7 +30,7 @@ def other_metrics(m: dict) -> list[str]:
     """The numbers particular to a kind of model: InfoGAN purity, class accuracy, face directions,
     how samples spread over the classes, a likelihood model's test NLL, and the image-to-image
     measures against their baselines (the gray input, the mean photo, bicubic, a blur fill)."""
-    channels = m.get("channel_ratios")
+    channels, judge = m.get("channel_ratios"), m.get("features_from")
     m = {k: v for k, v in m.items() if isinstance(v, (int, float))}  # a hand-edited text value is not a measure
     out = [f"{k} {_fmt(m[k])}" for k in ("purity", "class_accuracy", "test_accuracy", "attribute_directions") if k in m]
     if {"gray_psnr", "test_psnr", "test_ssim", "gray_ssim", "colorfulness_ratio"} <= m.keys():
@@ -67,8 +67,8 @@ def other_metrics(m: dict) -> list[str]:
         out.append(f"against the data: brightness ×{m['brightness_ratio']:.2f}, saturation ×{m['saturation_ratio']:.2f}, "
                    f"contrast ×{m['contrast_ratio']:.2f}" + (f", R/G/B ×{tint}" if tint else "")
                    + f", near-white pixels {_pct(m['near_white'])} (data {_pct(m['near_white_real'])})")
-    if "features_from" in m:
-        out.append(f"FID and precision / recall in the {m['features_from']} judge's features")
+    if isinstance(judge, str) and judge.replace("-", "").isalnum():  # a dataset's name, never table markup
+        out.append(f"FID and precision / recall in the {judge} judge's features")
     if "class_share_min" in m:
         out.append(f"class shares {_pct(m['class_share_min'])} to {_pct(m['class_share_max'])}")
     if {"checkerboard_ab", "checkerboard_ba"} <= m.keys():
