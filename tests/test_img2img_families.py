@@ -185,6 +185,21 @@ def test_cyclegan_loss_adds_cycle_identity_and_grid_terms_with_their_weights(ide
     assert out["grid"].item() >= 0 and (grid_weight > 0 or out["grid"].item() == 0)  # computed only when weighted
 
 
+def test_cyclegan_discriminator_warmup_leaves_the_generators_alone_then_lets_them_learn():
+    cfg = case_config("cyclegan", {"train": {"d_warmup": 1}})
+    fam = get_family("cyclegan")(cfg)
+    m = fam.build()
+    ctx = context(cfg, m)
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    changed = lambda prefix: any(not torch.equal(before[k], v) for k, v in m.state_dict().items() if k.startswith(prefix))  # noqa: E731
+    out = fam.train_step(m, ctx)
+    assert out["g_loss"].item() == 0 and out["d_loss"].item() > 0
+    assert changed("discriminator_a") and not changed("generator_ab") and not changed("generator_ba")
+    ctx.step = 1  # past the warm-up
+    fam.train_step(m, ctx)
+    assert changed("generator_ab") and changed("generator_ba")
+
+
 def test_paper_identity_weight_is_half_the_cycle_weight():
     t = tiny_config("cyclegan", "unpaired").train
     assert t.identity_weight == 0.5 * t.cycle_weight == 5.0

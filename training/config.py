@@ -144,6 +144,7 @@ class TrainSpec:
     pool_size: Annotated[int, Field(ge=0, le=10_000)] = 50  # CycleGAN: past fakes each D is also shown (0 = only the current batch)
     crop: Annotated[int, Field(ge=0, le=4096)] = 0  # pix2pix, CycleGAN: random windows, randomly mirrored (data.random_crop_flip; 0 off)
     init_from: str = ""  # a run directory whose shipped networks start this run (a fine-tune; "" = fresh weights)
+    d_warmup: Count = 0  # CycleGAN: first steps that train only the discriminators (a fine-tune's fresh D learns before it steers G)
     ema: Annotated[float, Field(ge=0, lt=1)] = 0.0  # decay of each generator's weight average, which is what ships (training.ema; 0 off)
     augment: list[Literal["color", "translation", "cutout"]] = field(default_factory=list)  # GANs: DiffAugment for D (training.augment)
     lr_decay_start: Fraction = 1.0  # pix2pix, CycleGAN: fraction of steps after which rates fall linearly to 0 (1 = never)

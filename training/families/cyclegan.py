@@ -98,6 +98,28 @@ class CycleGAN(Img2ImgFamily):
         if t.crop:
             real_a, real_b = random_crop_flip(real_a, t.crop), random_crop_flip(real_b, t.crop)
         factor = apply_lr_decay(ctx, t.lr_g, t.lr_d, t.steps, t.lr_decay_start)
+        if ctx.step < t.d_warmup:  # a fine-tune's fresh discriminators learn what is real before they steer G
+            with torch.no_grad(), ctx.autocast():
+                fake_b, fake_a = G_ab(real_a), G_ba(real_b)
+            g_loss = g_adv = cycle = identity = grid = torch.zeros((), device=real_a.device)
+        else:
+            fake_a, fake_b, (g_loss, g_adv, cycle, identity, grid) = self._generator_step(m, ctx, real_a, real_b)
+        with ctx.autocast():
+            pooled_a, pooled_b = self.pools["a"].query(fake_a), self.pools["b"].query(fake_b)
+            # halved, as in the paper, so each D learns at half its G's pace
+            d_a = 0.5 * (adversarial(D_a(real_a), True, t.adversarial) + adversarial(D_a(pooled_a), False, t.adversarial))
+            d_b = 0.5 * (adversarial(D_b(real_b), True, t.adversarial) + adversarial(D_b(pooled_b), False, t.adversarial))
+            d_loss = d_a + d_b
+        ctx.update("d", d_loss)
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "g_adv": g_adv.detach(), "cycle": cycle.detach(),
+                "identity": identity.detach(), "grid": grid.detach(), "d_a": d_a.detach(), "d_b": d_b.detach(),
+                "lr_factor": torch.tensor(factor)}
+
+    def _generator_step(self, m: nn.ModuleDict, ctx: StepContext, real_a: torch.Tensor, real_b: torch.Tensor):
+        """Both generators' update: adversarial, cycle, identity and grid terms. Returns the
+        translations (for the discriminators) and the losses."""
+        t = self.cfg.train
+        G_ab, G_ba, D_a, D_b = m["generator_ab"], m["generator_ba"], m["discriminator_a"], m["discriminator_b"]
         with ctx.frozen("d"), ctx.autocast():
             fake_b, fake_a = G_ab(real_a), G_ba(real_b)
             g_adv = adversarial(D_b(fake_b), True, t.adversarial) + adversarial(D_a(fake_a), True, t.adversarial)
@@ -110,16 +132,7 @@ class CycleGAN(Img2ImgFamily):
                 grid = grid_excess(fake_b, real_a) + grid_excess(fake_a, real_b)  # computed in float64 whatever autocast
             g_loss = g_adv + t.cycle_weight * cycle + t.identity_weight * identity + t.grid_weight * grid
             ctx.update("g", g_loss)
-        with ctx.autocast():
-            pooled_a, pooled_b = self.pools["a"].query(fake_a), self.pools["b"].query(fake_b)
-            # halved, as in the paper, so each D learns at half its G's pace
-            d_a = 0.5 * (adversarial(D_a(real_a), True, t.adversarial) + adversarial(D_a(pooled_a), False, t.adversarial))
-            d_b = 0.5 * (adversarial(D_b(real_b), True, t.adversarial) + adversarial(D_b(pooled_b), False, t.adversarial))
-            d_loss = d_a + d_b
-        ctx.update("d", d_loss)
-        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "g_adv": g_adv.detach(), "cycle": cycle.detach(),
-                "identity": identity.detach(), "grid": grid.detach(), "d_a": d_a.detach(), "d_b": d_b.detach(),
-                "lr_factor": torch.tensor(factor)}
+        return fake_a, fake_b, (g_loss, g_adv, cycle, identity, grid)
 
     def serving(self) -> Serving:
         """Both ways, each with the other generator for the round trip."""
