@@ -29,11 +29,9 @@ if [ "$lane" = c ] || [ "$lane" = all ]; then  # the seed book's recipe for the 
     --set train.snapshot_every=500
 fi
 if [ "$lane" = b ] || [ "$lane" = all ]; then
-  faces=(--set train.snapshot_every=1000 --set arch.generator.width=32 --set arch.discriminator.width=32
-         --set arch.generator.upsample=resize --set train.ema=0.999 --set 'train.augment=["color","translation"]')
-  run checkpoints/sngan-celeba --model sngan --dataset celeba --steps 16000 --set train.snapshot_every=1000 \
-    --set arch.generator.width=32 --set arch.discriminator.width=32
-  run checkpoints/dcgan-anime --model dcgan --dataset anime --steps 8000 "${faces[@]}"
+  faces=(--set train.snapshot_every=1000 --set arch.generator.width=32 --set arch.discriminator.width=32)
+  run checkpoints/sngan-celeba --model sngan --dataset celeba --steps 16000 "${faces[@]}"
+  run checkpoints/sngan-anime --model sngan --dataset anime --steps 13000 "${faces[@]}" --set 'train.augment=["translation","cutout"]'
   run checkpoints/wgan-gp-fashion-mnist --model wgan_gp --dataset fashion-mnist --steps 3000 --set train.snapshot_every=250 \
     --set arch.generator.width=32 --set arch.discriminator.width=32
 fi
