@@ -7,7 +7,8 @@ generators from shifting colours they have no reason to touch. Each D also sees 
 last 50 fakes, so it cannot simply chase G's latest trick and set off an oscillation. Rates stay
 constant for the first half of training and fall linearly to zero over the second. An optional
 grid term (train.grid_weight, off by default) charges each translation for period-2 energy above
-its source photo's: the faint grid a resize-convolution decoder still leaves.
+its source photo's: the faint grid a resize-convolution decoder still leaves. A fine-tune
+(train.init_from) starts fresh discriminators; train.d_warmup trains them alone for its first steps.
 """
 
 from __future__ import annotations
@@ -115,7 +116,8 @@ class CycleGAN(Img2ImgFamily):
                 "identity": identity.detach(), "grid": grid.detach(), "d_a": d_a.detach(), "d_b": d_b.detach(),
                 "lr_factor": torch.tensor(factor)}
 
-    def _generator_step(self, m: nn.ModuleDict, ctx: StepContext, real_a: torch.Tensor, real_b: torch.Tensor):
+    def _generator_step(self, m: nn.ModuleDict, ctx: StepContext, real_a: torch.Tensor,
+                        real_b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, ...]]:
         """Both generators' update: adversarial, cycle, identity and grid terms. Returns the
         translations (for the discriminators) and the losses."""
         t = self.cfg.train
