@@ -67,8 +67,8 @@ def other_metrics(m: dict) -> list[str]:
         out.append(f"against the data: brightness ×{m['brightness_ratio']:.2f}, saturation ×{m['saturation_ratio']:.2f}, "
                    f"contrast ×{m['contrast_ratio']:.2f}" + (f", R/G/B ×{tint}" if tint else "")
                    + f", near-white pixels {_pct(m['near_white'])} (data {_pct(m['near_white_real'])})")
-    if isinstance(judge, str) and judge.replace("-", "").isalnum():  # a dataset's name, never table markup
-        out.append(f"FID and precision / recall in the {judge} judge's features")
+    if isinstance(judge, str):
+        out.append(f"FID and precision / recall in the {_cell(judge)} judge's features")
     if "class_share_min" in m:
         out.append(f"class shares {_pct(m['class_share_min'])} to {_pct(m['class_share_max'])}")
     if {"checkerboard_ab", "checkerboard_ba"} <= m.keys():
