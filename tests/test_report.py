@@ -34,6 +34,9 @@ def test_image_to_image_measures_are_shown_beside_their_baselines():
     cyclegan = {"test_cycle_l1": 0.08, "test_target_share_ab": 0.8, "test_target_share_ba": 0.9, "checkerboard_ab": 1.2,
                 "checkerboard_ba": 0.9}
     assert other_metrics(cyclegan)[1] == "checkerboard energy ×1.2 / ×0.9 of real photos"
+    judged = {**cyclegan, "test_real_a_called_b": 0.19, "test_real_b_called_a": 0.27}  # the judge's own errors on real photos
+    assert other_metrics(judged)[0] == ("cycle L1 0.080, classified as the target domain: A→B 80%, B→A 90% "
+                                        "(real photos of that domain: 73%, 81%)")
     one_way = {"test_target_share_ab": 0.93, "identity_closer_share": 0.71, "checkerboard_ab": 1.1}
     assert other_metrics(one_way) == ["classified as the target domain: A→B 93%",
                                       "same face: closer to its input than a random target face for 71%",

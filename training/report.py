@@ -47,7 +47,9 @@ def other_metrics(m: dict) -> list[str]:
                    + (f" (mean photo: L1 {m['baseline_l1']:.3f}, SSIM {m['baseline_ssim']:.3f})" if "baseline_ssim" in m else ""))
     if {"test_cycle_l1", "test_target_share_ab", "test_target_share_ba"} <= m.keys():
         out.append(f"cycle L1 {m['test_cycle_l1']:.3f}, classified as the target domain: "
-                   f"A→B {_pct(m['test_target_share_ab'])}, B→A {_pct(m['test_target_share_ba'])}")
+                   f"A→B {_pct(m['test_target_share_ab'])}, B→A {_pct(m['test_target_share_ba'])}"
+                   + (f" (real photos of that domain: {_pct(1 - m['test_real_b_called_a'])}, {_pct(1 - m['test_real_a_called_b'])})"
+                      if {"test_real_a_called_b", "test_real_b_called_a"} <= m.keys() else ""))
     elif "test_target_share_ab" in m:  # one way only
         out.append(f"classified as the target domain: A→B {_pct(m['test_target_share_ab'])}")
     if "identity_closer_share" in m:
