@@ -329,6 +329,13 @@ def test_resumed_cyclegan_continues_the_schedule(tmp_path, data_root):
     assert result.config.step == 4 and result.config.metrics["lr_factor"] == pytest.approx(0.5)
 
 
+def test_one_photo_batches_still_log_a_meaningful_diversity_ratio(tmp_path, data_root):
+    # a single photo has no spread of its own: the monitor draws as many batches as it renders images
+    cfg = case_config("cyclegan", {"train": {"batch_size": 1}})
+    result = train(cfg, tmp_path, data_root=data_root, progress=False)
+    assert 0.05 < result.config.metrics["diversity_ratio"] < 20
+
+
 def test_book_and_paper_cyclegan_presets():
     unet, resnet = (new_config(None, None, 10, preset=name) for name in ("cyclegan-book-unet", "cyclegan-book-resnet"))
     assert (unet.arch["generator"]["kind"], unet.train.identity_weight, unet.train.cycle_weight) == ("unet", 3.0, 10.0)

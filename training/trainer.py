@@ -269,11 +269,21 @@ def _log_row(run: _Run, monitor: FailureMonitor, batches: Iterator[tuple[torch.T
     row = {k: round(float(v) / count, 5) for k, v in sums.items()}
     row["images_per_s"] = round(count * t.batch_size * t.n_critic * run.world.size / seconds, 1)
     fake = run.render_fixed() if run.family.monitored else None
-    warnings = monitor.update(step, row, fake, None if fake is None else next(batches)[0][: len(fake)])
+    warnings = monitor.update(step, row, fake, None if fake is None else _real_images(batches, len(fake)))
     row = {"step": step, **row}
     if warnings:
         row["warnings"] = warnings
     return row
+
+
+def _real_images(batches: Iterator[tuple[torch.Tensor, torch.Tensor]], n: int) -> torch.Tensor:
+    """`n` real training images to set the renders' diversity against, from as many batches as
+    that takes: one batch of a CycleGAN holds a single photo, whose spread with itself is zero."""
+    parts, count = [], 0
+    while count < n:
+        parts.append(next(batches)[0])
+        count += len(parts[-1])
+    return torch.cat(parts)[:n]
 
 
 def _write_log_row(run: _Run, row: dict, bar: tqdm) -> None:
