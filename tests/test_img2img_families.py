@@ -1,20 +1,22 @@
 """pix2pix and CycleGAN: shapes, how the loss terms combine, the history pool, the learning-rate
 schedule, alternating updates, and tiny end-to-end runs that load back."""
 
+import copy
 import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
 from tests.conftest import checked_train_step
 from tests.img2img_helpers import SIZE, tiny_config, write_data_root
-from training import color, color_bins
+from training import checkpoint, color, color_bins
 from training.checkpoint import load_run, read_config, snapshot_steps
 from training.data import DatasetMissing, UnpairedImages, dataset_spec, load_dataset, random_crop_flip, random_flip
 from training.families import StepContext, get_family
-from training.families.cyclegan import ImagePool
+from training.families.cyclegan import ImagePool, shift_averaged
 from training.families.img2img import apply_lr_decay, fixed_batch, linear_decay, unet_depth
 from training.presets import PRESETS
 from training.trainer import new_config, train
@@ -198,6 +200,60 @@ def test_cyclegan_discriminator_warmup_leaves_the_generators_alone_then_lets_the
     ctx.step = 1  # past the warm-up
     fam.train_step(m, ctx)
     assert changed("generator_ab") and changed("generator_ba")
+
+
+class LatticeGenerator(nn.Module):
+    """A translation that paints a +-0.5 checkerboard fixed to the pixel grid over a shift-equivariant
+    change of the photo (a blur): what a resize-convolution decoder's grid looks like, exaggerated."""
+
+    def __init__(self):
+        super().__init__()
+        self.blur = nn.Conv2d(3, 3, 3, padding=1, padding_mode="replicate", groups=3, bias=False)
+        nn.init.constant_(self.blur.weight, 1 / 9)
+
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        lattice = ((torch.arange(h)[:, None] + torch.arange(w)) % 2) - 0.5
+        return self.blur(x) + lattice
+
+
+def test_shift_average_cancels_a_lattice_fixed_to_the_pixel_grid_and_keeps_the_translation():
+    g, x = LatticeGenerator(), torch.rand(2, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        single, averaged = g(x), shift_averaged(g, x)
+    inner = (..., slice(2, -2), slice(2, -2))  # where the blur sees no edge a shift uncovered
+    assert torch.allclose((single - g.blur(x)).abs(), torch.tensor(0.5), atol=1e-6)  # one pass keeps the whole lattice
+    assert torch.allclose(averaged[inner], g.blur(x)[inner], atol=1e-6)  # the average keeps only the blur
+
+
+def test_shift_distillation_needs_the_run_it_distils():
+    with pytest.raises(ValueError, match="train.init_from"):
+        get_family("cyclegan")(case_config("cyclegan", {"train": {"distill_shifts": True}}))
+
+
+def test_shift_distillation_moves_the_generators_towards_their_teachers_shift_average(tmp_path, data_root):
+    train(case_config("cyclegan"), tmp_path / "source", data_root=data_root, progress=False)
+    cfg = case_config("cyclegan", {"train": {"distill_shifts": True, "init_from": str(tmp_path / "source"), "lr_g": 1e-3}})
+    fam = get_family("cyclegan")(cfg)
+    m = fam.build()
+    checkpoint.warm_start(m, tmp_path / "source", fam.exported)
+    ctx = context(cfg, m)
+    a, b = ctx.next_batch()
+    teachers = fam.teachers(ctx.device)
+    with torch.no_grad():
+        targets = shift_averaged(teachers["generator_ab"], a), shift_averaged(teachers["generator_ba"], b)
+
+    def gap():
+        with torch.no_grad():
+            return float(F.l1_loss(m["generator_ab"](a), targets[0]) + F.l1_loss(m["generator_ba"](b), targets[1]))
+
+    before, d_before, teacher_before = gap(), m["discriminator_a"].state_dict(), copy.deepcopy(teachers.state_dict())
+    losses = [fam.train_step(m, ctx)["distill"].item() for _ in range(20)]
+    assert losses[0] == pytest.approx(before, rel=1e-4) and gap() < 0.5 * before
+    assert all(torch.equal(v, m["discriminator_a"].state_dict()[k]) for k, v in d_before.items())  # D sits this out
+    assert all(torch.equal(v, teachers.state_dict()[k]) for k, v in teacher_before.items())  # the targets stay put
+    result = train(cfg, tmp_path / "distilled", data_root=data_root, progress=False)
+    assert "distill" in result.config.metrics and load_run(tmp_path / "distilled", device="cpu").modules
 
 
 def test_paper_identity_weight_is_half_the_cycle_weight():

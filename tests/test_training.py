@@ -153,13 +153,16 @@ def test_conditional_families_refuse_unlabelled_data():
 
 def test_init_from_starts_a_fine_tune_from_a_shipped_run(tmp_path):
     """train.init_from loads the source run's shipped networks before the first step: with a rate
-    too small to move them, the fine-tune ships what it started from; a run that ships nothing to
-    start from is refused with the file it lacks."""
+    too small to move them, the fine-tune ships what it started from, and its card records how the
+    source was trained; a run that ships nothing to start from is refused with the file it lacks."""
     source_cfg = new_config("dcgan", "fake", 2, overrides=[TINY])
     source_cfg.seed = 1  # other starting weights than the fine-tune's own seed would give
-    train(source_cfg, tmp_path / "source", progress=False)
+    train(source_cfg, tmp_path / "source", progress=False, command="python -m training train --out source")
     tune = {"train": {"init_from": str(tmp_path / "source"), "lr_g": 1e-12, "lr_d": 1e-12}}
     train(new_config("dcgan", "fake", 2, overrides=[TINY, tune]), tmp_path / "tuned", progress=False)
+    before = read_config(tmp_path / "tuned").card["started_from"]
+    assert before["run"] == str(tmp_path / "source") and before["command"] == "python -m training train --out source"
+    assert before["train_seconds"] == read_config(tmp_path / "source").card["train_seconds"] > 0
     source, tuned = load_file(tmp_path / "source" / "generator.safetensors"), load_file(tmp_path / "tuned" / "generator.safetensors")
     weights = [k for k in source if k.endswith("weight") and source[k].dim() > 1]
     assert weights and all(torch.allclose(source[k].float(), tuned[k].float(), atol=1e-3) for k in weights)

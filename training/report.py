@@ -98,6 +98,9 @@ def model_table(root: str | Path) -> str:
         pr = f"{_fmt(m.get('precision'))} / {_fmt(m.get('recall'))}" if "precision" in m else "–"
         extra = other_metrics(m)
         minutes = f"{card.get('train_seconds', 0) / 60:.0f} min" if "train_seconds" in card else "–"
+        before = card.get("started_from", {})
+        if "train_seconds" in before:  # a fine-tune: the run it started from cost time too
+            minutes += f" (+{before['train_seconds'] / 60:.0f} min: {Path(before['run']).name})"
         family = f"{cfg.family} ({cfg.preset})" if cfg.preset else cfg.family
         lines.append(f"| {name} | {family} | {cfg.data.dataset} | {cfg.step} | {minutes} | {_cell(card.get('hardware', '–'))} | {fid} | "
                      f"{_fmt(m.get('inception_score'))} | {pr} | {', '.join(extra) or '–'} |")

@@ -143,6 +143,7 @@ def train(
     modules = precision.prepare(family.build().to(world.device), cfg.train)
     if state is None and cfg.train.init_from:
         checkpoint.warm_start(modules, Path(cfg.train.init_from), family.exported)
+        cfg.card["started_from"] = started_from(Path(cfg.train.init_from))
     optimizers = family.make_optimizers(modules)
     if cfg.train.ema:
         ema.attach(modules)  # before restoring: the resume state holds the average too
@@ -210,6 +211,14 @@ def _start_or_resume(cfg: RunConfig, out: Path, resume: bool, command: str | Non
     elif command:
         cfg.card["command"] = command
     return cfg, state
+
+
+def started_from(run: Path) -> dict:
+    """What a fine-tune's card records of the run it starts from: its path, and the command,
+    hardware and time that trained it, so the card still tells the whole cost and recipe after
+    that run has moved or been replaced."""
+    card = read_config(run).card
+    return {"run": str(run), **{key: card[key] for key in ("command", "hardware", "train_seconds") if key in card}}
 
 
 def _restore(out: Path, state: dict | None, modules: nn.ModuleDict, optimizers: dict[str, torch.optim.Optimizer]) -> int:

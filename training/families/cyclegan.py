@@ -9,11 +9,18 @@ constant for the first half of training and fall linearly to zero over the secon
 grid term (train.grid_weight, off by default) charges each translation for period-2 energy above
 its source photo's: the faint grid a resize-convolution decoder still leaves. A fine-tune
 (train.init_from) starts fresh discriminators; train.d_warmup trains them alone for its first steps.
+
+A fine-tune with train.distill_shifts takes the other road to a clean grid: no discriminator and no
+cycle, only L1 to what the init_from generators make of a photo averaged over its one-pixel shifts
+(shift_averaged). That average keeps everything the GAN learned (the snow included) and cancels
+the lattice, and the distilled generators make it in one pass instead of four. Every fine-tune
+that put a discriminator back in the loop lost the snow along with the grid.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +33,22 @@ from training.families.img2img import UNPAIRED, Img2ImgFamily, Serving, apply_lr
 from training.families.losses import adversarial, grid_excess
 from training.image_quality import l1
 from training.models.gan import dcgan_init
+
+SHIFTS = ((0, 0), (0, 1), (1, 0), (1, 1))  # (down, right) in pixels: the four phases of a period-2 lattice
+
+
+def shift_averaged(generator: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """`generator`'s translation of x averaged over x and its one-pixel shifts right, down and
+    both, each output shifted back into place. A pattern tied to the decoder's upsampling grid
+    does not move with the photo, so in the shifted-back copies its period-2 part appears in
+    opposite phases and cancels; what the generator paints because of the photo moves with it and
+    stays. The pixel row or column a shift uncovers repeats the image's edge."""
+    h, w = x.shape[-2:]
+    total = torch.zeros((), device=x.device)
+    for down, right in SHIFTS:
+        y = generator(F.pad(x, (right, 0, down, 0), mode="replicate")[..., :h, :w])
+        total = total + F.pad(y[..., down:, right:], (0, right, 0, down), mode="replicate")
+    return total / len(SHIFTS)
 
 
 class ImagePool:
@@ -65,7 +88,10 @@ class CycleGAN(Img2ImgFamily):
 
     def __init__(self, cfg):
         super().__init__(cfg)
+        if cfg.train.distill_shifts and not cfg.train.init_from:
+            raise ValueError("train.distill_shifts distils a trained run's generators: set train.init_from to that run")
         self.pools = {d: ImagePool(cfg.train.pool_size, cfg.seed * 2 + i) for i, d in enumerate("ab")}
+        self._teachers: nn.ModuleDict | None = None
 
     @classmethod
     def defaults(cls, data: DataSpec) -> dict:
@@ -99,6 +125,8 @@ class CycleGAN(Img2ImgFamily):
         if t.crop:
             real_a, real_b = random_crop_flip(real_a, t.crop), random_crop_flip(real_b, t.crop)
         factor = apply_lr_decay(ctx, t.lr_g, t.lr_d, t.steps, t.lr_decay_start)
+        if t.distill_shifts:
+            return {"distill": self._distill_step(m, ctx, real_a, real_b), "lr_factor": torch.tensor(factor)}
         if ctx.step < t.d_warmup:  # a fine-tune's fresh discriminators learn what is real before they steer G
             with torch.no_grad(), ctx.autocast():
                 fake_b, fake_a = G_ab(real_a), G_ba(real_b)
@@ -135,6 +163,30 @@ class CycleGAN(Img2ImgFamily):
             g_loss = g_adv + t.cycle_weight * cycle + t.identity_weight * identity + t.grid_weight * grid
             ctx.update("g", g_loss)
         return fake_a, fake_b, (g_loss, g_adv, cycle, identity, grid)
+
+    def _distill_step(self, m: nn.ModuleDict, ctx: StepContext, real_a: torch.Tensor, real_b: torch.Tensor) -> torch.Tensor:
+        """Both generators' update towards the init_from generators' shift-averaged translations
+        (L1); the discriminators are not used. Returns the loss."""
+        teachers = self.teachers(ctx.device)
+        with torch.no_grad(), ctx.autocast():
+            target_b, target_a = shift_averaged(teachers["generator_ab"], real_a), shift_averaged(teachers["generator_ba"], real_b)
+        with ctx.autocast():
+            fake_b, fake_a = m["generator_ab"](real_a), m["generator_ba"](real_b)
+            loss = F.l1_loss(fake_b.float(), target_b.float()) + F.l1_loss(fake_a.float(), target_a.float())
+        ctx.update("g", loss)
+        return loss.detach()
+
+    def teachers(self, device: torch.device) -> nn.ModuleDict:
+        """The init_from run's generators, frozen: read from its files, not from the modules being
+        trained, so a resumed distillation aims at the same targets as it started with."""
+        from training.checkpoint import warm_start  # checkpoint reads the families: imported when first needed
+
+        if self._teachers is None:
+            g = self.cfg.arch["generator"]
+            teachers = nn.ModuleDict({name: make_generator(g) for name in self.exported})
+            warm_start(teachers, Path(self.cfg.train.init_from), self.exported)
+            self._teachers = teachers.to(device).eval().requires_grad_(False)
+        return self._teachers
 
     def serving(self) -> Serving:
         """Both ways, each with the other generator for the round trip."""
