@@ -12,8 +12,9 @@ from training.config import parse_override
 from training.jobs import JOB
 from training.trainer import new_config
 
-# Curves drawn from the start; the other logged numbers are one legend click away.
-MAIN_CURVES = ("d_loss", "g_loss", "loss")
+# Curves drawn from the start (a GAN's two losses, a single-loss model's, a distillation's); the
+# other logged numbers are one legend click away.
+MAIN_CURVES = ("d_loss", "g_loss", "loss", "distill")
 NOT_CURVES = ("step", "warnings", "images_per_s")
 
 

@@ -72,6 +72,8 @@ def test_loss_figure_shows_main_losses_and_keeps_the_rest_in_the_legend():
     assert set(traces) == {"d_loss", "g_loss", "d_real"}
     assert list(traces["g_loss"].x) == [2, 4] and list(traces["g_loss"].y) == [2.0, 2.5]
     assert traces["d_loss"].visible is True and traces["d_real"].visible == "legendonly"
+    distilled = {t.name: t for t in loss_figure([{"step": 50, "distill": 0.09, "lr_factor": 1.0}]).data}
+    assert distilled["distill"].visible is True  # a distillation's only loss is not hidden in the legend
 
 
 def test_latest_samples_is_the_highest_step(tmp_path):
