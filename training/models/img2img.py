@@ -208,9 +208,10 @@ class ResnetGenerator(nn.Module):
     (Odena et al., "Deconvolution and Checkerboard Artifacts", Distill 2016): every output pixel
     gets the same number of kernel taps, so there is no period-2 grid for the generator to learn to
     hide. Nearest-neighbour copies still leave each 2x2 block flat, and the conv after it can turn
-    that into a faint grid (1.7x a photo's period-2 energy, measured on summer2winter); "bilinear"
-    resizing interpolates between the low-resolution features instead, and leaves none. "transpose"
-    is the paper's stride-2 transposed conv, kept for the runs trained with it.
+    that into a faint grid (1.7x a photo's period-2 energy, measured on summer2winter; the CycleGAN
+    fine-tune train.distill_shifts takes it out of trained generators); "bilinear" resizing
+    interpolates between the low-resolution features instead, and leaves none. "transpose" is the
+    paper's stride-2 transposed conv, kept for the runs trained with it.
     """
 
     def __init__(
