@@ -46,8 +46,8 @@ def make_run(run: Path, family: str, overrides: dict, steps: tuple[int, ...] = S
 
 @functools.cache
 def tiny_runs(base: Path) -> Path:
-    """<base>/explorer-runs holding dcgan (with attribute directions), infogan (with a model card
-    and metrics), cgan, a 2-D vae, a pixelcnn (with kept test digits), a run whose config.json is
+    """<base>/explorer-runs holding dcgan (with attribute directions), infogan (with a model card,
+    a fine-tune's, and metrics), cgan, a 2-D vae, a pixelcnn (with kept test digits), a run whose config.json is
     truncated and one whose weights disagree with its config."""
     root = base / "explorer-runs"
     for family, overrides in [("dcgan", DEFAULT_INIT), ("infogan", DEFAULT_INIT), ("cgan", DEFAULT_INIT), ("vae", VAE_TINY),
@@ -57,7 +57,9 @@ def tiny_runs(base: Path) -> Path:
     save_file({"images": digits, "labels": torch.arange(20) % 10}, str(root / "pixelcnn" / TEST_DIGITS))
     infogan = json.loads((root / "infogan" / "config.json").read_text())
     infogan["metrics"] = {"d_loss": 0.61234, "q_cat_acc": 0.99}
-    infogan["card"] = {"hardware": "test CPU", "train_seconds": 75.0, "command": "python -m training train --preset infogan-mnist"}
+    infogan["card"] = {"hardware": "test CPU", "train_seconds": 75.0, "command": "python -m training train --preset infogan-mnist",
+                       "started_from": {"run": "runs/infogan-base", "command": "python -m training train --out runs/infogan-base",
+                                        "hardware": "test GPU", "train_seconds": 130.0}}
     (root / "infogan" / "config.json").write_text(json.dumps(infogan))
     dim = json.loads((root / "dcgan" / "config.json").read_text())["latent"]["dim"]
     save_file({name: torch.randn(dim, generator=torch.Generator().manual_seed(i)) for i, name in enumerate(ATTRIBUTES)},

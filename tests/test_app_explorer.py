@@ -192,9 +192,17 @@ def test_the_model_card_names_family_data_latent_and_metrics():
     text = " ".join(m.value for m in card.markdown)
     assert "**infogan** on **fake** (28x28, 1 channel), step 4 of 4" in text
     assert "Latent: z of 62 (normal), a 10-way code, 2 continuous codes in ±1." in text
-    assert "- hardware: test CPU\n- training time: 1 min 15 s" in text
+    assert "- hardware: test CPU\n- training time: 1 min 15 s\n- fine-tuned from: `infogan-base` (test GPU, 2 min 10 s)" in text
     assert "| d_loss | 0.6123 |" in text and "| q_cat_acc | 0.99 |" in text
-    assert [c.value for c in card.code] == ["python -m training train --preset infogan-mnist"]
+    assert [c.value for c in card.code] == ["python -m training train --preset infogan-mnist",
+                                            "python -m training train --out runs/infogan-base"]
+
+
+def test_a_hand_edited_fine_tune_record_never_breaks_the_card():
+    from explorer.views.picker import _fine_tuned_from
+
+    assert _fine_tuned_from({}) == _fine_tuned_from({"started_from": "runs/base"}) == (None, None)
+    assert _fine_tuned_from({"started_from": {"run": "runs/`base`", "train_seconds": "long", "command": 5}}) == ("`base`", None)
 
 
 def test_image_to_image_runs_point_to_their_tab_instead_of_the_picker(tmp_path):

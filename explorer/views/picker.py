@@ -72,13 +72,29 @@ def card(entry: RunEntry) -> None:
         )
         if c.card.get("notes"):
             about.text(c.card["notes"])  # plain text: a card's notes cannot add links, images or markup to the page
-        facts = {"hardware": c.card.get("hardware"), "training time": _duration(c.card.get("train_seconds"))}
+        source, source_command = _fine_tuned_from(c.card)
+        facts = {"hardware": c.card.get("hardware"), "training time": _duration(c.card.get("train_seconds")), "fine-tuned from": source}
         about.markdown("\n".join(f"- {k}: {v}" for k, v in facts.items() if v))
-        if c.card.get("command"):
-            about.code(c.card["command"], language="bash", wrap_lines=True)
+        for command in (c.card.get("command"), source_command):
+            if command:
+                about.code(command, language="bash", wrap_lines=True)
         if c.metrics:
             rows = "\n".join(f"| {k} | {_metric(v)} |" for k, v in c.metrics.items())
             measured.markdown("| metric | value |\n|---|---|\n" + rows)
+
+
+def _fine_tuned_from(card: dict) -> tuple[str | None, str | None]:
+    """For a fine-tune, the run it started from as the card records it (trainer.started_from):
+    its name with the hardware and time that trained it, and its command; (None, None) for a run
+    trained from scratch. The card is a file: anything but the expected types is left out."""
+    before = card.get("started_from")
+    if not isinstance(before, dict) or not before.get("run"):
+        return None, None
+    seconds = before.get("train_seconds")
+    made = ", ".join(str(v) for v in (before.get("hardware"), _duration(seconds) if isinstance(seconds, (int, float)) else None) if v)
+    name = Path(str(before["run"])).name.replace("`", "")
+    command = before.get("command")
+    return f"`{name}`" + (f" ({made})" if made else ""), command if isinstance(command, str) else None
 
 
 def _metric(value) -> str:
