@@ -162,7 +162,7 @@ def test_init_from_starts_a_fine_tune_from_a_shipped_run(tmp_path):
     train(new_config("dcgan", "fake", 2, overrides=[TINY, tune]), tmp_path / "tuned", progress=False)
     before = read_config(tmp_path / "tuned").card["started_from"]
     assert before["run"] == str(tmp_path / "source") and before["command"] == "python -m training train --out source"
-    assert before["train_seconds"] == read_config(tmp_path / "source").card["train_seconds"] > 0
+    assert before["train_seconds"] == read_config(tmp_path / "source").card["train_seconds"]  # a 2-step run may round to 0.0 s
     source, tuned = load_file(tmp_path / "source" / "generator.safetensors"), load_file(tmp_path / "tuned" / "generator.safetensors")
     weights = [k for k in source if k.endswith("weight") and source[k].dim() > 1]
     assert weights and all(torch.allclose(source[k].float(), tuned[k].float(), atol=1e-3) for k in weights)
