@@ -29,3 +29,15 @@ INTENDED_USE = (
 
 def model_card(dataset: str) -> dict:
     return {"intended_use": INTENDED_USE, "dataset_notes": DATASET_NOTES.get(dataset, f"Images from the folder dataset {dataset!r}.")}
+
+
+def fine_tune_source(card: dict) -> dict:
+    """The run a fine-tune started from, as its card records it (trainer.started_from): `run`, and
+    `command`, `hardware` and `train_seconds` where recorded. A card is a file people edit, so
+    only entries of those types are kept, and a record without a run reads as none: {} for a run
+    trained from scratch."""
+    record = card.get("started_from")
+    if not isinstance(record, dict) or not isinstance(record.get("run"), str) or not record["run"]:
+        return {}
+    kinds = {"run": str, "command": str, "hardware": str, "train_seconds": (int, float)}
+    return {key: record[key] for key, kind in kinds.items() if isinstance(record.get(key), kind)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from training.cards import fine_tune_source
 from training.checkpoint import CheckpointError, find_runs, read_config
 
 BEGIN, END = "<!-- model-table:begin -->", "<!-- model-table:end -->"
@@ -98,7 +99,7 @@ def model_table(root: str | Path) -> str:
         pr = f"{_fmt(m.get('precision'))} / {_fmt(m.get('recall'))}" if "precision" in m else "–"
         extra = other_metrics(m)
         minutes = f"{card.get('train_seconds', 0) / 60:.0f} min" if "train_seconds" in card else "–"
-        before = card.get("started_from", {})
+        before = fine_tune_source(card)
         if "train_seconds" in before:  # a fine-tune: the run it started from cost time too
             minutes += f" (+{before['train_seconds'] / 60:.0f} min: {Path(before['run']).name})"
         family = f"{cfg.family} ({cfg.preset})" if cfg.preset else cfg.family

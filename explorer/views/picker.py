@@ -9,6 +9,7 @@ import streamlit as st
 
 from explorer import mode, models, session
 from explorer.runs import MAX_PATH, RunEntry, default_user_folder, shipped_folder, user_folder
+from training.cards import fine_tune_source
 from training.checkpoint import CheckpointError, LoadedRun
 
 USER_FOLDER, FOLDER_ERROR = "user_folder", "user_folder_error"
@@ -84,17 +85,14 @@ def card(entry: RunEntry) -> None:
 
 
 def _fine_tuned_from(card: dict) -> tuple[str | None, str | None]:
-    """For a fine-tune, the run it started from as the card records it (trainer.started_from):
-    its name with the hardware and time that trained it, and its command; (None, None) for a run
-    trained from scratch. The card is a file: anything but the expected types is left out."""
-    before = card.get("started_from")
-    if not isinstance(before, dict) or not before.get("run"):
+    """For a fine-tune, the run it started from (cards.fine_tune_source): its name with the
+    hardware and time that trained it, and its command; (None, None) for a run trained from scratch."""
+    before = fine_tune_source(card)
+    if not before:
         return None, None
-    seconds = before.get("train_seconds")
-    made = ", ".join(str(v) for v in (before.get("hardware"), _duration(seconds) if isinstance(seconds, (int, float)) else None) if v)
-    name = Path(str(before["run"])).name.replace("`", "")
-    command = before.get("command")
-    return f"`{name}`" + (f" ({made})" if made else ""), command if isinstance(command, str) else None
+    made = ", ".join(v for v in (before.get("hardware"), _duration(before.get("train_seconds"))) if v)
+    name = Path(before["run"]).name.replace("`", "")
+    return f"`{name}`" + (f" ({made})" if made else ""), before.get("command")
 
 
 def _metric(value) -> str:
