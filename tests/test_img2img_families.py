@@ -256,6 +256,29 @@ def test_shift_distillation_moves_the_generators_towards_their_teachers_shift_av
     assert "distill" in result.config.metrics and load_run(tmp_path / "distilled", device="cpu").modules
 
 
+def test_a_fine_tune_keeps_frozen_networks_as_its_source_left_them_and_trains_the_rest(tmp_path, data_root):
+    train(case_config("cyclegan"), tmp_path / "source", data_root=data_root, progress=False)
+    source = load_run(tmp_path / "source", device="cpu").modules
+    cfg = case_config("cyclegan", {"train": {"init_from": str(tmp_path / "source"), "frozen": ["generator_ab"], "lr_g": 1e-3}}, steps=3)
+    train(cfg, tmp_path / "tuned", data_root=data_root, progress=False)
+    tuned = load_run(tmp_path / "tuned", device="cpu").modules
+    kept = lambda name: all(torch.equal(v, tuned[name].state_dict()[k]) for k, v in source[name].state_dict().items())  # noqa: E731
+    assert kept("generator_ab") and not kept("generator_ba")  # one way kept, the other trained through it
+    assert read_config(tmp_path / "tuned").train.frozen == ["generator_ab"]
+
+
+@pytest.mark.parametrize("train_overrides, message", [
+    ({"frozen": ["generator_ab"]}, "set train.init_from"),  # fresh weights kept fixed would stay noise
+    ({"frozen": ["discriminator_a"], "init_from": "runs/x"}, "not discriminator_a"),  # a fine-tune starts fresh discriminators
+    ({"frozen": ["generator_ab", "generator_ba"], "init_from": "runs/x"}, "leave one of generator_ab, generator_ba"),
+])
+def test_freezing_is_refused_where_it_would_keep_noise_or_leave_a_player_nothing(train_overrides, message):
+    cfg = case_config("cyclegan", {"train": train_overrides})
+    fam = get_family("cyclegan")(cfg)
+    with pytest.raises(ValueError, match=message):
+        fam.make_optimizers(fam.build())
+
+
 def test_paper_identity_weight_is_half_the_cycle_weight():
     t = tiny_config("cyclegan", "unpaired").train
     assert t.identity_weight == 0.5 * t.cycle_weight == 5.0

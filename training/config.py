@@ -145,6 +145,7 @@ class TrainSpec:
     crop: Annotated[int, Field(ge=0, le=4096)] = 0  # pix2pix, CycleGAN: random windows, randomly mirrored (data.random_crop_flip; 0 off)
     init_from: str = ""  # a run directory whose shipped networks start this run (a fine-tune; "" = fresh weights)
     d_warmup: Count = 0  # CycleGAN: first steps that train only the discriminators (a fine-tune's fresh D learns before it steers G)
+    frozen: list[str] = field(default_factory=list)  # a fine-tune's networks kept as init_from left them (e.g. one CycleGAN direction)
     distill_shifts: bool = False  # CycleGAN fine-tune: L1 to the init_from generators' shift average (no D; clears the grid)
     ema: Annotated[float, Field(ge=0, lt=1)] = 0.0  # decay of each generator's weight average, which is what ships (training.ema; 0 off)
     augment: list[Literal["color", "translation", "cutout"]] = field(default_factory=list)  # GANs: DiffAugment for D (training.augment)

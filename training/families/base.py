@@ -116,6 +116,18 @@ class Family:
     def build(self) -> nn.ModuleDict:
         raise NotImplementedError
 
+    def frozen_modules(self) -> set[str]:
+        """train.frozen, checked: only networks a fine-tune starts from (this family's exported
+        ones, read from train.init_from) can be kept as they are; freezing fresh weights would
+        keep noise."""
+        frozen = set(self.cfg.train.frozen)
+        if frozen and not self.cfg.train.init_from:
+            raise ValueError("train.frozen keeps networks as a trained run left them: set train.init_from to that run")
+        if unknown := frozen - set(self.exported):
+            raise ValueError(f"train.frozen: {self.name} starts only {', '.join(self.exported)} from train.init_from, "
+                             f"not {', '.join(sorted(unknown))}")
+        return frozen
+
     def train_step(self, m: nn.ModuleDict, ctx: StepContext) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
@@ -148,10 +160,18 @@ class Family:
         return {}
 
     def make_optimizers(self, m: nn.ModuleDict) -> dict[str, torch.optim.Optimizer]:
+        """One optimizer per player of optimizer_modules, over its networks that train.frozen does
+        not keep fixed (those get no gradients at all: nothing flows into their weights, though
+        gradients still pass through them to the networks before them)."""
         t = self.cfg.train
+        frozen = self.frozen_modules()
+        for key in frozen:
+            m[key].requires_grad_(False)
         out = {}
         for name, modules in self.optimizer_modules.items():
-            params = [p for key in modules for p in m[key].parameters()]
+            params = [p for key in modules if key not in frozen for p in m[key].parameters()]
+            if not params:
+                raise ValueError(f"train.frozen keeps every network of the {name!r} player fixed: leave one of {', '.join(modules)} to train")
             lr = t.lr_g if name == "g" else t.lr_d
             # one fused kernel per step instead of a dozen passes over the weights: the same
             # update, 10x faster on a CPU (a 45M-parameter Adam step: 30 ms against 310 ms)
