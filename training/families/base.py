@@ -171,7 +171,8 @@ class Family:
         for name, modules in self.optimizer_modules.items():
             params = [p for key in modules if key not in frozen for p in m[key].parameters()]
             if not params:
-                raise ValueError(f"train.frozen keeps every network of the {name!r} player fixed: leave one of {', '.join(modules)} to train")
+                raise ValueError(f"train.frozen keeps every network of the {name!r} player fixed: "
+                                 f"leave one of {', '.join(modules)} to train")
             lr = t.lr_g if name == "g" else t.lr_d
             # one fused kernel per step instead of a dozen passes over the weights: the same
             # update, 10x faster on a CPU (a 45M-parameter Adam step: 30 ms against 310 ms)
