@@ -170,7 +170,7 @@ class Family:
         out = {}
         for name, modules in self.optimizer_modules.items():
             params = [p for key in modules if key not in frozen for p in m[key].parameters()]
-            if not params:
+            if frozen and not params:
                 raise ValueError(f"train.frozen keeps every network of the {name!r} player fixed: "
                                  f"leave one of {', '.join(modules)} to train")
             lr = t.lr_g if name == "g" else t.lr_d
