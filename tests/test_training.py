@@ -151,6 +151,18 @@ def test_conditional_families_refuse_unlabelled_data():
         new_config("cgan", "anime", 1)
 
 
+def test_a_frozen_network_keeps_its_batchnorm_statistics_too(tmp_path):
+    """A VAE fine-tune that keeps its encoder (BatchNorm inside) ships it exactly as the source
+    did, running statistics included, while the decoder trains."""
+    train(new_config("vae", "fake", 2, overrides=[TINY]), tmp_path / "source", progress=False)
+    tune = {"train": {"init_from": str(tmp_path / "source"), "frozen": ["encoder"]}}
+    train(new_config("vae", "fake", 2, overrides=[TINY, tune]), tmp_path / "tuned", progress=False)
+    source, tuned = (load_file(tmp_path / run / "encoder.safetensors") for run in ("source", "tuned"))
+    assert any(k.endswith("running_mean") for k in source) and all(torch.equal(source[k], tuned[k]) for k in source)
+    source, tuned = (load_file(tmp_path / run / "generator.safetensors") for run in ("source", "tuned"))
+    assert not all(torch.equal(source[k], tuned[k]) for k in source)
+
+
 def test_init_from_starts_a_fine_tune_from_a_shipped_run(tmp_path):
     """train.init_from loads the source run's shipped networks before the first step: with a rate
     too small to move them, the fine-tune ships what it started from, and its card records how the

@@ -167,7 +167,7 @@ def train(
     count, tick = 0, time.perf_counter()
     run.started = saved_at = tick
     bar = tqdm(total=t.steps, initial=start, disable=not (progress and world.is_main), desc=f"{cfg.family} {out.name}", unit="step")
-    modules.train()
+    family.train_mode(modules)
     step = start
     while step < t.steps and not stop.requested:
         ctx.step = step
@@ -266,7 +266,7 @@ class _Run:
         self.modules.eval()
         with torch.inference_mode():
             images = self.family.render(ema.shipped(self.modules), self.fixed)
-        self.modules.train()
+        self.family.train_mode(self.modules)
         return images
 
 
@@ -323,7 +323,7 @@ def _snapshot(run: _Run, step: int, final: bool, grid: bool = True) -> None:
             images = run.family.render(shipped, run.fixed).float()
             if final:
                 cfg.metrics.update(run.family.evaluate(shipped, _test_batches(cfg, run.data_root, run.world.device)))
-        modules.train()
+        run.family.train_mode(modules)
         atomic_write(run.out / "samples" / f"step_{step}.png",
                      lambda tmp: save_image(images.cpu(), tmp, nrow=grid_columns(cfg), normalize=True, value_range=(-1, 1), format="png"))
     cfg.step = step

@@ -128,6 +128,13 @@ class Family:
                              f"not {', '.join(sorted(unknown))}")
         return frozen
 
+    def train_mode(self, m: nn.ModuleDict) -> None:
+        """Every network in training mode except the frozen ones, which stay in eval mode: a
+        frozen network's BatchNorm statistics and dropout stay as its source run shipped them."""
+        m.train()
+        for key in self.cfg.train.frozen:
+            m[key].eval()
+
     def train_step(self, m: nn.ModuleDict, ctx: StepContext) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
