@@ -163,6 +163,16 @@ def test_a_frozen_network_keeps_its_batchnorm_statistics_too(tmp_path):
     assert not all(torch.equal(source[k], tuned[k]) for k in source)
 
 
+def test_a_frozen_generator_gets_no_average(tmp_path):
+    """With train.ema on, a frozen generator ships as its source left it: an average of it would
+    have its BatchNorm statistics measured anew before it shipped."""
+    train(new_config("vae", "fake", 2, overrides=[TINY]), tmp_path / "source", progress=False)
+    tune = {"train": {"init_from": str(tmp_path / "source"), "frozen": ["generator"], "ema": 0.9}}
+    train(new_config("vae", "fake", 2, overrides=[TINY, tune]), tmp_path / "tuned", progress=False)
+    source, tuned = (load_file(tmp_path / run / "generator.safetensors") for run in ("source", "tuned"))
+    assert any(k.endswith("running_var") for k in source) and all(torch.equal(source[k], tuned[k]) for k in source)
+
+
 def test_init_from_starts_a_fine_tune_from_a_shipped_run(tmp_path):
     """train.init_from loads the source run's shipped networks before the first step: with a rate
     too small to move them, the fine-tune ships what it started from, and its card records how the

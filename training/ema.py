@@ -14,7 +14,7 @@ can be drawn; an image-to-image average keeps the live statistics (CycleGAN's in
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import torch
 from torch import nn
@@ -23,18 +23,26 @@ SUFFIX = "_ema"
 EMA = "generator" + SUFFIX  # a latent model's one average, the one BatchNorm recalibration draws for
 
 
+def _is_generator(name: str) -> bool:
+    """`generator`, or each `generator_*` of a family with several (not their averages)."""
+    return (name == "generator" or name.startswith("generator_")) and not name.endswith(SUFFIX)
+
+
 def _generators(modules: nn.ModuleDict) -> list[str]:
-    """The networks that get an average: `generator`, or each `generator_*` of a family with several."""
-    return [n for n in modules if (n == "generator" or n.startswith("generator_")) and not n.endswith(SUFFIX)]
+    """The generators that have an average."""
+    return [n for n in modules if _is_generator(n) and n + SUFFIX in modules]
 
 
-def attach(modules: nn.ModuleDict) -> None:
-    """Add an average of each generator, starting from the generator as it is now."""
-    names = _generators(modules)
+def attach(modules: nn.ModuleDict, frozen: Collection[str] = ()) -> None:
+    """Add an average of each generator, starting from the generator as it is now. A frozen
+    generator (train.frozen) gets none: it is its own average, and it ships as its source left it,
+    BatchNorm statistics included, which recalibrating an average of it would change."""
+    names = [n for n in modules if _is_generator(n)]
     if not names:
         raise ValueError(f"train.ema averages the generators, and this family has none (it has {', '.join(modules)}); set train.ema=0")
     for name in names:
-        modules[name + SUFFIX] = copy.deepcopy(modules[name]).requires_grad_(False)
+        if name not in frozen:
+            modules[name + SUFFIX] = copy.deepcopy(modules[name]).requires_grad_(False)
 
 
 @torch.no_grad()

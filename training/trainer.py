@@ -146,7 +146,7 @@ def train(
         cfg.card["started_from"] = started_from(Path(cfg.train.init_from))
     optimizers = family.make_optimizers(modules)
     if cfg.train.ema:
-        ema.attach(modules)  # before restoring: the resume state holds the average too
+        ema.attach(modules, cfg.train.frozen)  # before restoring: the resume state holds the average too
     start = _restore(out, state, modules, optimizers)
     distributed.broadcast_module(modules)
 
