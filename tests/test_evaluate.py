@@ -32,8 +32,6 @@ def test_evaluate_infogan_records_every_metric(tmp_path, fake_classifier):
     assert results["fid"] > 0 and 1 <= results["inception_score"] <= 10
     assert len(results["class_shares"]) == 10 and abs(sum(results["class_shares"]) - 1) < 1e-3
     assert 0.1 <= results["purity"] <= 1 and 0 <= results["precision"] <= 1
-    assert results["inception_fid"] is None or results["inception_fid"] >= 0
-    assert "Inception" in results["inception_fid_note"]
     assert read_config(run).metrics["purity"] == results["purity"]  # recorded in config.json
     assert (run / "nearest.png").is_file()
 

@@ -45,24 +45,6 @@ def real_images(dataset) -> torch.Tensor:
     return torch.stack([dataset[i][0] for i in range(len(dataset))])
 
 
-def inception_fid(fake: torch.Tensor, real: torch.Tensor) -> tuple[float | None, str]:
-    """Standard Inception-v3 FID through torchmetrics when it and its weights are available
-    locally; offline it says why it was skipped instead of failing."""
-    try:
-        from torchmetrics.image.fid import FrechetInceptionDistance
-    except ImportError:
-        return None, "Inception FID skipped: torchmetrics is not installed (pip install torchmetrics[image])"
-    try:
-        fid = FrechetInceptionDistance(feature=2048, normalize=True)
-    except Exception as e:  # the weights download fails offline
-        return None, f"Inception FID skipped: Inception-v3 weights are not available locally ({type(e).__name__})"
-    to_rgb = lambda x: ((x + 1) / 2).expand(-1, 3, -1, -1) if x.shape[1] == 1 else (x + 1) / 2  # noqa: E731
-    for images, is_real in ((real, True), (fake, False)):
-        for i in range(0, len(images), 200):
-            fid.update(to_rgb(images[i:i + 200]), real=is_real)
-    return float(fid.compute()), "Inception-v3 pool features (torchmetrics)"
-
-
 def infogan_codes(run: LoadedRun, classifier, n: int, seed: int) -> dict:
     """Categorical purity (each code value mapped to its majority digit) and, per continuous code,
     how much sweeping it over the training range changes the image and whether the digit survives."""
@@ -253,7 +235,6 @@ def evaluate_run(run_dir: str | Path, data_root: str | None = None, samples: int
         atomic_write(run_dir / ENCODED_TEST, lambda tmp: save_file({"means": means, "labels": labels}, tmp))
     results.update(image_statistics(fake, test))
     results.update(memorization(run_dir, fake, train, test))
-    results["inception_fid"], results["inception_fid_note"] = inception_fid(fake[:2000], test[:2000])
     record_metrics(run_dir, results)
     results["onnx"] = export_report(run_dir)
     return results
