@@ -9,10 +9,16 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home, online or offline
 
 import streamlit as st  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 from starlette.routing import Mount  # noqa: E402
 
 from explorer import client_render  # noqa: E402
 from explorer.img2img import app as gradio_app  # noqa: E402
+from explorer.img2img.uploads import UploadLimits  # noqa: E402
+from explorer.request_limits import HeldUploads  # noqa: E402
+
+HELD_UPLOADS = 256 * 2**20  # what the explorer's file boxes may hold in memory, all visitors together
 
 gradio_asgi, gradio_lifespan = gradio_app.mount(gradio_app.build())
-app = st.App("explorer/page.py", routes=[*client_render.routes(), Mount("/gradio", app=gradio_asgi)], lifespan=gradio_lifespan)
+app = st.App("explorer/page.py", routes=[*client_render.routes(), Mount("/gradio", app=gradio_asgi)], lifespan=gradio_lifespan,
+             middleware=[Middleware(HeldUploads, cap=HELD_UPLOADS, per_file=UploadLimits.max_bytes)])

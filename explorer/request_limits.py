@@ -15,6 +15,7 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,3 +183,62 @@ def folder_bytes(folder: Path) -> int:
             except OSError:
                 pass  # deleted while we looked
     return total
+
+
+STREAMLIT_UPLOAD_PATH = "/_stcore/upload_file/"  # + session id / file id: the explorer's file boxes
+
+
+def streamlit_upload_bytes() -> int:
+    """Bytes of uploaded files Streamlit holds in memory now, over all sessions."""
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():
+        return 0
+    stats = Runtime.instance().uploaded_file_mgr.get_stats()
+    return sum(s.byte_length for group in stats.values() for s in group)
+
+
+async def _discard(receive, limit: int) -> None:
+    """Read and drop a request's body, at most `limit` bytes of it (past that the refusal is sent
+    anyway, and the connection closed)."""
+    seen = 0
+    while seen <= limit:
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if message["type"] == "http.disconnect" or not message.get("more_body"):
+            return
+
+
+class HeldUploads:
+    """ASGI middleware in front of Streamlit's upload route, bounding the memory its uploads hold.
+
+    Streamlit bounds each file (server.maxUploadSize in .streamlit/config.toml) and keeps it in
+    memory until the session's next script run ends, or the session closes. A page uploads one file
+    per box and a rerun releases the last, but a visitor who sends file after file without running
+    the script would grow the server's memory without bound. Past `cap` bytes, held and arriving
+    together, an upload is refused (507) until others are released."""
+
+    def __init__(self, app, cap: int, per_file: int, held: Callable[[], int] = streamlit_upload_bytes):
+        self.app, self.cap, self.per_file, self.held = app, cap, per_file, held
+        self.arriving = 0  # bytes admitted and still being received
+        self.lock = threading.Lock()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "PUT" or not scope["path"].startswith(STREAMLIT_UPLOAD_PATH):
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+        size = min(int(declared), self.per_file) if declared.isdigit() else self.per_file  # Streamlit refuses more
+        with self.lock:
+            admitted = self.held() + self.arriving + size <= self.cap
+            if admitted:
+                self.arriving += size
+        if not admitted:
+            await _discard(receive, size + 2**20)  # so the browser reads the answer instead of a reset
+            for event in _response(507, "The server holds too many uploads right now; try again in a minute."):
+                await send(event)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            with self.lock:
+                self.arriving -= size

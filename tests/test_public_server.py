@@ -104,3 +104,44 @@ def test_the_explorer_is_served_in_public_mode(public_server):
     url, _ = public_server
     with urllib.request.urlopen(url + "/") as r:
         assert r.status == 200
+
+
+def test_a_visitor_cannot_pile_uploads_into_the_explorers_memory(public_server, tmp_path):
+    """The explorer's file boxes upload through Streamlit, which keeps each file in memory until
+    the session's next run. A visitor who replays the page's upload request with new file ids
+    gets 413 for a file over the per-file limit (.streamlit/config.toml), and 507 once the held
+    uploads reach app.HELD_UPLOADS; the server's memory stays bounded."""
+    from playwright.sync_api import sync_playwright
+
+    from app import HELD_UPLOADS
+    from explorer.img2img.uploads import UploadLimits
+    from explorer.tools.screenshots import ARGS, settle
+    from tests.server import require_chromium
+
+    url, pid = public_server
+    (tmp_path / "concepts.json").write_text("{}")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=require_chromium(), args=ARGS)
+        page = browser.new_page()
+        page.goto(f"{url}/?model=dcgan&view=Sample+bank")
+        settle(page)
+        with page.expect_request(lambda r: r.method == "PUT" and "/_stcore/upload_file/" in r.url) as sent:
+            page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(tmp_path / "concepts.json"))
+        upload = sent.value  # the page's own request: its session, its XSRF token
+        headers = {"X-Xsrftoken": upload.headers["x-xsrftoken"]}
+        endpoint = upload.url.rsplit("/", 1)[0]
+
+        def put(name: str, size: int) -> int:
+            body = {"file": {"name": "photo.png", "mimeType": "image/png", "buffer": b"\0" * size}}
+            return page.request.put(f"{endpoint}/{name}", multipart=body, headers=headers, fail_on_status_code=False).status
+
+        before = rss(pid)
+        assert put("over", UploadLimits.max_bytes + 2**21) == 413
+        assert put("largest", UploadLimits.max_bytes - 2**16) == 204  # the pipeline's own limit gets through
+        piece = UploadLimits.max_bytes // 2
+        statuses = [put(f"pile-{i}", piece) for i in range(HELD_UPLOADS // piece + 2)]
+        held = UploadLimits.max_bytes + statuses.count(204) * piece
+        assert statuses == sorted(statuses) and statuses[-1] == 507, statuses  # accepted, then refused
+        assert HELD_UPLOADS - 2 * piece < held <= HELD_UPLOADS, held / 2**20
+        assert rss(pid) - before < HELD_UPLOADS + MEMORY_BOUND, f"the server grew by {(rss(pid) - before) / 2**20:.0f} MB"
+        browser.close()

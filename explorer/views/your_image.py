@@ -20,7 +20,7 @@ import streamlit as st
 from explorer import mode, models, session
 from explorer.drawing import drawing_pad, drawn
 from explorer.imaging import picture
-from explorer.img2img.uploads import UploadError
+from explorer.img2img.uploads import UploadError, UploadLimits
 from explorer.sampling import LatentState, build
 from explorer.views import show
 from explorer.views.classes import class_name
@@ -85,8 +85,9 @@ def render(run: LoadedRun) -> None:
                 "refines it, and the button below makes it the current latent for every other tab.")
     source = st.radio("Source", SOURCES, horizontal=True, key="invert_source", label_visibility="collapsed") if digits else SOURCES[0]
     if source == SOURCES[0]:
-        upload = st.file_uploader("Your image", type=ACCEPTED, key=UPLOAD, max_upload_size=21,
-                                  help="JPEG, PNG, WebP, BMP, GIF or TIFF, up to 20 MB and 24 megapixels.")
+        upload = st.file_uploader("Your image", type=ACCEPTED, key=UPLOAD,  # up to server.maxUploadSize
+                                  help=f"JPEG, PNG, WebP, BMP, GIF or TIFF, up to {UploadLimits.max_bytes // 2**20} MB "
+                                       f"and {UploadLimits.max_pixels / 1e6:g} megapixels.")
         data = None if upload is None else upload.getvalue()
     else:
         drawing_pad(PAD)
