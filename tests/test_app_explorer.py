@@ -186,6 +186,13 @@ def test_attribute_sliders_move_the_image_along_their_direction(runs):
     assert images(drag(at, panel, Smiling=0.0)) == [start]
 
 
+def test_attribute_names_read_as_people_write_them():
+    from explorer.views.attributes import label
+
+    assert label("Mouth_Slightly_Open") == "Mouth Slightly Open"
+    assert label("5_o_Clock_Shadow") == "5 o'Clock Shadow"
+
+
 def test_the_model_card_names_family_data_latent_and_metrics():
     at = open_page(model="infogan")
     (card,) = [e for e in at.expander if e.label == "Model card: infogan"]

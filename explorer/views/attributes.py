@@ -17,6 +17,12 @@ PANEL = "attribute_panel"
 WEIGHTS = "attribute_weights"  # {run path: {attribute: weight}}, kept while other tabs are open
 
 
+def label(name: str) -> str:
+    """An attribute as people write it: Mouth_Slightly_Open -> Mouth Slightly Open, and CelebA's
+    5_o_Clock_Shadow -> 5 o'Clock Shadow."""
+    return name.replace("_o_", " o'").replace("_", " ")
+
+
 def available(run: LoadedRun) -> bool:
     return (run.path / DIRECTIONS).is_file()
 
@@ -34,9 +40,9 @@ def render(run: LoadedRun) -> None:
     weights.update({name: round(w, 1) for name, w in reported(panel).items() if name in names})
     values = [weights.get(name, 0.0) for name in names]
     sample = build(spec, session.state())
-    sliders = [LiveSlider(name, name.replace("_", " "), -3.0, 3.0, w, step=0.1) for name, w in zip(names, values)]
+    sliders = [LiveSlider(name, label(name), -3.0, 3.0, w, step=0.1) for name, w in zip(names, values)]
     browser = show.browser_model(run)
-    moved = [f"{n.replace('_', ' ')} {w:+.1f}" for n, w in zip(names, values) if w]
+    moved = [f"{label(n)} {w:+.1f}" for n, w in zip(names, values) if w]
     caption = "z of the Sliders tab" + (", moved: " + ", ".join(moved) if moved else ", unmoved.")
     if browser is not None:  # the panel draws z + sum w_i direction_i beside the sliders, as steer() does here
         effects = {name: {"add": d.tolist()} for name, d in zip(names, directions)}
