@@ -15,9 +15,7 @@ from starlette.routing import Mount  # noqa: E402
 from explorer import client_render  # noqa: E402
 from explorer.img2img import app as gradio_app  # noqa: E402
 from explorer.img2img.uploads import UploadLimits  # noqa: E402
-from explorer.request_limits import HeldUploads  # noqa: E402
-
-HELD_UPLOADS = 256 * 2**20  # what the explorer's file boxes may hold in memory, all visitors together
+from explorer.request_limits import HELD_UPLOADS, HeldUploads  # noqa: E402
 
 gradio_asgi, gradio_lifespan = gradio_app.mount(gradio_app.build())
 app = st.App("explorer/page.py", routes=[*client_render.routes(), Mount("/gradio", app=gradio_asgi)], lifespan=gradio_lifespan,

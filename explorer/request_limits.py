@@ -186,6 +186,7 @@ def folder_bytes(folder: Path) -> int:
 
 
 STREAMLIT_UPLOAD_PATH = "/_stcore/upload_file/"  # + session id / file id: the explorer's file boxes
+HELD_UPLOADS = 256 * 2**20  # what the explorer's file boxes may hold in memory, all visitors together
 
 
 def streamlit_upload_bytes() -> int:

@@ -110,11 +110,11 @@ def test_a_visitor_cannot_pile_uploads_into_the_explorers_memory(public_server, 
     """The explorer's file boxes upload through Streamlit, which keeps each file in memory until
     the session's next run. A visitor who replays the page's upload request with new file ids
     gets 413 for a file over the per-file limit (.streamlit/config.toml), and 507 once the held
-    uploads reach app.HELD_UPLOADS; the server's memory stays bounded."""
+    uploads reach HELD_UPLOADS; the server's memory stays bounded."""
     from playwright.sync_api import sync_playwright
 
-    from app import HELD_UPLOADS
     from explorer.img2img.uploads import UploadLimits
+    from explorer.request_limits import HELD_UPLOADS
     from explorer.tools.screenshots import ARGS, settle
     from tests.server import require_chromium
 
