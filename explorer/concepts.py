@@ -22,6 +22,10 @@ from explorer.latent import concept_mean
 
 FORMAT = "latent-studio-concepts"
 VERSION = 1
+# What one model's concepts may hold in a session. Each concept is drawn in the gallery, so a file
+# of thousands would have the server generate thousands of images in one run (one small upload
+# could exhaust its memory); a concept's vectors are picks from a bank of at most 64 samples.
+MAX_CONCEPTS, MAX_VECTORS, MAX_NAME = 32, 64, 60
 
 
 class ConceptError(ValueError):
@@ -65,9 +69,15 @@ def from_json(text: str | bytes, input_dim: int) -> dict[str, Concept]:
     concepts = data.get("concepts")
     if not isinstance(concepts, dict):
         raise ConceptError("this concepts file has no 'concepts' object")
+    if len(concepts) > MAX_CONCEPTS:
+        raise ConceptError(f"this file holds {len(concepts)} concepts; the explorer keeps at most {MAX_CONCEPTS} per model")
     out = {}
     for name, entry in concepts.items():
         vectors = entry.get("vectors") if isinstance(entry, dict) else None
+        if len(name) > MAX_NAME:
+            raise ConceptError(f"concept {name[:20]!r}...: its name is longer than {MAX_NAME} characters")
+        if isinstance(vectors, list) and len(vectors) > MAX_VECTORS:
+            raise ConceptError(f"concept {name!r}: {len(vectors)} vectors; a concept holds at most {MAX_VECTORS}")
         try:
             tensor = torch.tensor(vectors, dtype=torch.float32)
         except (TypeError, ValueError, RuntimeError) as e:
@@ -78,3 +88,13 @@ def from_json(text: str | bytes, input_dim: int) -> dict[str, Concept]:
             raise ConceptError(f"concept {name!r}: its vectors hold values that are not finite numbers")
         out[str(name)] = Concept(tensor, entry.get("source") if isinstance(entry.get("source"), dict) else {})
     return out
+
+
+def merged(current: dict[str, Concept], loaded: dict[str, Concept]) -> dict[str, Concept]:
+    """`current` with `loaded` added (a loaded concept replaces one of the same name), refused when
+    that would hold more than MAX_CONCEPTS."""
+    total = len(current.keys() | loaded.keys())
+    if total > MAX_CONCEPTS:
+        raise ConceptError(f"with these, this model would have {total} concepts; the explorer keeps at most "
+                           f"{MAX_CONCEPTS} per model (delete some first)")
+    return {**current, **loaded}

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from explorer.concepts import to_json
+from explorer.concepts import MAX_CONCEPTS, Concept, to_json
 from explorer.sampling import LatentState
 from tests.explorer_runs import checked, explorer_env, images, open_page, view, widget
 
@@ -82,6 +82,22 @@ def test_concepts_for_another_model_are_refused_with_a_message():
     errors = [e.value for e in checked(at.run()).error]
     assert errors == ["dcgan.json: these concepts were saved for a model with 100 latent inputs (model 'dcgan'); "
                       "the model open now has 74"]
+
+
+def test_a_full_set_of_concepts_takes_no_more_from_the_page_or_a_file(runs):
+    at = view(open_page(model="dcgan"), "Sample bank")
+    at.session_state["concepts"] = {str(runs / "dcgan"): {f"c{i}": Concept(torch.zeros(1, 100)) for i in range(MAX_CONCEPTS)}}
+    widget(at.text_input, "Name").set_value("one more")
+    widget(at.multiselect, "Samples (by number)").set_value([0])
+    assert widget(checked(at.run()).button, "Save concept").disabled
+    widget(at.text_input, "Name").set_value("c0")  # replacing one is still allowed
+    assert not widget(checked(at.run()).button, "Save concept").disabled
+    extra = to_json({"one more": Concept(torch.zeros(1, 100))}, "dcgan", 100)
+    at.file_uploader[0].set_value(("extra.json", extra.encode(), "application/json"))
+    errors = [e.value for e in checked(at.run()).error]
+    assert errors == [f"extra.json: with these, this model would have {MAX_CONCEPTS + 1} concepts; the explorer keeps "
+                      f"at most {MAX_CONCEPTS} per model (delete some first)"]
+    assert len(_concepts(at, runs)) == MAX_CONCEPTS
 
 
 def test_interpolation_strip_method_and_gif():

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from explorer.concepts import Concept, ConceptError, from_json, to_json
+from explorer.concepts import MAX_CONCEPTS, MAX_NAME, MAX_VECTORS, Concept, ConceptError, from_json, merged, to_json
 from explorer.latent import plane, steer
 
 
@@ -50,6 +50,30 @@ def test_bad_concept_files_are_refused_with_a_reason(text, message):
     size = 1 if '"input_dim": 1' in text else 5
     with pytest.raises(ConceptError, match=message):
         from_json(text, size)
+
+
+def _file(concepts: dict) -> str:
+    return json.dumps({"format": "latent-studio-concepts", "version": 1, "input_dim": 1, "concepts": concepts})
+
+
+@pytest.mark.parametrize("concepts, message", [
+    ({f"c{i}": {"vectors": [[0.0]]} for i in range(MAX_CONCEPTS + 1)}, f"{MAX_CONCEPTS + 1} concepts.*at most {MAX_CONCEPTS}"),
+    ({"many": {"vectors": [[0.0]] * (MAX_VECTORS + 1)}}, f"{MAX_VECTORS + 1} vectors"),
+    ({"x" * (MAX_NAME + 1): {"vectors": [[0.0]]}}, f"longer than {MAX_NAME}"),
+], ids=["concepts", "vectors", "name"])
+def test_a_concepts_file_too_big_to_draw_is_refused_before_its_vectors_are_read(concepts, message):
+    """Each concept is drawn in the gallery: a file of thousands would have the server generate
+    thousands of images in one run."""
+    with pytest.raises(ConceptError, match=message):
+        from_json(_file(concepts), 1)
+
+
+def test_loaded_concepts_join_the_current_ones_up_to_the_limit():
+    one = Concept(torch.zeros(1, 1))
+    current = {f"c{i}": one for i in range(MAX_CONCEPTS - 1)}
+    assert len(merged(current, {"c0": one, "new": one})) == MAX_CONCEPTS  # c0 replaced, one added
+    with pytest.raises(ConceptError, match="delete some first"):
+        merged(current, {"new": one, "newer": one})
 
 
 def test_steer_adds_weighted_directions():

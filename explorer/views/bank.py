@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from explorer import session
-from explorer.concepts import Concept, ConceptError, from_json, to_json
+from explorer.concepts import MAX_CONCEPTS, MAX_NAME, Concept, ConceptError, from_json, merged, to_json
 from explorer.latent import arithmetic, mix
 from explorer.models import generate
 from explorer.sampling import draw
@@ -61,10 +61,12 @@ def render(run: LoadedRun) -> None:
 def _new_concept(run: LoadedRun, inputs: Tensor) -> None:
     st.subheader("Make a concept")
     name_box, picks_box, save_box = st.columns([2, 3, 1], vertical_alignment="bottom")
-    name = name_box.text_input("Name", key=NAME, placeholder="e.g. smiling")
+    name = name_box.text_input("Name", key=NAME, placeholder="e.g. smiling", max_chars=MAX_NAME)
     picks = picks_box.multiselect("Samples (by number)", range(len(inputs)), key=PICKS, placeholder="Pick samples that share it")
-    save_box.button("Save concept", disabled=not name.strip() or not picks, on_click=_save_concept,
-                    args=(run, inputs, st.session_state.get(SEED, 0)), width="stretch")
+    full = len(concepts_of(run)) >= MAX_CONCEPTS and name.strip() not in concepts_of(run)
+    save_box.button("Save concept", disabled=not name.strip() or not picks or full, on_click=_save_concept,
+                    args=(run, inputs, st.session_state.get(SEED, 0)), width="stretch",
+                    help=f"This model has {MAX_CONCEPTS} concepts, the most it keeps: delete one first." if full else None)
 
 
 def _save_concept(run: LoadedRun, inputs: Tensor, seed: int) -> None:
@@ -125,6 +127,7 @@ def _load_concepts(run: LoadedRun) -> None:
     if upload is None:
         return
     try:
-        concepts_of(run).update(from_json(upload.getvalue(), run.config.latent.input_dim))
+        concepts = concepts_of(run)
+        concepts.update(merged(concepts, from_json(upload.getvalue(), run.config.latent.input_dim)))
     except ConceptError as e:
         st.session_state[UPLOAD_ERROR] = f"{upload.name}: {e}"
