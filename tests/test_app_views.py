@@ -90,6 +90,10 @@ def test_a_full_set_of_concepts_takes_no_more_from_the_page_or_a_file(runs):
     widget(at.text_input, "Name").set_value("one more")
     widget(at.multiselect, "Samples (by number)").set_value([0])
     assert widget(checked(at.run()).button, "Save concept").disabled
+    del _concepts(at, runs)["c1"]
+    widget(checked(at.run()).button, "Save concept").click()  # enabled with room for one ...
+    _concepts(at, runs)["c1"] = Concept(torch.zeros(1, 100))  # ... which is gone when the click arrives
+    assert "one more" not in _concepts(checked(at.run()), runs)
     widget(at.text_input, "Name").set_value("c0")  # replacing one is still allowed
     assert not widget(checked(at.run()).button, "Save concept").disabled
     extra = to_json({"one more": Concept(torch.zeros(1, 100))}, "dcgan", 100)

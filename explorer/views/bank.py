@@ -71,7 +71,12 @@ def _new_concept(run: LoadedRun, inputs: Tensor) -> None:
 
 def _save_concept(run: LoadedRun, inputs: Tensor, seed: int) -> None:
     picks = sorted(st.session_state[PICKS])
-    concepts_of(run)[st.session_state[NAME].strip()] = Concept(inputs[picks].clone(), {"seed": int(seed), "indices": picks})
+    concept = {st.session_state[NAME].strip()[:MAX_NAME]: Concept(inputs[picks].clone(), {"seed": int(seed), "indices": picks})}
+    concepts = concepts_of(run)
+    try:  # the page disables the button on a full set; a click that arrives after it filled up is refused here
+        concepts.update(merged(concepts, concept))
+    except ConceptError:
+        return
     st.session_state[PICKS] = []
     st.session_state[NAME] = ""
 
