@@ -90,10 +90,15 @@ def from_json(text: str | bytes, input_dim: int) -> dict[str, Concept]:
     return out
 
 
+def count_with(current: dict[str, Concept], names) -> int:
+    """How many concepts `current` would hold with `names` added: a name it has replaces its concept."""
+    return len(current.keys() | set(names))
+
+
 def merged(current: dict[str, Concept], loaded: dict[str, Concept]) -> dict[str, Concept]:
     """`current` with `loaded` added (a loaded concept replaces one of the same name), refused when
     that would hold more than MAX_CONCEPTS."""
-    total = len(current.keys() | loaded.keys())
+    total = count_with(current, loaded)
     if total > MAX_CONCEPTS:
         raise ConceptError(f"with these, this model would have {total} concepts; the explorer keeps at most "
                            f"{MAX_CONCEPTS} per model (delete some first)")

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from explorer import session
-from explorer.concepts import MAX_CONCEPTS, MAX_NAME, Concept, ConceptError, from_json, merged, to_json
+from explorer.concepts import MAX_CONCEPTS, MAX_NAME, Concept, ConceptError, count_with, from_json, merged, to_json
 from explorer.latent import arithmetic, mix
 from explorer.models import generate
 from explorer.sampling import draw
@@ -63,7 +63,7 @@ def _new_concept(run: LoadedRun, inputs: Tensor) -> None:
     name_box, picks_box, save_box = st.columns([2, 3, 1], vertical_alignment="bottom")
     name = name_box.text_input("Name", key=NAME, placeholder="e.g. smiling", max_chars=MAX_NAME)
     picks = picks_box.multiselect("Samples (by number)", range(len(inputs)), key=PICKS, placeholder="Pick samples that share it")
-    full = len(concepts_of(run)) >= MAX_CONCEPTS and name.strip() not in concepts_of(run)
+    full = count_with(concepts_of(run), [name.strip()]) > MAX_CONCEPTS
     save_box.button("Save concept", disabled=not name.strip() or not picks or full, on_click=_save_concept,
                     args=(run, inputs, st.session_state.get(SEED, 0)), width="stretch",
                     help=f"This model has {MAX_CONCEPTS} concepts, the most it keeps: delete one first." if full else None)
