@@ -1,7 +1,7 @@
 """Latent Studio in the browser, one process and one port: `streamlit run app.py` finds `app`
 (Streamlit's ASGI app) and serves the explorer page at / and the Gradio colorize/translate app at
 /gradio, which the explorer's Colorize & translate tab embeds, and the live sliders' browser runtime
-and generator exports at /ort and /onnx (explorer.client_render). Gradio's lifespan (its queue)
+and generator exports at /ort and /onnx (latent_studio.app.client_render). Gradio's lifespan (its queue)
 runs inside Streamlit's: without it every Gradio request would hang."""
 
 import os
@@ -12,11 +12,11 @@ import streamlit as st  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 from starlette.routing import Mount  # noqa: E402
 
-from explorer import client_render  # noqa: E402
-from explorer.img2img import app as gradio_app  # noqa: E402
-from explorer.img2img.uploads import UploadLimits  # noqa: E402
-from explorer.request_limits import HELD_UPLOADS, HeldUploads  # noqa: E402
+from latent_studio.app import client_render  # noqa: E402
+from latent_studio.app.img2img import app as gradio_app  # noqa: E402
+from latent_studio.app.request_limits import HELD_UPLOADS, HeldUploads  # noqa: E402
+from latent_studio.data.uploads import UploadLimits  # noqa: E402
 
 gradio_asgi, gradio_lifespan = gradio_app.mount(gradio_app.build())
-app = st.App("explorer/page.py", routes=[*client_render.routes(), Mount("/gradio", app=gradio_asgi)], lifespan=gradio_lifespan,
+app = st.App("latent_studio/app/page.py", routes=[*client_render.routes(), Mount("/gradio", app=gradio_asgi)], lifespan=gradio_lifespan,
              middleware=[Middleware(HeldUploads, cap=HELD_UPLOADS, per_file=UploadLimits.max_bytes)])

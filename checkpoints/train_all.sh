@@ -8,8 +8,8 @@ lane=${2:-all}
 common=(--data-root "$root" --no-progress --set train.weights_dtype=float16 --set train.log_every=100)
 run() {  # run OUT ARGS...: train unless finished, resuming after an interruption
   local out=$1; shift
-  if [ -f "$out/state.pt" ]; then python -m training train --out "$out" --resume "${common[@]:0:3}"; else
-    python -m training train --out "$out" "$@" "${common[@]}"; fi
+  if [ -f "$out/state.pt" ]; then python -m latent_studio train --out "$out" --resume "${common[@]:0:3}"; else
+    python -m latent_studio train --out "$out" "$@" "${common[@]}"; fi
 }
 if [ "$lane" = a ] || [ "$lane" = all ]; then
   run checkpoints/dcgan-mnist --model dcgan --dataset mnist --steps 4000 --set train.snapshot_every=500

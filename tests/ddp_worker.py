@@ -7,8 +7,8 @@ from pathlib import Path
 
 from safetensors.torch import save_file
 
+from latent_studio.training.trainer import new_config, train
 from tests.conftest import TINY
-from training.trainer import new_config, train
 
 out = Path(sys.argv[1])
 result = train(new_config("infogan", "fake", 4, overrides=[TINY]), out / "run", device="cpu", progress=False)

@@ -1,7 +1,7 @@
 """Tiny run directories for the explorer's tests, made once per test session, and helpers that
 drive the explorer page with Streamlit's AppTest.
 
-The networks are built and saved without training (training.checkpoint.save_run): the explorer
+The networks are built and saved without training (latent_studio.families.run_models.save_run): the explorer
 only needs weights that make different inputs give different images, and PyTorch's default init
 does that in milliseconds. Every explorer test file asks for the same folder (keyed by pytest's
 base temp directory), so the runs are written once however many files use them.
@@ -20,11 +20,12 @@ import torch
 from safetensors.torch import save_file
 from streamlit.testing.v1 import AppTest
 
+from latent_studio.families import get_family
+from latent_studio.families.run_models import save_run
+from latent_studio.runs.config import merge
+from latent_studio.runs.files import TEST_DIGITS
+from latent_studio.training.trainer import new_config
 from tests.conftest import TINY
-from training.checkpoint import TEST_DIGITS, save_run
-from training.config import merge
-from training.families import get_family
-from training.trainer import new_config
 
 DEFAULT_INIT = merge(TINY, {"arch": {"init": "default"}})
 VAE_TINY = {"arch": {"generator": {"width": 8}, "encoder": {"width": 8, "hidden": 16}}, "latent": {"dim": 2}}
@@ -57,8 +58,8 @@ def tiny_runs(base: Path) -> Path:
     save_file({"images": digits, "labels": torch.arange(20) % 10}, str(root / "pixelcnn" / TEST_DIGITS))
     infogan = json.loads((root / "infogan" / "config.json").read_text())
     infogan["metrics"] = {"d_loss": 0.61234, "q_cat_acc": 0.99}
-    infogan["card"] = {"hardware": "test CPU", "train_seconds": 75.0, "command": "python -m training train --preset infogan-mnist",
-                       "started_from": {"run": "runs/infogan-base", "command": "python -m training train --out runs/infogan-base",
+    infogan["card"] = {"hardware": "test CPU", "train_seconds": 75.0, "command": "python -m latent_studio train --preset infogan-mnist",
+                       "started_from": {"run": "runs/infogan-base", "command": "python -m latent_studio train --out runs/infogan-base",
                                         "hardware": "test GPU", "train_seconds": 130.0}}
     (root / "infogan" / "config.json").write_text(json.dumps(infogan))
     dim = json.loads((root / "dcgan" / "config.json").read_text())["latent"]["dim"]
@@ -125,7 +126,7 @@ def images(at: AppTest) -> list[str]:
 
 
 def panel_key(at: AppTest, name: str) -> str:
-    """The key of a live slider panel that follows the latent state's revision (explorer.session.key)."""
+    """The key of a live slider panel that follows the latent state's revision (latent_studio.app.session.key)."""
     return f"{name}@{at.session_state['latent_revision']}"
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from training.config import RunConfig
-from training.trainer import new_config
+from latent_studio.runs.config import RunConfig
+from latent_studio.training.trainer import new_config
 
 SIZE = 32  # a U-Net of depth 5 and a ResNet both take 32 px
 

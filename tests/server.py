@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from explorer.tools.local_server import running
+from latent_studio.app.tools.local_server import running
+from latent_studio.families import get_family
+from latent_studio.families.run_models import save_run
+from latent_studio.training.trainer import train
 from tests.conftest import ROOT, TINY
 from tests.explorer_runs import DEFAULT_INIT, make_run
 from tests.img2img_helpers import tiny_config, write_data_root
-from training.checkpoint import save_run
-from training.families import get_family
-from training.trainer import train
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 

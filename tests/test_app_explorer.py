@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from explorer import code_names
+from latent_studio.app import code_names
 from tests.explorer_runs import checked, drag, explorer_env, images, make_run, open_page, panel_key, sliders, view, widget
 
 
@@ -187,7 +187,7 @@ def test_attribute_sliders_move_the_image_along_their_direction(runs):
 
 
 def test_attribute_names_read_as_people_write_them():
-    from explorer.views.attributes import label
+    from latent_studio.app.views.attributes import label
 
     assert label("Mouth_Slightly_Open") == "Mouth Slightly Open"
     assert label("5_o_Clock_Shadow") == "5 o'Clock Shadow"
@@ -201,12 +201,12 @@ def test_the_model_card_names_family_data_latent_and_metrics():
     assert "Latent: z of 62 (normal), a 10-way code, 2 continuous codes in ±1." in text
     assert "- hardware: test CPU\n- training time: 1 min 15 s\n- fine-tuned from: `infogan-base` (test GPU, 2 min 10 s)" in text
     assert "| d_loss | 0.6123 |" in text and "| q_cat_acc | 0.99 |" in text
-    assert [c.value for c in card.code] == ["python -m training train --preset infogan-mnist",
-                                            "python -m training train --out runs/infogan-base"]
+    assert [c.value for c in card.code] == ["python -m latent_studio train --preset infogan-mnist",
+                                            "python -m latent_studio train --out runs/infogan-base"]
 
 
 def test_a_hand_edited_fine_tune_record_never_breaks_the_card():
-    from explorer.views.picker import _fine_tuned_from
+    from latent_studio.app.views.picker import _fine_tuned_from
 
     assert _fine_tuned_from({}) == _fine_tuned_from({"started_from": "runs/base"}) == (None, None)
     assert _fine_tuned_from({"started_from": {"run": "runs/`base`", "train_seconds": "long", "command": 5}}) == ("`base`", None)

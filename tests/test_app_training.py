@@ -5,8 +5,8 @@ import time
 
 import pytest
 
+from latent_studio.training import jobs
 from tests.explorer_runs import checked, explorer_env, images, open_page, view, widget
-from training import jobs
 
 # Small enough that a step takes milliseconds; a snapshot every 2 steps, so one comes quickly.
 TINY_SETTINGS = ("arch.generator.width=8 arch.discriminator.width=8 train.batch_size=8 train.log_every=2 "

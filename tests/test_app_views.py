@@ -6,8 +6,8 @@ import json
 import pytest
 import torch
 
-from explorer.concepts import MAX_CONCEPTS, Concept, to_json
-from explorer.sampling import LatentState
+from latent_studio.app.concepts import MAX_CONCEPTS, Concept, to_json
+from latent_studio.app.sampling import LatentState
 from tests.explorer_runs import checked, explorer_env, images, open_page, view, widget
 
 
@@ -165,7 +165,7 @@ def test_vae_manifold_scatter_comes_from_the_run_when_the_dataset_is_not_there(r
     """A public Space has no datasets: `evaluate` stores the encoded test set in the run."""
     from safetensors.torch import save_file
 
-    from training.checkpoint import ENCODED_TEST
+    from latent_studio.runs.files import ENCODED_TEST
 
     config = json.loads((runs / "vae" / "config.json").read_text())
     config["data"]["dataset"] = "mnist"

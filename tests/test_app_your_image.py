@@ -11,10 +11,12 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from explorer.sampling import LatentState
+from latent_studio.app.sampling import LatentState
+from latent_studio.families.run_models import load_run
+from latent_studio.inference.inversion import INVERTER, save_inverter
+from latent_studio.runs.files import record_metrics
+from latent_studio.training.inverter import train_inverter
 from tests.explorer_runs import checked, explorer_env, images, open_page, view, widget
-from training.checkpoint import load_run, record_metrics
-from training.inversion import INVERTER, save_inverter, train_inverter
 
 
 @pytest.fixture(autouse=True)
@@ -81,11 +83,11 @@ def test_a_bad_upload_shows_what_is_wrong(name, data, message):
 def test_a_run_without_an_inverter_says_how_to_train_one(monkeypatch):
     at = view(open_page(model="dcgan"), "Your image")
     assert "has no inverter yet" in at.info[0].value
-    assert "python -m training inverter" in at.code[0].value
+    assert "python -m latent_studio inverter" in at.code[0].value
     assert [b.label for b in at.button if b.label.startswith("Train a quick inverter")]
     monkeypatch.setenv("LATENT_STUDIO_PUBLIC", "1")
     public = view(open_page(model="dcgan"), "Your image")
-    assert "python -m training inverter" in public.code[0].value
+    assert "python -m latent_studio inverter" in public.code[0].value
     assert not [b.label for b in public.button if b.label.startswith("Train a quick inverter")]
 
 
@@ -123,7 +125,7 @@ def test_the_model_card_shows_the_inverters_measures():
 
 
 def test_local_mode_trains_a_quick_inverter_from_the_page(runs, tmp_path, monkeypatch):
-    from explorer.views import your_image
+    from latent_studio.app.views import your_image
 
     monkeypatch.setattr(your_image, "PAGE_TRAIN_SECONDS", 1)
     shutil.copytree(runs / "dcgan", tmp_path / "user" / "fresh")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.tools.screenshots import ARGS, settle
+from latent_studio.app.tools.screenshots import ARGS, settle
 from tests.server import require_chromium, running_server, tiny_server_runs
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -106,7 +106,7 @@ def test_translate_a_photo_in_the_gradio_tab(browser_page, tmp_path):
 
 def test_explorer_sessions_and_colorize_calls_at_once_all_finish(browser_page):
     """The load benchmark's own code at a small scale: sessions move a slider while colorize calls run."""
-    from explorer.tools.load_test import colorize_load, explorer_load
+    from latent_studio.app.tools.load_test import colorize_load, explorer_load
 
     url, _ = browser_page
     colorized = []

@@ -1,4 +1,4 @@
-"""The live sliders' browser path in a real Chromium (explorer.client_render, explorer.live_sliders):
+"""The live sliders' browser path in a real Chromium (latent_studio.app.client_render, latent_studio.app.live_sliders):
 dragging draws new pixels in the page without a word to the server until release; the released
 image equals the server's render of the same state; and with the runtime missing the page falls
 back to server rendering."""
@@ -19,17 +19,18 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
-from explorer import client_render
-from explorer.imaging import picture
-from explorer.latent import steer
-from explorer.permalink import from_query
-from explorer.sampling import build, with_rows
-from explorer.tools.screenshots import ARGS, settle
-from explorer.views import show
+from latent_studio.app import client_render
+from latent_studio.app.imaging import picture
+from latent_studio.app.permalink import from_query
+from latent_studio.app.sampling import build, with_rows
+from latent_studio.app.tools.screenshots import ARGS, settle
+from latent_studio.app.views import show
+from latent_studio.families.run_models import load_run
+from latent_studio.inference.latent import steer
+from latent_studio.inference.onnx_export import export_onnx
+from latent_studio.runs.files import DIRECTIONS
 from tests.explorer_runs import ATTRIBUTES, DEFAULT_INIT, make_run
 from tests.server import require_chromium, running_server
-from training.checkpoint import DIRECTIONS, load_run
-from training.onnx_export import export_onnx
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -86,7 +87,7 @@ def canvas_pixels(page) -> np.ndarray:
 
 
 def server_pixels(run_dir, inputs: torch.Tensor) -> np.ndarray:
-    """What the server draws for `inputs` at the views' main size (explorer.views.show.MAIN)."""
+    """What the server draws for `inputs` at the views' main size (latent_studio.app.views.show.MAIN)."""
     run = load_run(run_dir, "cpu")
     with torch.inference_mode():
         images = run.modules["generator"](inputs)

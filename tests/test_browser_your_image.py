@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.tools.screenshots import ARGS, settle
+from latent_studio.app.tools.screenshots import ARGS, settle
+from latent_studio.inference.inversion import INVERTER
 from tests.conftest import SHARED_DATA
 from tests.server import require_chromium, running_server
 from tests.test_browser import drag_until_redrawn, shot
-from training.inversion import INVERTER
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 FACES = Path(__file__).resolve().parent.parent / "checkpoints" / "sngan-celeba"

@@ -9,13 +9,13 @@ import torch
 from PIL import Image
 from torch import nn
 
+from latent_studio.data.color import luma
+from latent_studio.data.datasets import DatasetMissing, load_dataset
+from latent_studio.evaluation.img2img_eval import _identity_kept, _translations_judged
+from latent_studio.families import StepContext, get_family
+from latent_studio.families.cartoongan import edge_smoothed
+from latent_studio.training.trainer import new_config
 from tests.conftest import TINY
-from training.color import luma
-from training.data import DatasetMissing, load_dataset
-from training.families import StepContext, get_family
-from training.families.cartoongan import edge_smoothed
-from training.img2img_eval import _identity_kept, _translations_judged
-from training.trainer import new_config
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -98,8 +98,8 @@ def test_the_way_back_trains_both_cycles_and_reaches_the_generator_only_when_it_
 
 
 def test_a_run_is_served_one_way_on_the_centre_square_of_an_upload(tmp_path):
-    from explorer.img2img.pipeline import translate
-    from training.checkpoint import save_run
+    from latent_studio.families.run_models import save_run
+    from latent_studio.inference.pipeline import translate
 
     cfg, fam, m = _family()
     served = fam.serving()
@@ -130,7 +130,7 @@ def test_a_one_way_run_is_judged_from_a_to_b_only():
 
 
 def test_content_depth_chooses_fine_maps_or_their_layout_and_refuses_others():
-    from training.families.cartoongan import content_features
+    from latent_studio.families.cartoongan import content_features
 
     x = torch.rand(2, 3, 64, 64) * 2 - 1
     assert content_features("celeba", 11)(x).shape == (2, 64, 16, 16)

@@ -8,9 +8,10 @@ import pytest
 import torch
 from torch import nn
 
+from latent_studio.families.run_models import load_run
+from latent_studio.runs.files import CheckpointError, atomic_write, load_state, load_weights, read_config, save_weights
+from latent_studio.training.trainer import new_config, train
 from tests.conftest import TINY
-from training.checkpoint import CheckpointError, atomic_write, load_run, load_state, load_weights, read_config, save_weights
-from training.trainer import new_config, train
 
 
 @pytest.fixture

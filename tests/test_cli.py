@@ -9,16 +9,17 @@ import time
 import pytest
 import torch
 
+from latent_studio.families.run_models import load_run
+from latent_studio.runs.files import read_config
+from latent_studio.training import jobs
 from tests.conftest import ROOT
-from training import jobs
-from training.checkpoint import load_run, read_config
 
 SMALL = ["--set", "arch.generator.width=8", "--set", "arch.discriminator.width=8", "--set", "train.batch_size=16",
          "--set", "train.log_every=2", "--set", "train.snapshot_every=2"]
 
 
 def cli(*args, check=True):
-    done = subprocess.run([sys.executable, "-m", "training", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+    done = subprocess.run([sys.executable, "-m", "latent_studio", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     if check:
         assert done.returncode == 0, done.stderr[-2000:]
@@ -36,7 +37,7 @@ def test_train_list_resume_with_the_cli(tmp_path):
     (run / "config.json").write_text(json.dumps(raw))
     cli("train", "--out", run, "--resume", "--steps", 6, "--no-progress")
     cfg = read_config(run)
-    assert cfg.step == 6 and cfg.card["command"].startswith("python -m training train --model infogan --dataset fake")
+    assert cfg.step == 6 and cfg.card["command"].startswith("python -m latent_studio train --model infogan --dataset fake")
     assert cfg.card["resumed_with"][0].endswith("--resume --steps 6 --no-progress")
     line = cli("list", tmp_path / "runs").stdout
     assert "infogan" in line and "fid=12.5" in line and "(evaluated at step 4)" in line  # measured numbers, marked stale
@@ -59,7 +60,7 @@ def test_bench_prints_numbers_per_family():
 
 
 def test_bench_compare_times_the_default_recipe_against_the_reference_with_every_speed_up_off(monkeypatch):
-    from training import bench
+    from latent_studio.training import bench
 
     built = []
     real_rate = bench.train_rate

@@ -1,4 +1,4 @@
-"""The browser path's routes (explorer.client_render): the runtime's own files and the exports of
+"""The browser path's routes (latent_studio.app.client_render): the runtime's own files and the exports of
 discovered runs are served; anything else, including traversal, is a 404."""
 
 import shutil
@@ -7,10 +7,10 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from explorer import client_render
+from latent_studio.app import client_render
+from latent_studio.families.run_models import load_run, save_run
+from latent_studio.inference.onnx_export import export_onnx, onnx_path
 from tests.test_family_contract import tiny
-from training.checkpoint import load_run, save_run
-from training.onnx_export import export_onnx, onnx_path
 
 
 @pytest.fixture

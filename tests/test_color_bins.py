@@ -4,7 +4,7 @@ mean, and a colorizer that learns a colour through them."""
 import pytest
 import torch
 
-from training import color, color_bins
+from latent_studio.data import color, color_bins
 
 
 def test_the_bins_cover_the_srgb_gamut_on_a_ten_unit_grid():

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from training.data import DATA_ENV, DatasetMissing, data_root, dataset_spec, load_dataset
+from latent_studio.data.datasets import DATA_ENV, DatasetMissing, data_root, dataset_spec, load_dataset
 
 
 def test_data_root_prefers_the_flag_then_the_environment(monkeypatch):

@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from training.data import DatasetMissing, celeba_attributes, load_dataset
-from training.families import StepContext, get_family
-from training.img2img_eval import _identity_kept
-from training.trainer import new_config
+from latent_studio.data.datasets import DatasetMissing, celeba_attributes, load_dataset
+from latent_studio.evaluation.img2img_eval import _identity_kept
+from latent_studio.families import StepContext, get_family
+from latent_studio.training.trainer import new_config
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 

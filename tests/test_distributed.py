@@ -7,8 +7,8 @@ import sys
 import torch
 from safetensors.torch import load_file
 
+from latent_studio.runs.files import read_config
 from tests.conftest import ROOT
-from training.checkpoint import read_config
 
 
 def test_two_cpu_ranks_end_with_identical_weights(tmp_path):

@@ -6,12 +6,13 @@ import pytest
 import torch
 from torch import nn
 
+from latent_studio.evaluation import evaluate as evaluate_module
+from latent_studio.evaluation.evaluate import attribute_directions, class_shares, direction_effects, evaluate_run, image_statistics
+from latent_studio.families import classifier as classifier_module
+from latent_studio.families.run_models import load_run
+from latent_studio.runs.files import read_config
+from latent_studio.training.trainer import new_config, train
 from tests.conftest import TINY
-from training import classifier as classifier_module
-from training import evaluate as evaluate_module
-from training.checkpoint import load_run, read_config
-from training.evaluate import attribute_directions, class_shares, direction_effects, evaluate_run, image_statistics
-from training.trainer import new_config, train
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def test_attribute_direction_points_from_negative_to_positive_samples(tmp_path):
 
 
 def test_evaluate_cli_prints_json(tmp_path, fake_classifier):
-    from training.__main__ import main
+    from latent_studio.cli import main
 
     train(new_config("dcgan", "fake", 2, overrides=[TINY]), tmp_path / "run", progress=False)
     assert main(["evaluate", str(tmp_path / "run"), "--samples", "300"]) == 0

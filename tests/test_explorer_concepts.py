@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from explorer.concepts import MAX_CONCEPTS, MAX_NAME, MAX_VECTORS, Concept, ConceptError, from_json, merged, to_json
-from explorer.latent import plane, steer
+from latent_studio.app.concepts import MAX_CONCEPTS, MAX_NAME, MAX_VECTORS, Concept, ConceptError, from_json, merged, to_json
+from latent_studio.inference.latent import plane, steer
 
 
 def _concepts() -> dict[str, Concept]:

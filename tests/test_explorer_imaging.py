@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.imaging import enlarge, gif, picture, png, scale_for, tile, to_uint8
+from latent_studio.app.imaging import enlarge, gif, picture, png, scale_for, tile, to_uint8
 
 
 def test_to_uint8_maps_minus_one_to_0_and_one_to_255_and_clips():

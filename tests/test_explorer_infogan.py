@@ -6,10 +6,10 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from explorer import code_names
-from explorer.infogan import read_q, sweep
-from explorer.sampling import LatentState, build
-from training.config import LatentSpec
+from latent_studio.app import code_names
+from latent_studio.app.infogan import read_q, sweep
+from latent_studio.app.sampling import LatentState, build
+from latent_studio.runs.config import LatentSpec
 
 SPEC = LatentSpec(dim=4, categorical=[3, 2], continuous=2)
 

@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from explorer.runs import scan
-from explorer.training_runs import free_name, latest_samples, loss_figure, started_runs, train_args
+from latent_studio.app.runs import scan
+from latent_studio.app.training_runs import free_name, latest_samples, loss_figure, started_runs, train_args
 from tests.explorer_runs import make_run
 
 

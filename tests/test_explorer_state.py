@@ -1,11 +1,11 @@
-"""The explorer's latent state and its URL form (explorer.sampling, explorer.permalink)."""
+"""The explorer's latent state and its URL form (latent_studio.app.sampling, latent_studio.app.permalink)."""
 
 import pytest
 import torch
 
-from explorer.permalink import Permalink, from_query, to_query
-from explorer.sampling import LatentState, build, draw, each_class, with_rows
-from training.config import LatentSpec
+from latent_studio.app.permalink import Permalink, from_query, to_query
+from latent_studio.app.sampling import LatentState, build, draw, each_class, with_rows
+from latent_studio.runs.config import LatentSpec
 
 INFOGAN = LatentSpec(dim=5, categorical=[10], continuous=2)
 CGAN = LatentSpec(dim=4, num_classes=3)

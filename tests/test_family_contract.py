@@ -5,11 +5,11 @@ one suite). Family-specific behaviour is tested beside each family."""
 import pytest
 import torch
 
+from latent_studio.families import AUTOREGRESSIVE, FAMILIES, IMG2IMG, LATENT, StepContext, family_names, get_family
+from latent_studio.families.img2img import COLORIZE, INPAINT, PAIRED, UNPAIRED, UPSCALE
+from latent_studio.families.run_models import load_run, save_run
+from latent_studio.training.trainer import new_config
 from tests.conftest import TINY, checked_train_step
-from training.checkpoint import load_run, save_run
-from training.families import AUTOREGRESSIVE, FAMILIES, IMG2IMG, LATENT, StepContext, family_names, get_family
-from training.families.img2img import COLORIZE, INPAINT, PAIRED, UNPAIRED, UPSCALE
-from training.trainer import new_config
 
 SIZE = 32  # every network here takes 32 px: a DCGAN, a U-Net of depth 5, a ResNet with two downsamplings
 

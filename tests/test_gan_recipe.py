@@ -8,13 +8,13 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
+from latent_studio.data.augment import color, cutout, diff_augment, translation
+from latent_studio.families.losses import adversarial, generator_adversarial
+from latent_studio.families.networks.gan import ConvGenerator, conv_encoder
+from latent_studio.inference.onnx_export import exported_step
+from latent_studio.training import ema
+from latent_studio.training.trainer import new_config, train
 from tests.conftest import TINY
-from training import ema
-from training.augment import color, cutout, diff_augment, translation
-from training.families.losses import adversarial, generator_adversarial
-from training.models.gan import ConvGenerator, conv_encoder
-from training.onnx_export import exported_step
-from training.trainer import new_config, train
 
 
 def test_translation_moves_the_image_and_fills_with_zeros():

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from training import color
-from training.image_quality import checkerboard_energy, colorfulness, l1, psnr, ssim
+from latent_studio.data import color
+from latent_studio.data.image_quality import checkerboard_energy, colorfulness, l1, psnr, ssim
 
 
 def pixels(*rgb: tuple[float, float, float]) -> torch.Tensor:
@@ -176,7 +176,7 @@ def test_colorfulness_known_values():
 
 
 def test_hue_agreement_counts_colourful_pixels_with_the_right_hue():
-    from training.image_quality import hue_agreement
+    from latent_studio.data.image_quality import hue_agreement
 
     red, orange, blue = (torch.tensor(c).view(1, 3, 1, 1).expand(1, 3, 4, 4) for c in ([0.8, 0.1, 0.1], [0.9, 0.5, 0.1], [0.1, 0.2, 0.8]))
     gray = torch.full((1, 3, 4, 4), 0.5)

@@ -6,15 +6,16 @@ import json
 import pytest
 import torch
 
+from latent_studio.data.datasets import load_dataset
+from latent_studio.data.image_quality import l1, ssim
+from latent_studio.evaluation.colorize_eval import SEMANTIC
+from latent_studio.evaluation.img2img_eval import evaluate_run, main
+from latent_studio.families import IMG2IMG, family_names, get_family
+from latent_studio.families.run_models import save_run
+from latent_studio.runs.files import read_config
+from latent_studio.training.trainer import new_config
 from tests.conftest import TINY
 from tests.img2img_helpers import tiny_config, write_data_root
-from training.checkpoint import read_config, save_run
-from training.colorize_eval import SEMANTIC
-from training.data import load_dataset
-from training.families import IMG2IMG, family_names, get_family
-from training.image_quality import l1, ssim
-from training.img2img_eval import evaluate_run, main
-from training.trainer import new_config
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ def test_colorizer_judges_meaning_and_realism_with_a_kept_semantic_classifier(tm
         assert 0 <= metrics[key] <= 1, key
     assert metrics["fool_rate_images"] == 6  # the odd-indexed half of 7 test photos, each real and colorized
     assert (judges / SEMANTIC).is_file()
-    with torch.no_grad():  # as `python -m training evaluate` calls it: the fool-rate judge still trains
+    with torch.no_grad():  # as `python -m latent_studio evaluate` calls it: the fool-rate judge still trains
         assert evaluate_run(run, data_root, write=False, judges=judges) == metrics  # the same judges, the same verdicts
 
 

@@ -10,16 +10,18 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
+from latent_studio.data import color, color_bins
+from latent_studio.data.datasets import DatasetMissing, UnpairedImages, dataset_spec, load_dataset, random_crop_flip, random_flip
+from latent_studio.families import StepContext, get_family
+from latent_studio.families.cyclegan import ImagePool, shift_averaged
+from latent_studio.families.img2img import apply_lr_decay, fixed_batch, linear_decay, unet_depth
+from latent_studio.families.run_models import load_run
+from latent_studio.runs import files as checkpoint
+from latent_studio.runs.files import read_config, snapshot_steps
+from latent_studio.training.presets import PRESETS
+from latent_studio.training.trainer import new_config, train
 from tests.conftest import checked_train_step
 from tests.img2img_helpers import SIZE, tiny_config, write_data_root
-from training import checkpoint, color, color_bins
-from training.checkpoint import load_run, read_config, snapshot_steps
-from training.data import DatasetMissing, UnpairedImages, dataset_spec, load_dataset, random_crop_flip, random_flip
-from training.families import StepContext, get_family
-from training.families.cyclegan import ImagePool, shift_averaged
-from training.families.img2img import apply_lr_decay, fixed_batch, linear_decay, unet_depth
-from training.presets import PRESETS
-from training.trainer import new_config, train
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from training.image_quality import checkerboard_energy
-from training.models.img2img import (
-    PatchDiscriminator,
-    ResnetGenerator,
-    UNetGenerator,
-    norm_layer,
-    receptive_field,
-)
+from latent_studio.data.image_quality import checkerboard_energy
+from latent_studio.families.networks.img2img import PatchDiscriminator, ResnetGenerator, UNetGenerator, norm_layer, receptive_field
 
 # Small widths keep the whole file fast on CPU; the architecture does not depend on them.
 W = 8

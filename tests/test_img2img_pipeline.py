@@ -12,14 +12,14 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.img2img.pipeline import Translation, colorize, colorize_many, get_run, translate, work_size
-from explorer.img2img.uploads import UploadError, UploadLimits
-from explorer.tools.img2img_bench import main as bench_main
+from latent_studio.app.tools.img2img_bench import main as bench_main
+from latent_studio.data import color
+from latent_studio.data.uploads import UploadError, UploadLimits
+from latent_studio.families import get_family
+from latent_studio.families.run_models import save_run
+from latent_studio.inference.pipeline import Translation, colorize, colorize_many, get_run, translate, work_size
 from tests.conftest import ROOT
 from tests.img2img_helpers import photo, tiny_config
-from training import color
-from training.checkpoint import save_run
-from training.families import get_family
 
 ORIENTATION = 0x0112
 W, H = 48, 40  # upright size of every test upload: not square, so a swapped orientation shows
@@ -232,7 +232,7 @@ def test_latency_benchmark_times_what_the_app_offers_for_each_run(runs, capsys):
 def test_upscale_returns_four_times_the_upload_and_an_untrained_upscaler_is_bicubic(runs):
     """Tiles with their margins cut away leave no seam: an untrained generator (bicubic exactly)
     gives bicubic of the whole photo, however the tiles fall."""
-    from explorer.img2img.pipeline import TILE, upscale
+    from latent_studio.inference.pipeline import TILE, upscale
 
     size = (TILE + 37, TILE // 2 + 5)  # a tile and a part across, half a tile down
     src = photo(3, size)
@@ -247,14 +247,14 @@ def test_upscale_returns_four_times_the_upload_and_an_untrained_upscaler_is_bicu
 
 
 def test_a_large_upload_is_brought_down_before_upscaling(runs):
-    from explorer.img2img.pipeline import UPSCALE_MAX_SIDE, upscale
+    from latent_studio.inference.pipeline import UPSCALE_MAX_SIDE, upscale
 
     result = upscale(photo(3, (1200, 600)), runs["srgan"])
     assert result.output.size == (4 * UPSCALE_MAX_SIDE, 4 * UPSCALE_MAX_SIDE // 2) == result.bicubic().size
 
 
 def test_each_tool_refuses_the_others_models(runs):
-    from explorer.img2img.pipeline import upscale
+    from latent_studio.inference.pipeline import upscale
 
     with pytest.raises(ValueError, match="this needs an upscaler, not a colorizer"):
         upscale(UPLOADS["png"](), runs["lab"])

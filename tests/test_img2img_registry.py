@@ -10,16 +10,16 @@ import pytest
 import torch
 from torch import nn
 
-from explorer.img2img.app import build, image_to_image_runs
-from explorer.img2img.pipeline import translate
-from explorer.tools.img2img_bench import main as bench_main
+from latent_studio.app.img2img.app import build, image_to_image_runs
+from latent_studio.app.tools.img2img_bench import main as bench_main
+from latent_studio.evaluation.img2img_eval import evaluate_run
+from latent_studio.families import FAMILIES, IMG2IMG, family_names, translation_directions
+from latent_studio.families.base import register
+from latent_studio.families.img2img import PAIRED, Img2ImgFamily, make_generator
+from latent_studio.families.run_models import save_run
+from latent_studio.inference.pipeline import translate
+from latent_studio.training.trainer import new_config
 from tests.img2img_helpers import photo, write_data_root
-from training.checkpoint import save_run
-from training.families import FAMILIES, IMG2IMG, family_names
-from training.families.base import register
-from training.families.img2img import PAIRED, Img2ImgFamily, make_generator, translation_directions
-from training.img2img_eval import evaluate_run
-from training.trainer import new_config
 
 
 class Doubler(Img2ImgFamily):

@@ -11,14 +11,14 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.img2img.pipeline import inpaint
-from explorer.img2img.uploads import UploadError, load_mask
+from latent_studio.data.datasets import DatasetMissing, load_dataset
+from latent_studio.data.uploads import UploadError, load_mask
+from latent_studio.families import StepContext, get_family
+from latent_studio.families.inpaint import blur_fill, composite, generator_input, hole_psnr, random_masks, square_masks, stroke_masks
+from latent_studio.families.run_models import save_run
+from latent_studio.inference.pipeline import inpaint
+from latent_studio.training.trainer import new_config
 from tests.img2img_helpers import photo, tiny_config
-from training.checkpoint import save_run
-from training.data import DatasetMissing, load_dataset
-from training.families import StepContext, get_family
-from training.families.inpaint import blur_fill, composite, generator_input, hole_psnr, random_masks, square_masks, stroke_masks
-from training.trainer import new_config
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -163,7 +163,7 @@ def test_load_mask_reads_alpha_when_there_is_one_and_lightness_otherwise():
 
 
 def test_the_editor_keeps_a_bounded_number_of_pending_edits_and_one_layer():
-    from explorer.img2img.editor import MAX_PENDING, mask_editor
+    from latent_studio.app.img2img.editor import MAX_PENDING, mask_editor
 
     editor = mask_editor("photo")
 
@@ -189,7 +189,7 @@ def test_the_editors_posts_may_carry_a_full_size_photo_where_other_requests_may_
     other non-upload request keeps the small limit."""
     import asyncio
 
-    from explorer.request_limits import BodyLimit
+    from latent_studio.app.request_limits import BodyLimit
 
     reached = []
 
@@ -224,7 +224,7 @@ SHIPPED = Path(__file__).resolve().parent.parent / "checkpoints" / "inpaint-cele
 
 @pytest.mark.skipif(not SHIPPED.is_dir(), reason="the shipped face inpainter is not in checkpoints/")
 def test_the_shipped_face_inpainter_fills_held_out_faces_better_than_a_blur():
-    from training.checkpoint import load_run
+    from latent_studio.families.run_models import load_run
 
     faces = _faces(32)
     run = load_run(SHIPPED)

@@ -1,4 +1,4 @@
-"""Inversion (training.inversion): an image back to the latent that makes it. Tiny runs check the
+"""Inversion (latent_studio.inference.inversion): an image back to the latent that makes it. Tiny runs check the
 mechanics in seconds; the shipped runs and their inverters check the numbers README states, on
 their own samples and on held-out real images (skipped without the datasets)."""
 
@@ -13,21 +13,15 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from explorer.img2img.uploads import UploadError
+from latent_studio.data.datasets import load_dataset
+from latent_studio.data.uploads import UploadError
+from latent_studio.evaluation.evaluate import real_images
+from latent_studio.families.run_models import load_run
+from latent_studio.inference.inversion import INVERTER, InversionError, invert, load_inverter, prepare_upload, save_inverter
+from latent_studio.runs.files import CheckpointError, read_config
+from latent_studio.training.inverter import train_inverter
 from tests.conftest import SHARED_DATA
 from tests.explorer_runs import DEFAULT_INIT, make_run
-from training.checkpoint import CheckpointError, load_run, read_config
-from training.data import load_dataset
-from training.evaluate import real_images
-from training.inversion import (
-    INVERTER,
-    InversionError,
-    invert,
-    load_inverter,
-    prepare_upload,
-    save_inverter,
-    train_inverter,
-)
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 
@@ -76,7 +70,7 @@ def test_an_inverter_for_another_latent_is_refused_with_the_command_to_retrain(t
     other = tmp_path / "dcgan"
     make_run(other, "dcgan", DEFAULT_INIT, steps=(2,))
     shutil.copy(tiny / INVERTER, other / INVERTER)
-    with pytest.raises(CheckpointError, match="python -m training inverter"):
+    with pytest.raises(CheckpointError, match="python -m latent_studio inverter"):
         load_inverter(load_run(other, device="cpu"))
 
 
@@ -106,21 +100,21 @@ def test_an_image_of_the_wrong_shape_is_refused(tiny):
 
 
 def test_the_cli_trains_saves_and_records_the_inverter(tmp_path, capsys, monkeypatch):
-    from training.__main__ import main
+    from latent_studio.cli import main
 
     run_dir = tmp_path / "dcgan"
     make_run(run_dir, "dcgan", DEFAULT_INIT, steps=(2,))
     argv = ["inverter", str(run_dir), "--steps", "3", "--data-root", str(tmp_path / "none"), "--no-progress"]
-    monkeypatch.setattr("sys.argv", ["python -m training", *argv])
+    monkeypatch.setattr("sys.argv", ["python -m latent_studio", *argv])
     assert main(argv) == 0
     assert (run_dir / INVERTER).is_file() and "3 steps" in capsys.readouterr().out
     recorded = read_config(run_dir).metrics["inverter"]
-    assert recorded["steps"] == 3 and recorded["command"].startswith("python -m training inverter")
+    assert recorded["steps"] == 3 and recorded["command"].startswith("python -m latent_studio inverter")
     assert recorded["measures"]["test_psnr"] > 0  # the fake dataset's test split is made on the fly
 
 
 def test_the_cli_refuses_a_missing_run_in_one_line(tmp_path, capsys):
-    from training.__main__ import main
+    from latent_studio.cli import main
 
     assert main(["inverter", str(tmp_path / "nothing")]) == 2
     assert capsys.readouterr().err.count("\n") == 1

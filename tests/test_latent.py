@@ -4,17 +4,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from explorer.latent import (
-    arithmetic,
-    concept_mean,
-    interpolate,
-    lerp,
-    mix,
-    one_hot,
-    perturb,
-    slerp,
-    window_positions,
-)
+from latent_studio.inference.latent import arithmetic, concept_mean, interpolate, lerp, mix, one_hot, perturb, slerp, window_positions
 
 
 def _random(*shape: int, seed: int = 0) -> torch.Tensor:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from training.families.losses import adversarial, clip_weights, gradient_penalty, grid_excess, info_loss
+from latent_studio.families.losses import adversarial, clip_weights, gradient_penalty, grid_excess, info_loss
 
 
 class LinearCritic(nn.Module):

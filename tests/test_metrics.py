@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from training.metrics import frechet_distance, gaussian, inception_score, nearest_neighbours, precision_recall, purity
+from latent_studio.evaluation.metrics import frechet_distance, gaussian, inception_score, nearest_neighbours, precision_recall, purity
 
 
 def test_frechet_distance_is_zero_for_the_same_gaussian():

@@ -4,10 +4,10 @@ import pytest
 import torch
 from torch import nn
 
-from training.families import LATENT, family_names, get_family
-from training.models.gan import ConvGenerator, conv_encoder
-from training.presets import PRESETS
-from training.trainer import new_config
+from latent_studio.families import LATENT, family_names, get_family
+from latent_studio.families.networks.gan import ConvGenerator, conv_encoder
+from latent_studio.training.presets import PRESETS
+from latent_studio.training.trainer import new_config
 
 LATENT_FAMILIES = family_names(LATENT)  # image-to-image networks: tests/test_img2img_models.py
 GAN_FAMILIES = [f for f in LATENT_FAMILIES if "d" in get_family(f).optimizer_modules]  # a discriminator to test

@@ -2,7 +2,7 @@
 
 import torch
 
-from training.monitor import FailureMonitor, diversity
+from latent_studio.training.monitor import FailureMonitor, diversity
 
 
 def test_discriminator_dominance_is_reported_once():

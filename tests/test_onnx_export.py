@@ -1,4 +1,4 @@
-"""The generator as ONNX (training.onnx_export): what the browser runs must draw what torch draws,
+"""The generator as ONNX (latent_studio.inference.onnx_export): what the browser runs must draw what torch draws,
 for every latent family and every shipped run that ships an export."""
 
 import numpy as np
@@ -6,11 +6,12 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from explorer.runs import shipped_folder
+from latent_studio.app.runs import shipped_folder
+from latent_studio.families import LATENT, family_names, kind_of
+from latent_studio.families.run_models import load_run, save_run
+from latent_studio.inference.onnx_export import INPUT, OUTPUT, TOLERANCE, ExportError, export_onnx, exported_step, onnx_path
+from latent_studio.runs.files import find_runs, read_config
 from tests.test_family_contract import tiny
-from training.checkpoint import find_runs, load_run, read_config, save_run
-from training.families import LATENT, family_names, kind_of
-from training.onnx_export import INPUT, OUTPUT, TOLERANCE, ExportError, export_onnx, exported_step, onnx_path
 
 
 def _onnx_and_torch(run_dir, inputs):
@@ -49,7 +50,7 @@ def test_a_missing_or_broken_export_has_no_step(tmp_path):
 
 
 def test_export_is_a_cli_command(tmp_path, capsys):
-    from training.__main__ import main
+    from latent_studio.cli import main
 
     cfg, _, m = tiny("dcgan")
     save_run(tmp_path, cfg, m)
@@ -63,7 +64,7 @@ SHIPPED = [run for run in find_runs(shipped_folder()) if kind_of(read_config(run
 @pytest.mark.parametrize("run", SHIPPED, ids=lambda run: run.name)
 def test_each_shipped_export_matches_its_generator_and_is_current(run):
     cfg = read_config(run)
-    assert exported_step(run) == cfg.step, "re-export with python -m training export"
+    assert exported_step(run) == cfg.step, "re-export with python -m latent_studio export"
     assert onnx_path(run).stat().st_size <= 10 * 1024 * 1024
     ours, reference = _onnx_and_torch(run, cfg.latent.sample(16, torch.Generator().manual_seed(1)).generator_input())
     np.testing.assert_allclose(ours, reference, rtol=0, atol=TOLERANCE)

@@ -8,14 +8,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from explorer.views.pixels import RESULT
+from latent_studio.app.views.pixels import RESULT
+from latent_studio.data.datasets import DatasetMissing, load_dataset
+from latent_studio.families import StepContext, get_family
+from latent_studio.families.networks.pixelcnn import MaskedConv2d, PixelCNN, nll_bits, sample
+from latent_studio.families.pixelcnn import binarize, largest_stroke_share, top_half
+from latent_studio.families.run_models import load_run
+from latent_studio.runs.files import TEST_DIGITS
+from latent_studio.training.trainer import new_config
 from tests.explorer_runs import checked, explorer_env, images, open_page, view, widget
-from training.checkpoint import TEST_DIGITS, load_run
-from training.data import DatasetMissing, load_dataset
-from training.families import StepContext, get_family
-from training.families.pixelcnn import binarize, largest_stroke_share, top_half
-from training.models.pixelcnn import MaskedConv2d, PixelCNN, nll_bits, sample
-from training.trainer import new_config
 
 SHIPPED = Path(__file__).resolve().parent.parent / "checkpoints" / "pixelcnn-mnist"
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"

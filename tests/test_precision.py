@@ -7,12 +7,11 @@ import json
 import pytest
 import torch
 
+from latent_studio.families import LATENT, StepContext, family_names, get_family, precision
+from latent_studio.runs.config import TrainSpec
+from latent_studio.runs.files import read_config
+from latent_studio.training.trainer import new_config, train
 from tests.conftest import TINY, checked_train_step
-from training import precision
-from training.checkpoint import read_config
-from training.config import TrainSpec
-from training.families import LATENT, StepContext, family_names, get_family
-from training.trainer import new_config, train
 
 CPU = torch.device("cpu")
 

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from explorer.permalink import from_query
-from explorer.request_limits import ClientBudget, client_id
-from explorer.runs import user_folder
-from explorer.sampling import LatentState
-from explorer.training_runs import run_dir
+from latent_studio.app.permalink import from_query
+from latent_studio.app.request_limits import ClientBudget, client_id
+from latent_studio.app.runs import user_folder
+from latent_studio.app.sampling import LatentState
+from latent_studio.app.training_runs import run_dir
+from latent_studio.runs.config import LatentSpec
+from latent_studio.runs.files import CheckpointError, find_runs, read_config
+from latent_studio.training import jobs
 from tests.conftest import ROOT
 from tests.explorer_runs import checked, explorer_env, make_run, open_page, view, widget
-from training import jobs
-from training.checkpoint import CheckpointError, find_runs, read_config
-from training.config import LatentSpec
 
 BAD_FIELDS = {  # field -> (what a hand-edited or hostile config.json says, the message's part)
     "train.steps": ({"train": {"steps": "abc"}}, "train.steps: Input should be a valid integer"),
@@ -66,20 +66,20 @@ def test_a_wrongly_typed_run_is_listed_with_its_error_and_never_breaks_the_page(
 
 
 def test_list_in_every_format_and_the_gradio_model_list_survive_a_wrongly_typed_run(tmp_path):
-    from explorer.img2img.app import image_to_image_runs
+    from latent_studio.app.img2img.app import image_to_image_runs
 
     for name, (change, _) in BAD_FIELDS.items():
         write_bad_run(tmp_path, name.replace(" ", "-"), change)
     for fmt in ([], ["--json"], ["--markdown"]):
-        out = subprocess.run([sys.executable, "-m", "training", "list", str(tmp_path), *fmt], cwd=ROOT, capture_output=True, text=True)
+        out = subprocess.run([sys.executable, "-m", "latent_studio", "list", str(tmp_path), *fmt], cwd=ROOT, capture_output=True, text=True)
         assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
         assert out.stdout.count("does not fit the run config schema") == len(BAD_FIELDS)
     assert not any(image_to_image_runs([tmp_path]))  # no tab offers a run it cannot read
 
 
 def test_set_overrides_are_checked_against_the_schema_before_training(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "training", "train", "--model", "dcgan", "--dataset", "fake", "--out", str(tmp_path / "r"),
-                          "--set", "train.snapshot_every=0"], cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "latent_studio", "train", "--model", "dcgan", "--dataset", "fake",
+                          "--out", str(tmp_path / "r"), "--set", "train.snapshot_every=0"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 2 and "train.snapshot_every: Input should be greater than or equal to 1" in out.stderr
     assert not (tmp_path / "r").exists()
 
@@ -221,4 +221,4 @@ def test_every_module_imports_with_only_the_declared_requirements():
     out = subprocess.run([sys.executable, "-c", script, *modules], cwd=ROOT, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "training.metrics" in modules and "explorer.img2img.app" in modules
+    assert "latent_studio.evaluation.metrics" in modules and "latent_studio.app.img2img.app" in modules

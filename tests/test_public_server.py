@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.tools.local_server import running
+from latent_studio.app.tools.local_server import running
 from tests.server import readme_commands, tiny_server_runs
 
 BIG = 100 * 2**20  # a 100 MB image sent inline as a data: URL
@@ -113,9 +113,9 @@ def test_a_visitor_cannot_pile_uploads_into_the_explorers_memory(public_server, 
     uploads reach HELD_UPLOADS; the server's memory stays bounded."""
     from playwright.sync_api import sync_playwright
 
-    from explorer.img2img.uploads import UploadLimits
-    from explorer.request_limits import HELD_UPLOADS
-    from explorer.tools.screenshots import ARGS, settle
+    from latent_studio.app.request_limits import HELD_UPLOADS
+    from latent_studio.app.tools.screenshots import ARGS, settle
+    from latent_studio.data.uploads import UploadLimits
     from tests.server import require_chromium
 
     url, pid = public_server

@@ -3,10 +3,10 @@ every shipped latent model for the steps it was trained."""
 
 import re
 
+from latent_studio.families import LATENT, get_family
+from latent_studio.runs.files import find_runs, read_config
+from latent_studio.runs.report import BEGIN, END, model_table, other_metrics
 from tests.conftest import ROOT
-from training.checkpoint import find_runs, read_config
-from training.families import LATENT, get_family
-from training.report import BEGIN, END, model_table, other_metrics
 
 
 def test_readme_model_table_matches_the_shipped_runs():

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.img2img.app import ResultFiles
+from latent_studio.app.img2img.app import ResultFiles
 from tests.conftest import ROOT
 from tests.server import readme_commands, running_server, tiny_server_runs
 
@@ -48,7 +48,7 @@ def test_dockerfile_runs_readmes_install_and_start_commands():
     docker = (ROOT / "Dockerfile").read_text()
     assert f"RUN {install}\n" in docker and f"CMD {start}\n" in docker
     assert re.search(r"^USER user$", docker, re.M)  # not root
-    assert re.search(r"^ENV LATENT_STUDIO_PUBLIC=1$", docker, re.M)  # a Space is public: explorer.mode
+    assert re.search(r"^ENV LATENT_STUDIO_PUBLIC=1$", docker, re.M)  # a Space is public: latent_studio.app.mode
     front = (ROOT / "README.md").read_text().split("---")[1]
     assert "sdk: docker" in front and "app_port: 8501" in front
 
@@ -185,7 +185,7 @@ def test_a_made_up_file_path_in_a_request_is_refused(server):
 def test_upload_source_reads_only_uploaded_or_example_files(tmp_path):
     import gradio as gr
 
-    from explorer.img2img.app import EXAMPLES, upload_source
+    from latent_studio.app.img2img.app import EXAMPLES, upload_source
 
     example = EXAMPLES / "colorize" / "daisy.jpg"
     assert upload_source({"path": str(example)}, [tmp_path, EXAMPLES]) == str(example)

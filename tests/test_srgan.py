@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from training.data import DatasetMissing, load_dataset
-from training.families import StepContext, get_family
-from training.families.srgan import bicubic, downscale, sharpness
-from training.image_quality import psnr
-from training.models.img2img import UpscaleGenerator
-from training.trainer import new_config
+from latent_studio.data.datasets import DatasetMissing, load_dataset
+from latent_studio.data.image_quality import psnr
+from latent_studio.families import StepContext, get_family
+from latent_studio.families.networks.img2img import UpscaleGenerator
+from latent_studio.families.srgan import bicubic, downscale, sharpness
+from latent_studio.training.trainer import new_config
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -82,8 +82,8 @@ SHIPPED = Path(__file__).resolve().parent.parent / "checkpoints" / "srgan-photos
 @pytest.mark.skipif(not SHIPPED.is_dir(), reason="the shipped SRGAN is not in checkpoints/")
 def test_the_shipped_upscaler_beats_bicubic_on_held_out_photos():
     """SSIM above bicubic's and much sharper, on photos it never saw, as its card says."""
-    from training.checkpoint import load_run
-    from training.image_quality import ssim
+    from latent_studio.data.image_quality import ssim
+    from latent_studio.families.run_models import load_run
 
     hr = _photos(16)
     run = load_run(SHIPPED)

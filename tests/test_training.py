@@ -8,12 +8,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from latent_studio.families import LATENT, StepContext, family_names, get_family
+from latent_studio.families.conditional import PartialLabels
+from latent_studio.families.infogan import jitter
+from latent_studio.runs.files import CheckpointError, load_state, read_config, snapshot_steps
+from latent_studio.training.trainer import RunExists, new_config, train
 from tests.conftest import TINY, checked_train_step
-from training.checkpoint import CheckpointError, load_state, read_config, snapshot_steps
-from training.families import LATENT, StepContext, family_names, get_family
-from training.families.conditional import PartialLabels
-from training.families.infogan import jitter
-from training.trainer import RunExists, new_config, train
 
 GAN_FAMILIES = [f for f in family_names(LATENT) if "d" in get_family(f).optimizer_modules]  # (the VAE has no D)
 
@@ -104,10 +104,10 @@ def test_seeded_cpu_runs_give_identical_losses(tmp_path):
 
 
 def test_run_directory_holds_the_contract(tmp_path):
-    train(tiny("infogan"), tmp_path, progress=False, command="python -m training train ...")
+    train(tiny("infogan"), tmp_path, progress=False, command="python -m latent_studio train ...")
     cfg = read_config(tmp_path)
     assert cfg.step == 4 and cfg.family == "infogan"
-    assert cfg.card["command"].startswith("python -m training") and cfg.card["train_seconds"] > 0 and cfg.card["hardware"]
+    assert cfg.card["command"].startswith("python -m latent_studio") and cfg.card["train_seconds"] > 0 and cfg.card["hardware"]
     assert {"d_loss", "g_loss", "d_real", "d_fake", "info_loss", "images_per_s"} <= set(cfg.metrics)
     assert cfg.data.normalization["range"] == [-1, 1]
     for f in ("generator.safetensors", "discriminator.safetensors", "q.safetensors", "state.pt", "metrics.jsonl"):
@@ -179,11 +179,11 @@ def test_init_from_starts_a_fine_tune_from_a_shipped_run(tmp_path):
     source was trained; a run that ships nothing to start from is refused with the file it lacks."""
     source_cfg = new_config("dcgan", "fake", 2, overrides=[TINY])
     source_cfg.seed = 1  # other starting weights than the fine-tune's own seed would give
-    train(source_cfg, tmp_path / "source", progress=False, command="python -m training train --out source")
+    train(source_cfg, tmp_path / "source", progress=False, command="python -m latent_studio train --out source")
     tune = {"train": {"init_from": str(tmp_path / "source"), "lr_g": 1e-12, "lr_d": 1e-12}}
     train(new_config("dcgan", "fake", 2, overrides=[TINY, tune]), tmp_path / "tuned", progress=False)
     before = read_config(tmp_path / "tuned").card["started_from"]
-    assert before["run"] == str(tmp_path / "source") and before["command"] == "python -m training train --out source"
+    assert before["run"] == str(tmp_path / "source") and before["command"] == "python -m latent_studio train --out source"
     assert before["train_seconds"] == read_config(tmp_path / "source").card["train_seconds"]  # a 2-step run may round to 0.0 s
     source, tuned = load_file(tmp_path / "source" / "generator.safetensors"), load_file(tmp_path / "tuned" / "generator.safetensors")
     weights = [k for k in source if k.endswith("weight") and source[k].dim() > 1]

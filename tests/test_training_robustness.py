@@ -8,16 +8,16 @@ import subprocess
 import sys
 import time
 
+from latent_studio.runs.files import read_metrics
+from latent_studio.training.trainer import new_config, train
 from tests.conftest import ROOT, TINY
-from training.checkpoint import read_metrics
-from training.trainer import new_config, train
 
 TINY_ARGS = ["--model", "dcgan", "--dataset", "fake", "--set", "arch.generator.width=8", "--set", "arch.discriminator.width=8",
              "--set", "train.batch_size=8", "--set", "train.log_every=5", "--no-progress"]
 
 
 def cli(*args, **kw):
-    return subprocess.Popen([sys.executable, "-m", "training", *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "latent_studio", *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kw)
 
 

@@ -1,4 +1,4 @@
-"""Tests for explorer.img2img.uploads; every input is generated in memory with Pillow."""
+"""Tests for latent_studio.data.uploads; every input is generated in memory with Pillow."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from explorer.img2img.uploads import UploadError, UploadLimits, load_upload
+from latent_studio.data.uploads import UploadError, UploadLimits, load_upload
 
 FORMATS_TEXT = "JPEG, PNG, WebP, BMP, GIF or TIFF"
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)

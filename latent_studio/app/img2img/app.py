@@ -1,0 +1,319 @@
+"""The Colorize & translate app (Gradio Blocks), mounted at /gradio beside the explorer.
+
+Four tabs, each also a named API endpoint for gradio_client: `/colorize`, `/translate`, `/upscale`
+and `/inpaint` (its editor is latent_studio.app.img2img.editor's, bounded for anonymous visitors). The
+model a request names must be one of the discovered runs (never a path from the request), the
+queue runs as many jobs at once as the machine can serve, and every upload goes through
+latent_studio.data.uploads, so a bad one comes back as a readable message instead of a stack trace.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import shutil
+import tempfile
+import time
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import NamedTuple
+
+import gradio as gr
+from fastapi import FastAPI
+from gradio.utils import get_upload_folder
+from PIL import Image
+
+from latent_studio.app import mode
+from latent_studio.app.img2img.editor import mask_editor
+from latent_studio.app.request_limits import BodyLimit, ClientBudget, FolderCap, client_id
+from latent_studio.app.runs import RunEntry, scan, shipped_folder
+from latent_studio.data.uploads import UploadError, UploadLimits
+from latent_studio.families import IMG2IMG, kind_of, serving, translation_directions
+from latent_studio.families.img2img import COLORIZE, INPAINT, PAIRED, UNPAIRED, UPSCALE
+from latent_studio.inference.pipeline import DEFAULT_VIVIDNESS, UPSCALE_MAX_SIDE, colorize, inpaint, translate, upscale
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+LIMITS = UploadLimits()
+# Past this Gradio itself refuses the upload; below it our own limit gives the clearer message.
+GRADIO_MAX_FILE_SIZE = LIMITS.max_bytes + 2**20
+# Request bodies (latent_studio.app.request_limits): an upload's multipart body, any other request (an image
+# sent inline as a data: URL is one: a pasted photo, rarely over a few MB), and all bodies in flight.
+MAX_UPLOAD_BODY, MAX_BODY, MAX_INFLIGHT = GRADIO_MAX_FILE_SIZE + 2**20, 8 * 2**20, 256 * 2**20
+QUEUE_SIZE = 16  # requests waiting for the worker, from all visitors
+MAX_UPLOAD_FOLDER = int(float(os.environ.get("LATENT_STUDIO_UPLOAD_GB") or 2) * 2**30)  # Gradio's upload cache and results
+CONCURRENCY = int(os.environ.get("LATENT_STUDIO_CONCURRENCY") or max(1, (os.cpu_count() or 2) // 2))
+
+
+class ToolRuns(NamedTuple):
+    """The image-to-image runs each tab offers, by run name."""
+
+    colorizers: dict[str, RunEntry]
+    translators: dict[str, RunEntry]
+    upscalers: dict[str, RunEntry]
+    inpainters: dict[str, RunEntry]
+
+
+# a run's Serving task -> its tab
+TABS = {COLORIZE: "colorizers", PAIRED: "translators", UNPAIRED: "translators", UPSCALE: "upscalers", INPAINT: "inpainters"}
+
+
+def image_to_image_runs(folders: list[Path] | None = None) -> ToolRuns:
+    """Every readable image-to-image run, under the tab its Serving task says serves it."""
+    runs = ToolRuns({}, {}, {}, {})
+    for entry in scan(folders or [shipped_folder()]):
+        if entry.config is None or kind_of(entry.config.family) != IMG2IMG:
+            continue
+        getattr(runs, TABS[serving(entry.config).task])[entry.id] = entry
+    return runs
+
+
+def _pick(runs: dict[str, RunEntry], name: str | None, kind: str) -> RunEntry:
+    """Only a discovered run may be used: a request names a run, never a path."""
+    if name not in runs:
+        raise gr.Error(f"Unknown {kind} model {str(name)[:80]!r}; choose one of: {', '.join(runs) or 'none installed'}")
+    return runs[name]
+
+
+def photo_input(label: str) -> gr.Image:
+    """A photo from a file, the webcam or the clipboard, passed on as Gradio's upload payload."""
+    return gr.Image(type="filepath", sources=["upload", "webcam", "clipboard"], label=label)
+
+
+PREFERRED_DATASETS = ("celeba",)  # chosen first where a tab offers it: a photo of a person is the common upload
+
+
+def model_choice(runs: dict[str, RunEntry]) -> gr.Dropdown:
+    """The discovered runs by name, one trained on PREFERRED_DATASETS chosen if there is one, else
+    the first (the page load refreshes the list). A typed name is let through to the handler,
+    which answers an unknown one with a clear message."""
+    preferred = (name for name, run in runs.items() if run.config and run.config.data.dataset in PREFERRED_DATASETS)
+    return gr.Dropdown(list(runs), value=next(preferred, next(iter(runs), None)), label="Model", allow_custom_value=True)
+
+
+def upload_source(payload: dict | str | None, allowed: list[Path]) -> str | bytes:
+    """The uploaded file behind an image payload, for latent_studio.data.uploads to check and decode.
+
+    The events run with preprocess=False, so Gradio never decodes an upload itself (a non-image
+    would only get its generic "could not preprocess" error) and our messages reach the user.
+    That also skips Gradio's own check of where a payload's path points, so it is done here: only
+    files in Gradio's upload cache or the example folder are read, never a path a client made up.
+    """
+    if not payload:
+        raise gr.Error("Upload a photo first.")
+    url = payload.get("url") or "" if isinstance(payload, dict) else ""
+    if url.startswith("data:"):  # a pasted or webcam image sent inline
+        try:
+            return base64.b64decode(url.partition(",")[2], validate=True)
+        except binascii.Error:
+            raise gr.Error("The pasted image could not be read; upload it as a file instead.") from None
+    path = Path(payload["path"] if isinstance(payload, dict) else payload).resolve()
+    if not any(path.is_relative_to(folder.resolve()) for folder in allowed):
+        raise gr.Error("That file was not uploaded to this app; upload the photo again.")
+    return str(path)
+
+
+class ResultFiles:
+    """Where the handlers write their result images, returned to Gradio as file paths.
+
+    Gradio copies a returned file into its cache under a temporary name and renames it into
+    place, but an image returned as an object it writes in place under a hash of its bytes: two
+    requests with the same result (the same example photo, say) then share one file, and one
+    can be sent while the other rewrites it (a broken response under load). A file here is only
+    needed until Gradio has copied it, so files older than `keep_s` go on the next write.
+    """
+
+    def __init__(self, folder: Path, keep_s: float = 600.0):
+        self.folder, self.keep_s = folder, keep_s
+
+    def save(self, images: dict[str, Image.Image | None]) -> list[str | None]:
+        """Each image as NAME.png in a fresh folder, as paths in the same order (None stays None)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        now = time.time()
+        for old in self.folder.iterdir():
+            if now - old.stat().st_mtime > self.keep_s:
+                shutil.rmtree(old, ignore_errors=True)
+        folder = Path(tempfile.mkdtemp(dir=self.folder))
+        paths: list[str | None] = []
+        for name, image in images.items():
+            if image is not None:
+                image.save(folder / f"{name}.png", compress_level=1)  # fast: a 24 MP result in half the time
+            paths.append(str(folder / f"{name}.png") if image is not None else None)
+        return paths
+
+
+def build(folders: list[Path] | None = None) -> gr.Blocks:
+    """The Blocks app. Runs are discovered again on every page load and request, so a model that
+    finishes training appears without a restart."""
+
+    @contextmanager
+    def budgeted(request: gr.Request | None):
+        """A handler's work: in public mode each client gets a share of the worker
+        (latent_studio.app.request_limits), and a bad upload's message (UploadError) reaches the user."""
+        client = client_id(dict(request.headers), request.client.host if request.client else None) if request else "local"
+        if budget is not None and (wait := budget.wait_needed(client)) > 0:
+            raise gr.Error(f"You have used this server a lot in the last minute; try again in {wait:.0f} s.")
+        started = time.monotonic()
+        try:
+            yield
+        except UploadError as e:
+            raise gr.Error(str(e)) from e
+        finally:
+            if budget is not None:
+                budget.charge(client, time.monotonic() - started)
+
+    def do_colorize(photo: dict | None, model: str, vividness: float = DEFAULT_VIVIDNESS,
+                    request: gr.Request = None) -> tuple[tuple[str, str], str]:
+        """Color a photo: returns (before, after) for the slider and a PNG file to download."""
+        with budgeted(request):
+            source = upload_source(photo, allowed)
+            # a colorizer without colour bins ignores vividness (Pix2Pix.chroma)
+            result = colorize(source, _pick(image_to_image_runs(folders).colorizers, model, "colorizer").path, LIMITS, vividness)
+            before = result.convert("L").convert("RGB")  # the photo's own lightness, upright, at its size
+            before_path, after_path = results.save({"lightness": before, "colorized": result})
+            return (before_path, after_path), after_path
+
+    def do_translate(photo: dict | None, model: str, direction: str, request: gr.Request = None) -> tuple[str | None, ...]:
+        """Translate a photo: the translation, and for a run that translates back the round trip and its |A - A'| map."""
+        with budgeted(request):
+            source = upload_source(photo, allowed)
+            run = _pick(image_to_image_runs(folders).translators, model, "translation")
+            try:
+                one_way = len(serving(run.config).routes) == 1  # the radio means nothing to it
+                t = translate(source, run.path, None if one_way else direction, LIMITS)
+            except ValueError as e:  # a direction the model was not trained for
+                raise gr.Error(str(e)) from e
+            return tuple(results.save({"translated": t.output, "round-trip": t.reconstruction, "error": t.error_map}))
+
+    def do_upscale(photo: dict | None, model: str, request: gr.Request = None) -> tuple[tuple[str, str], str]:
+        """Upscale a photo x4: returns (bicubic, upscaled) for the slider and a PNG file to download."""
+        with budgeted(request):
+            source = upload_source(photo, allowed)
+            result = upscale(source, _pick(image_to_image_runs(folders).upscalers, model, "upscaler").path, LIMITS)
+            before_path, after_path = results.save({"bicubic": result.bicubic(), "upscaled": result.output})
+            return (before_path, after_path), after_path
+
+    def do_inpaint(edit: dict | None, model: str, request: gr.Request = None) -> tuple[tuple[str, str], str]:
+        """Fill the painted region of a photo: returns (erased, filled) for the slider and a PNG file to download."""
+        with budgeted(request):
+            photo, mask = editor.take(edit)
+            if photo is None:
+                raise gr.Error("Upload a photo first.")
+            if mask is None:
+                raise gr.Error("Paint over the part of the photo you want filled first.")
+            photo, mask = (x if isinstance(x, bytes) else upload_source(x, allowed) for x in (photo, mask))
+            result = inpaint(photo, mask, _pick(image_to_image_runs(folders).inpainters, model, "inpainting").path, LIMITS)
+            erased_path, filled_path = results.save({"erased": result.erased, "filled": result.output})
+            return (erased_path, filled_path), filled_path
+
+    def choices() -> tuple[gr.Dropdown, ...]:
+        return tuple(model_choice(runs) for runs in image_to_image_runs(folders))
+
+    colorizers, translators, upscalers, inpainters = image_to_image_runs(folders)
+    budget = ClientBudget() if mode.public() else None
+    cache = Path(get_upload_folder())  # where Gradio keeps uploads (GRADIO_TEMP_DIR)
+    allowed = [cache, EXAMPLES]
+    cache.mkdir(parents=True, exist_ok=True)
+    results = ResultFiles(cache / "latent-studio-results")
+
+    # Gradio's copies of uploads and results are deleted an hour after they were made.
+    with gr.Blocks(title="Latent Studio: colorize and translate", delete_cache=(600, 3600)) as blocks:
+        with gr.Tab("Colorize"):
+            gr.Markdown("Upload a black-and-white photo (or use the webcam or paste one); the model adds color and keeps "
+                        "every detail of your photo's lightness.")
+            with gr.Row():
+                with gr.Column():
+                    photo = photo_input("Black-and-white photo")
+                    model = model_choice(colorizers)
+                    vividness = gr.Slider(0, 1, value=DEFAULT_VIVIDNESS, step=0.05, label="Vividness",
+                                          info="Low: the average of the plausible colours (safe, muted). High: the most likely "
+                                               "colour (bold). For models that predict colour bins.")
+                    go = gr.Button("Colorize", variant="primary")
+                with gr.Column():
+                    compare = gr.ImageSlider(label="Before / after", type="pil")
+                    download = gr.File(label="Download the colorized photo")
+            gr.Examples(sorted(str(p) for p in (EXAMPLES / "colorize").glob("*.jpg")), inputs=photo, label="Held-out photos")
+            go.click(do_colorize, [photo, model, vividness], [compare, download], api_name="colorize", preprocess=False)
+        with gr.Tab("Translate"):
+            gr.Markdown("Translate a photo to another style: summer to winter and back, a face between CelebA's women and men, "
+                        "a face into an anime drawing (one way), or a facade label map to a photo. "
+                        "A model that translates both ways also shows the round trip and its error. "
+                        "Face models read the centre square of the photo, framed as their training faces were: "
+                        "crop a portrait to the head and shoulders for the best result.")
+            with gr.Row():
+                with gr.Column():
+                    source = photo_input("Photo")
+                    t_model = model_choice(translators)
+                    directions = translation_directions()
+                    direction = gr.Radio(directions, value=directions[0],
+                                         label="Direction, for a model that translates both ways (summer2winter: A = summer, B = winter; "
+                                               "discogan-gender: A = women, B = men); a one-way model ignores it")
+                    t_go = gr.Button("Translate", variant="primary")
+                with gr.Column():
+                    translated = gr.Image(label="Translation", type="pil")
+                    with gr.Row():
+                        reconstruction = gr.Image(label="Round trip A -> B -> A'", type="pil")
+                        error = gr.Image(label="|A - A'| error", type="pil")
+            gr.Examples(sorted(str(p) for p in (EXAMPLES / "translate").glob("*.jpg")), inputs=source, label="Examples")
+            t_go.click(do_translate, [source, t_model, direction], [translated, reconstruction, error], api_name="translate",
+                       preprocess=False)
+        with gr.Tab("Upscale x4"):
+            gr.Markdown(f"Make a small photo four times larger. The model adds the edges and texture that plain (bicubic) "
+                        f"enlarging smears; what it adds is a plausible guess, not recovered detail. Photos larger than "
+                        f"{UPSCALE_MAX_SIDE} pixels on their longer side are first brought down to it.")
+            with gr.Row():
+                with gr.Column():
+                    small_photo = photo_input("Small photo")
+                    u_model = model_choice(upscalers)
+                    u_go = gr.Button("Upscale", variant="primary")
+                with gr.Column():
+                    u_compare = gr.ImageSlider(label="Bicubic / upscaled", type="pil")
+                    u_download = gr.File(label="Download the upscaled photo")
+            gr.Examples(sorted(str(p) for p in (EXAMPLES / "colorize").glob("*.jpg")), inputs=small_photo, label="Held-out photos")
+            u_go.click(do_upscale, [small_photo, u_model], [u_compare, u_download], api_name="upscale", preprocess=False)
+        with gr.Tab("Inpaint"):
+            gr.Markdown("Paint over part of a face (the brush, in magenta) and the model fills it in from what surrounds it. "
+                        "It paints at 64 pixels on the face models' framing (a face filling the picture), so the filled region "
+                        "is soft on a large photo; everything you did not paint stays as it was.")
+            with gr.Row():
+                with gr.Column():
+                    editor = mask_editor("Photo: paint the region to fill", elem_id="inpaint-editor")
+                    i_model = model_choice(inpainters)
+                    i_go = gr.Button("Fill", variant="primary")
+                with gr.Column():
+                    i_compare = gr.ImageSlider(label="Erased / filled", type="pil")
+                    i_download = gr.File(label="Download the filled photo")
+            # Examples cannot fill an ImageEditor in a tab that starts hidden (the page breaks), so an
+            # example goes to a hidden image that hands it on.
+            example = gr.Image(type="filepath", visible=False)
+            gr.Examples(sorted(str(p) for p in (EXAMPLES / "inpaint").glob("*.png")), inputs=example, label="Held-out faces")
+            example.change(lambda path: path, example, editor, api_name=False, show_progress="hidden")
+            i_go.click(do_inpaint, [editor, i_model], [i_compare, i_download], api_name="inpaint", preprocess=False)
+        blocks.load(choices, None, [model, t_model, u_model, i_model], api_name=False)
+    blocks.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    return blocks
+
+
+def mount(blocks: gr.Blocks, path: str = "/gradio"):
+    """(ASGI app to mount at `path`, lifespan to run) for serving `blocks` inside another app.
+
+    Gradio's queue and startup events live in its lifespan, which mount_gradio_app wires into a
+    parent FastAPI app's; we hand that lifespan to st.App instead. A mounted Blocks is never
+    "launched", and Gradio skips its check that request files were uploaded by a user until it is,
+    so the lifespan marks it launched: without that a request could make Gradio copy any server
+    file into its cache and serve it.
+    """
+    shell = FastAPI()
+    gr.mount_gradio_app(shell, blocks, path=path, root_path=path, max_file_size=GRADIO_MAX_FILE_SIZE, allowed_paths=[str(EXAMPLES)],
+                        footer_links=["api"])
+    asgi = BodyLimit(next(route.app for route in shell.routes if getattr(route, "path", None) == path),
+                     max_body=MAX_BODY, max_upload=MAX_UPLOAD_BODY, max_inflight=MAX_INFLIGHT,
+                     disk=FolderCap(Path(get_upload_folder()), MAX_UPLOAD_FOLDER))
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        async with shell.router.lifespan_context(shell):
+            blocks.has_launched = True
+            yield
+
+    return asgi, lifespan

@@ -1,1 +1,0 @@
-"""Everything that makes checkpoints: datasets, the model zoo, one trainer, run directories."""
