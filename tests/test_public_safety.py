@@ -74,7 +74,7 @@ def test_list_in_every_format_and_the_gradio_model_list_survive_a_wrongly_typed_
         out = subprocess.run([sys.executable, "-m", "latent_studio", "list", str(tmp_path), *fmt], cwd=ROOT, capture_output=True, text=True)
         assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
         assert out.stdout.count("does not fit the run config schema") == len(BAD_FIELDS)
-    assert not any(image_to_image_runs([tmp_path]))  # no tab offers a run it cannot read
+    assert not any(image_to_image_runs([tmp_path]).values())  # no tab offers a run it cannot read
 
 
 def test_set_overrides_are_checked_against_the_schema_before_training(tmp_path):
