@@ -14,6 +14,7 @@ half-written file for the UI to read. Weights are read without pickle; resume st
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import tempfile
@@ -34,6 +35,13 @@ METRICS = "metrics.jsonl"
 DIRECTIONS = "directions.safetensors"  # face attribute directions, written by `evaluate`
 ENCODED_TEST = "encoded_test.safetensors"  # a 2-D VAE's encoded test set (means, labels), written by `evaluate`
 TEST_DIGITS = "test_digits.safetensors"  # held-out digits a PixelCNN completes in the explorer, written by `evaluate`
+
+
+CARD = "README.md"  # the run's Hub model card (latent_studio.runs.cards.hub_card)
+# What a run publishes (to the Hub, to a Space): what the app and load_run read, never the resume
+# state, logs or temporary files. Patterns over paths relative to the run, as fnmatch and the Hub's
+# allow_patterns read them.
+PUBLISHED = (CONFIG, METRICS, CARD, "*.safetensors", "*.onnx", "*.png", "samples/step_*.png", "snapshots/*.safetensors")
 
 
 class CheckpointError(ValueError):
@@ -92,6 +100,23 @@ def _metadata(data: bytes) -> dict[str, str]:
         return json.loads(data[8:8 + length]).get("__metadata__") or {}
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
         return {}
+
+
+def published_files(run: Path) -> list[str]:
+    """The run's files that PUBLISHED names, as sorted paths relative to the run: the run itself
+    and its samples/ and snapshots/, no deeper, no hidden files, no symbolic links."""
+    run = Path(run)
+    found = []
+    for folder in (run, run / "samples", run / "snapshots"):
+        for path in folder.glob("*") if folder.is_dir() and not folder.is_symlink() else ():
+            rel = path.relative_to(run).as_posix()
+            if path.is_file() and not path.is_symlink() and not path.name.startswith(".") and _published(rel):
+                found.append(rel)
+    return sorted(found)
+
+
+def _published(rel: str) -> bool:
+    return any(fnmatch.fnmatchcase(rel, pattern) and ("/" in rel) == ("/" in pattern) for pattern in PUBLISHED)
 
 
 def snapshot_path(run: Path, step: int, module: str = "generator") -> Path:
