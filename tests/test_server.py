@@ -204,6 +204,6 @@ def test_gradio_serves_no_file_outside_its_temp_and_example_folders(server, path
 
 
 def test_gradio_serves_its_example_photos(server):
-    example = ROOT / "explorer" / "examples" / "colorize" / "daisy.jpg"
+    example = ROOT / "latent_studio" / "app" / "examples" / "colorize" / "daisy.jpg"
     with urllib.request.urlopen(f"{server}/gradio/gradio_api/file={example}") as r:
         assert r.status == 200 and r.read() == example.read_bytes()
