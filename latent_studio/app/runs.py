@@ -14,6 +14,7 @@ so the scan stays cheap.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,11 +82,16 @@ def hub_repo_ids() -> list[str]:
 
 
 _fetched: dict[str, Path] = {}  # repo id -> its snapshot folder: a Hub run is fetched once per process
+_failed: dict[str, tuple[float, str]] = {}  # repo id -> (when, why) it could not be had
+RETRY_SECONDS = 300  # a Hub run that could not be had is asked for again after this, not on every page run
 
 
 def _hub_entry(repo_id: str) -> RunEntry:
     """A Hub run as the picker shows it; one that cannot be had (a bad id, offline without a cached
-    copy) is listed with the reason, and asked for again on the next scan."""
+    copy) is listed with the reason, and asked for again after RETRY_SECONDS."""
+    when, why = _failed.get(repo_id, (float("-inf"), ""))
+    if repo_id not in _fetched and time.monotonic() - when < RETRY_SECONDS:
+        return RunEntry(repo_id, Path(repo_id), None, why)
     try:
         if not is_repo_id(repo_id):
             raise CheckpointError(f"LATENT_STUDIO_HUB_RUNS: {repo_id[:100]!r} is not a Hub repo id (owner/name)")
@@ -93,6 +99,7 @@ def _hub_entry(repo_id: str) -> RunEntry:
             _fetched[repo_id] = resolve_run(repo_id)
         return RunEntry(repo_id, _fetched[repo_id], read_config(_fetched[repo_id]))
     except CheckpointError as e:
+        _failed[repo_id] = (time.monotonic(), str(e))
         return RunEntry(repo_id, _fetched.get(repo_id, Path(repo_id)), None, str(e))
 
 

@@ -102,7 +102,8 @@ def hub_card(run: Path, cfg: RunConfig, kind: str, repo_id: str | None = None) -
     results = [{"type": key, "name": key, "value": _number(cfg.metrics[key])} for key in HUB_METRICS if _measured(cfg.metrics, key)]
     if results:
         dataset = {"name": cfg.data.dataset, "type": (datasets or (cfg.data.dataset,))[0]}
-        meta["model-index"] = [{"name": repo_id or Path(run).name, "results": [{"task": {"type": task}, "dataset": dataset, "metrics": results}]}]
+        result = {"task": {"type": task}, "dataset": dataset, "metrics": results}
+        meta["model-index"] = [{"name": repo_id or Path(run).name, "results": [result]}]
     return "---\n" + _yaml(meta) + "---\n\n" + "\n".join(_body(Path(run), cfg, card, name, licence, kind)) + "\n"
 
 
