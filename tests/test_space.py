@@ -4,6 +4,7 @@ public mode, as the Dockerfile runs it, in a real Chromium."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -173,3 +174,26 @@ def test_in_the_served_space_a_slider_draws_and_the_colorize_tab_colorizes(serve
     assert "colorized.png" in frame.locator("body").inner_text().replace("\n", "")
     page.screenshot(path=tmp_path / "space-colorize.png", full_page=True)
     assert not errors
+
+
+DEVELOPMENT_ONLY = ("pytest", "_pytest", "playwright", "ruff", "pluggy", "iniconfig")  # requirements-dev.txt's, not gradio's
+IMPORT_ALL = """
+import importlib, json, pathlib, sys
+import app
+for path in sorted(pathlib.Path("latent_studio").rglob("*.py")):
+    name = ".".join(path.with_suffix("").parts).removesuffix(".__init__")
+    if not name.startswith("latent_studio.app.tools") and path.stem not in ("page", "__main__"):
+        importlib.import_module(name)
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
+"""
+
+
+def test_the_app_and_its_package_import_nothing_only_the_development_set_installs(space):
+    """The runtime requirements are enough: nothing the Space runs imports a test, browser-driving
+    or lint package (the benchmarks and screenshots under latent_studio/app/tools are development tools)."""
+    out = subprocess.run([sys.executable, "-c", IMPORT_ALL], cwd=space.root, capture_output=True, text=True, timeout=300,
+                         env={"PATH": "/usr/bin:/bin", "LATENT_STUDIO_PUBLIC": "1", "OMP_NUM_THREADS": "1", "HOME": str(space.root)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    imported = set(json.loads(out.stdout.splitlines()[-1]))
+    assert {"torch", "gradio", "streamlit", "huggingface_hub", "latent_studio"} <= imported
+    assert not imported & set(DEVELOPMENT_ONLY)
