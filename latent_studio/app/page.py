@@ -20,6 +20,7 @@ from latent_studio.app.views import (
     classes,
     codes,
     colorize,
+    discovered,
     interpolation,
     manifold,
     perturbation,
@@ -36,7 +37,7 @@ from latent_studio.families import AUTOREGRESSIVE, LATENT
 # says whether a run has what it needs (codes, classes, directions...).
 ICON = Path(__file__).resolve().parent / "icon.png"
 MODEL_VIEWS = {
-    LATENT: [sliders, codes, classes, attributes, bank, interpolation, perturbation, manifold, your_image],
+    LATENT: [sliders, codes, classes, attributes, discovered, bank, interpolation, perturbation, manifold, your_image],
     AUTOREGRESSIVE: [pixels],
 }
 

@@ -28,7 +28,7 @@ def available(run: LoadedRun) -> bool:
 
 def render(run: LoadedRun) -> None:
     spec = run.config.latent
-    names = code_names.load(run.path, spec.categorical)
+    names = code_names.load(run.path, spec.categorical, code_names.judged(run.config))
     panel = session.key(PANEL)
     session.continuous_moved(reported(panel))
     sample = build(spec, session.state())
