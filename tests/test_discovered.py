@@ -71,6 +71,16 @@ def test_a_label_names_only_steady_strong_changes():
     assert discovered.label({"moved": effects["moved"][2:]}) == discovered.NOTHING
 
 
+def test_a_direction_is_turned_so_that_plus_adds_what_names_it():
+    effects = [{"moved": [{"name": "Male", "sign": "+", "share": 0.6, "effect": 2.0},
+                          {"name": "Blond Hair", "sign": "-", "share": 0.9, "effect": -1.0}]},
+               {"moved": [{"name": "Smiling", "sign": "+", "share": 0.9, "effect": 1.0}]}]
+    directions, turned = discovered.turned(torch.eye(2), effects)
+    assert torch.equal(directions, torch.tensor([[-1.0, 0.0], [0.0, 1.0]]))
+    assert discovered.label(turned[0]) == "mostly: Blond Hair +" and turned[0]["moved"][0]["sign"] == "-"
+    assert turned[1] == effects[1]
+
+
 class Brightness(nn.Module):
     """A generator whose z[1] sets the whole image's brightness and nothing else moves it."""
 

@@ -183,23 +183,35 @@ def judge(run: LoadedRun, directions: Tensor, panel: list[Judge], samples: int =
     return out
 
 
+def named(effects: dict) -> list[dict]:
+    """The scores that name a direction: moved one way for MIN_SHARE of samples by at least
+    MIN_EFFECT, strongest first."""
+    return [m for m in effects["moved"] if m["share"] >= MIN_SHARE and abs(m["effect"]) >= MIN_EFFECT]
+
+
 def label(effects: dict) -> str:
-    """A direction's name from what the judges saw: the scores that moved one way for MIN_SHARE of
-    samples by at least MIN_EFFECT, strongest first."""
-    named = [f"{m['name']} {m['sign']}" for m in effects["moved"] if m["share"] >= MIN_SHARE and abs(m["effect"]) >= MIN_EFFECT]
-    return "mostly: " + ", ".join(named[:NAMED]) if named else NOTHING
+    """A direction's name from what the judges saw ("mostly: Smiling +, Bangs -"), or NOTHING."""
+    scores = named(effects)[:NAMED]
+    return "mostly: " + ", ".join(f"{m['name']} {m['sign']}" for m in scores) if scores else NOTHING
+
+
+def turned(directions: Tensor, effects: list[dict]) -> tuple[Tensor, list[dict]]:
+    """Each direction (and what the judges saw) turned round where needed, so that + adds the
+    change that names it most: "Smiling +" rather than "Smiling -"."""
+    flip = [bool(named(e)) and named(e)[0]["sign"] == "-" for e in effects]
+    signs = torch.tensor([-1.0 if f else 1.0 for f in flip])
+    effects = [{**e, "moved": [{**m, "sign": "+" if m["sign"] == "-" else "-", "effect": -m["effect"]} for m in e["moved"]]} if f else e
+               for e, f in zip(effects, flip)]
+    return directions * signs[:, None], effects
 
 
 def discover(run: LoadedRun, data_root: str | None = None, method: str = "sefa", samples: int = 500, seed: int = 0) -> Discovered:
     """Find the run's directions and name them; `info` records how long finding them took."""
     start = time.perf_counter()
-    directions = find(run, method, seed=seed).clone()
+    directions = find(run, method, seed=seed)
     seconds = time.perf_counter() - start
     effects = judge(run, directions, judges(run, data_root), samples, seed)
-    for i, e in enumerate(effects):  # turn each direction so that + adds what it changes most
-        if label(e) != NOTHING and e["moved"][0]["sign"] == "-":
-            directions[i] = -directions[i]
-            e["moved"] = [{**m, "sign": "+" if m["sign"] == "-" else "-", "effect": -m["effect"]} for m in e["moved"]]
+    directions, effects = turned(directions, effects)
     info = {"method": method, "step": run.config.step, "find_seconds": round(seconds, 3),
             "name_seconds": round(time.perf_counter() - start - seconds, 1), "samples": samples, "effects": effects}
     return Discovered(directions, [label(e) for e in effects], info)
