@@ -2,7 +2,8 @@
 and named by what the project's judges see change along them.
 
 The judges score every image: the dataset's classifier (CelebA's 40 attributes for faces, anime
-faces included; the class for MNIST and Fashion-MNIST, as a log-probability per class) and, for
+faces included; the class for MNIST and Fashion-MNIST, as a probability per class, so that a
+class going from one in a million to one in ten thousand names nothing) and, for
 any image, its colour and brightness statistics. A direction d is shown to each judge as the
 attribute test of `evaluate` does it: on fresh samples z, the share whose score rises (or falls)
 from z - STEP * d through z to z + STEP * d. A score that moves one way for at least MIN_SHARE of
@@ -110,7 +111,7 @@ def judges(run: LoadedRun, data_root: str | None = None) -> list[Judge]:
             if len(names) == classifier.info["outputs"]:
                 out.append(Judge("attributes", names, lambda x: classifier(fit(x)), lambda x: classifier.features(fit(x))))
         elif len(names := class_names(data)) == classifier.info["outputs"]:
-            out.append(Judge("classes", names, lambda x: classifier(fit(x)).log_softmax(1), lambda x: classifier.features(fit(x))))
+            out.append(Judge("classes", names, lambda x: classifier(fit(x)).softmax(1), lambda x: classifier.features(fit(x))))
     out.append(statistics_judge(data.channels))
     return out
 
