@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+from latent_studio import SHIPPED
 from latent_studio.app import code_names
 from latent_studio.evaluation import discovered
 from latent_studio.families.run_models import load_run
@@ -69,6 +70,8 @@ def test_a_label_names_only_steady_strong_changes():
                          {"name": "Male", "sign": "+", "share": 0.6, "effect": 2.0}]}  # strong, but for too few
     assert discovered.label(effects) == "mostly: Smiling +, Bangs -"
     assert discovered.label({"moved": effects["moved"][2:]}) == discovered.NOTHING
+    assert discovered.label({**effects, "changed": {"digit": 0.7}}) == "mostly: changes the digit, Smiling +, Bangs -"
+    assert discovered.label({"moved": [], "changed": {"digit": 0.4}}) == discovered.NOTHING
 
 
 def test_a_direction_is_turned_so_that_plus_adds_what_names_it():
@@ -159,3 +162,13 @@ def test_infogan_values_default_to_the_judges_majority_class_and_a_saved_name_wi
     assert code_names.load(tmp_path / "run", config.latent.categorical, judged)[0][0] == "digit 6"
     code_names.save(tmp_path / "run", [["zero"] + [""] * 9])
     assert code_names.load(tmp_path / "run", config.latent.categorical, judged)[0][:2] == ["zero", "digit 4"]
+
+
+def test_on_the_shipped_mnist_gan_the_digit_judge_sees_directions_change_the_digit():
+    """Its top directions turn a 7 into a 0 or a 3 into a 5: which digit depends on where z starts,
+    so no one class rises for most samples, but the top class changes."""
+    run = load_run(SHIPPED / "dcgan-mnist", "cpu")
+    found = discovered.discover(run, samples=48)
+    assert [j.noun for j in discovered.judges(run)] == ["digit", ""]
+    assert any(label.startswith("mostly: changes the digit") for label in found.labels)
+    assert all(0 <= e["changed"]["digit"] <= 1 for e in found.info["effects"])

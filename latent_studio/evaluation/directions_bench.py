@@ -54,6 +54,8 @@ def summary(found: discovered.Discovered) -> dict:
            "mean_abs_cos": round(float(((d @ d.T).abs().sum() - len(d)) / (len(d) * (len(d) - 1))), 3)}
     for title in effects[0]["best_share"]:
         out[f"moving_{title}"] = sum(e["best_share"][title] >= discovered.MIN_SHARE for e in effects)
+    for noun in effects[0]["changed"]:
+        out[f"changing_{noun}"] = sum(e["changed"][noun] >= discovered.CHANGE_SHARE for e in effects)
     if "identity_distance" in effects[0]:
         out["identity_distance"] = round(sum(e["identity_distance"] for e in effects) / len(effects), 3)
     return out

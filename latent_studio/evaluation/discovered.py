@@ -2,14 +2,16 @@
 and named by what the project's judges see change along them.
 
 The judges score every image: the dataset's classifier (CelebA's 40 attributes for faces, anime
-faces included; the class for MNIST and Fashion-MNIST, as a probability per class, so that a
-class going from one in a million to one in ten thousand names nothing) and, for
+faces included; the class for MNIST and Fashion-MNIST, one score per class) and, for
 any image, its colour and brightness statistics. A direction d is shown to each judge as the
 attribute test of `evaluate` does it: on fresh samples z, the share whose score rises (or falls)
 from z - STEP * d through z to z + STEP * d. A score that moves one way for at least MIN_SHARE of
 samples, by at least MIN_EFFECT of its spread across samples, names the direction
-("mostly: Smiling +, Mouth Slightly Open +"); a direction that moves no score so is said to change
-nothing a judge sees.
+("mostly: Smiling +, Mouth Slightly Open +"). A class judge's scores are log-probabilities (no
+ties where a class is certain) but their effect is measured in probability, so a class going from
+one in a million to one in ten thousand names nothing; and a direction that turns the top class
+into another for at least CHANGE_SHARE of samples, whichever classes they are, is said to change
+the digit (or class). A direction that moves nothing so is said to change nothing a judge sees.
 
 `evaluate` stores the directions with their names in <run>/discovered.safetensors; a run without
 the file (or with one from an older checkpoint) gets them found and named on first use
@@ -42,6 +44,7 @@ REACH = 3.0  # the sliders' and strips' reach: a unit direction moved 3 standard
 STEP = 2.0  # weight in the judges' test: two thirds of the reach, as for the labelled attribute directions
 MIN_SHARE = 0.8  # the share of samples a score must move one way for (the labelled directions' test)
 MIN_EFFECT = 0.5  # ... by this much of the score's spread across samples, so a faint drift names nothing
+CHANGE_SHARE = 0.5  # the share of samples whose top class a direction must change to be said to change it
 NAMED = 3  # scores a label names at most
 GANSPACE_SAMPLES = 3000
 METHODS = ("sefa", "ganspace")
@@ -59,6 +62,7 @@ class Judge:
     names: list[str]
     score: Callable[[Tensor], Tensor]
     features: Callable[[Tensor], Tensor] | None = None  # a classifier's features: how far an image moved
+    noun: str = ""  # a class judge's: what changes when its top class does ("digit"); its scores are log-probabilities
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,8 @@ def judges(run: LoadedRun, data_root: str | None = None) -> list[Judge]:
             if len(names) == classifier.info["outputs"]:
                 out.append(Judge("attributes", names, lambda x: classifier(fit(x)), lambda x: classifier.features(fit(x))))
         elif len(names := class_names(data)) == classifier.info["outputs"]:
-            out.append(Judge("classes", names, lambda x: classifier(fit(x)).softmax(1), lambda x: classifier.features(fit(x))))
+            out.append(Judge("classes", names, lambda x: classifier(fit(x)).log_softmax(1), lambda x: classifier.features(fit(x)),
+                             "digit" if data.dataset == "mnist" else "class"))
     out.append(statistics_judge(data.channels))
     return out
 
@@ -143,21 +148,26 @@ def find(run: LoadedRun, method: str = "sefa", count: int = COUNT, seed: int = 0
 def judge(run: LoadedRun, directions: Tensor, panel: list[Judge], samples: int = 500, seed: int = 0) -> list[dict]:
     """What each judge sees each direction do, on `samples` fresh draws: per direction, every
     score that moved one way for at least half the samples ({name, sign, share, effect}, strongest
-    first), the best share of any score of each judge, and, given a feature map, how far the image moves at
-    +STEP as a fraction of the distance between two random samples' images (1: a stranger), in
-    the features of the first judge that has them."""
+    first), the best share of any score of each judge, per class judge the share of samples whose
+    top class differs between -STEP and +STEP (`changed`), and, given a feature map, how far the
+    image moves at +STEP as a fraction of the distance between two random samples' images (1: a
+    stranger), in the features of the first judge that has them."""
     spec = run.config.latent
     sample = spec.sample(samples, torch.Generator().manual_seed(seed + 5))
     base = sample.generator_input()
     names = [n for j in panel for n in j.names]
     features = next((j.features for j in panel if j.features is not None), None)
 
-    def scores(images: Tensor) -> Tensor:
-        return torch.cat([j.score(images).float() for j in panel], 1)
+    def scores(images: Tensor) -> list[Tensor]:
+        return [j.score(images).float() for j in panel]
+
+    def measured(parts: list[Tensor]) -> Tensor:  # what an effect is measured in: probability for a class judge
+        return torch.cat([p.exp() if j.noun else p for j, p in zip(panel, parts)], 1)
 
     here_images = render(run, base)
-    here = scores(here_images)
-    spread = here.std(0).clamp_min(1e-6)
+    here_parts = scores(here_images)
+    here = torch.cat(here_parts, 1)
+    spread = measured(here_parts).std(0).clamp_min(1e-6)
     if features is not None:
         feats_here = features(here_images)
         stranger = float((feats_here - feats_here.roll(1, 0)).norm(dim=1).mean())
@@ -166,10 +176,11 @@ def judge(run: LoadedRun, directions: Tensor, panel: list[Judge], samples: int =
         shift = torch.zeros(base.shape[1])
         shift[:spec.dim] = STEP * d
         plus_images = render(run, base + shift)
-        plus, minus = scores(plus_images), scores(render(run, base - shift))
+        plus_parts, minus_parts = scores(plus_images), scores(render(run, base - shift))
+        plus, minus = torch.cat(plus_parts, 1), torch.cat(minus_parts, 1)
         up = ((plus > here) & (here > minus)).float().mean(0)
         down = ((plus < here) & (here < minus)).float().mean(0)
-        effect = (plus - minus).mean(0) / spread
+        effect = (measured(plus_parts) - measured(minus_parts)).mean(0) / spread
         moved = []
         for i in torch.argsort(effect.abs(), descending=True).tolist():
             share = max(float(up[i]), float(down[i]))
@@ -178,6 +189,8 @@ def judge(run: LoadedRun, directions: Tensor, panel: list[Judge], samples: int =
                               "effect": round(float(effect[i]), 3)})
         best = torch.maximum(up, down).split([len(j.names) for j in panel])
         row = {"moved": moved[:8], "best_share": {j.title: round(float(b.max()), 3) for j, b in zip(panel, best)}}
+        row["changed"] = {j.noun: round(float((p.argmax(1) != m.argmax(1)).float().mean()), 3)
+                          for j, p, m in zip(panel, plus_parts, minus_parts) if j.noun}
         if features is not None:
             row["identity_distance"] = round(float((features(plus_images) - feats_here).norm(dim=1).mean()) / stranger, 4)
         out.append(row)
@@ -191,9 +204,11 @@ def named(effects: dict) -> list[dict]:
 
 
 def label(effects: dict) -> str:
-    """A direction's name from what the judges saw ("mostly: Smiling +, Bangs -"), or NOTHING."""
-    scores = named(effects)[:NAMED]
-    return "mostly: " + ", ".join(f"{m['name']} {m['sign']}" for m in scores) if scores else NOTHING
+    """A direction's name from what the judges saw ("mostly: Smiling +, Bangs -"; "mostly: changes
+    the digit, digit 0 +"), or NOTHING."""
+    parts = [f"changes the {noun}" for noun, share in effects.get("changed", {}).items() if share >= CHANGE_SHARE]
+    parts += [f"{m['name']} {m['sign']}" for m in named(effects)][:NAMED - len(parts)]
+    return "mostly: " + ", ".join(parts) if parts else NOTHING
 
 
 def turned(directions: Tensor, effects: list[dict]) -> tuple[Tensor, list[dict]]:
@@ -267,6 +282,8 @@ def record(run: LoadedRun, data_root: str | None = None, samples: int = 500, see
            "discovered_named": sum(lab != NOTHING for lab in found.labels)}
     for title in effects[0]["best_share"]:
         out[f"discovered_moving_{title.replace(' ', '_')}"] = sum(e["best_share"][title] >= MIN_SHARE for e in effects)
+    for noun in effects[0]["changed"]:
+        out[f"discovered_changing_{noun}"] = sum(e["changed"][noun] >= CHANGE_SHARE for e in effects)
     if "identity_distance" in effects[0]:
         out["discovered_identity_distance"] = round(sum(e["identity_distance"] for e in effects) / len(effects), 4)
     return out
