@@ -70,8 +70,16 @@ def test_a_label_names_only_steady_strong_changes():
                          {"name": "Male", "sign": "+", "share": 0.6, "effect": 2.0}]}  # strong, but for too few
     assert discovered.label(effects) == "mostly: Smiling +, Bangs -"
     assert discovered.label({"moved": effects["moved"][2:]}) == discovered.NOTHING
-    assert discovered.label({**effects, "changed": {"digit": 0.7}}) == "mostly: changes the digit, Smiling +, Bangs -"
-    assert discovered.label({"moved": [], "changed": {"digit": 0.4}}) == discovered.NOTHING
+    changed = {"digit": {"share": 0.7, "most": ["digit 7", "digit 0", 0.2]}}
+    assert discovered.label({**effects, "changed": changed}) == "mostly: changes the digit, most often digit 7 → digit 0, Smiling +, Bangs -"
+    assert discovered.label({"moved": [], "changed": {"digit": {"share": 0.4, "most": ["digit 7", "digit 0", 0.2]}}}) == discovered.NOTHING
+
+
+def test_a_class_change_counts_the_samples_whose_class_differs_and_the_most_common_change():
+    minus, plus = torch.tensor([7, 7, 7, 3, 1]), torch.tensor([0, 0, 7, 5, 1])
+    names = [f"digit {i}" for i in range(10)]
+    assert discovered.class_change(plus, minus, names) == {"share": 0.6, "most": ["digit 7", "digit 0", 0.4]}
+    assert discovered.class_change(minus, minus, names) == {"share": 0.0}
 
 
 def test_a_direction_is_turned_so_that_plus_adds_what_names_it():
@@ -171,4 +179,4 @@ def test_on_the_shipped_mnist_gan_the_digit_judge_sees_directions_change_the_dig
     found = discovered.discover(run, samples=48)
     assert [j.noun for j in discovered.judges(run)] == ["digit", ""]
     assert any(label.startswith("mostly: changes the digit") for label in found.labels)
-    assert all(0 <= e["changed"]["digit"] <= 1 for e in found.info["effects"])
+    assert all(0 <= e["changed"]["digit"]["share"] <= 1 for e in found.info["effects"])

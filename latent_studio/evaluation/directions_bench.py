@@ -55,7 +55,7 @@ def summary(found: discovered.Discovered) -> dict:
     for title in effects[0]["best_share"]:
         out[f"moving_{title}"] = sum(e["best_share"][title] >= discovered.MIN_SHARE for e in effects)
     for noun in effects[0]["changed"]:
-        out[f"changing_{noun}"] = sum(e["changed"][noun] >= discovered.CHANGE_SHARE for e in effects)
+        out[f"changing_{noun}"] = sum(e["changed"][noun]["share"] >= discovered.CHANGE_SHARE for e in effects)
     if "identity_distance" in effects[0]:
         out["identity_distance"] = round(sum(e["identity_distance"] for e in effects) / len(effects), 3)
     return out

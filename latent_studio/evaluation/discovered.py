@@ -189,11 +189,23 @@ def judge(run: LoadedRun, directions: Tensor, panel: list[Judge], samples: int =
                               "effect": round(float(effect[i]), 3)})
         best = torch.maximum(up, down).split([len(j.names) for j in panel])
         row = {"moved": moved[:8], "best_share": {j.title: round(float(b.max()), 3) for j, b in zip(panel, best)}}
-        row["changed"] = {j.noun: round(float((p.argmax(1) != m.argmax(1)).float().mean()), 3)
-                          for j, p, m in zip(panel, plus_parts, minus_parts) if j.noun}
+        row["changed"] = {j.noun: class_change(p.argmax(1), m.argmax(1), j.names) for j, p, m in zip(panel, plus_parts, minus_parts)
+                          if j.noun}
         if features is not None:
             row["identity_distance"] = round(float((features(plus_images) - feats_here).norm(dim=1).mean()) / stranger, 4)
         out.append(row)
+    return out
+
+
+def class_change(plus: Tensor, minus: Tensor, names: list[str]) -> dict:
+    """How a direction changes the top class ([N] indices at +STEP and -STEP): the share of samples
+    whose class differs, and the most common change (from, to) with its share of all samples."""
+    changed = plus != minus
+    out = {"share": round(float(changed.float().mean()), 3)}
+    if changed.any():
+        pairs = minus[changed] * len(names) + plus[changed]
+        top = pairs.mode().values
+        out["most"] = [names[int(top) // len(names)], names[int(top) % len(names)], round(float((pairs == top).sum()) / len(plus), 3)]
     return out
 
 
@@ -205,8 +217,9 @@ def named(effects: dict) -> list[dict]:
 
 def label(effects: dict) -> str:
     """A direction's name from what the judges saw ("mostly: Smiling +, Bangs -"; "mostly: changes
-    the digit, digit 0 +"), or NOTHING."""
-    parts = [f"changes the {noun}" for noun, share in effects.get("changed", {}).items() if share >= CHANGE_SHARE]
+    the digit, most often digit 7 → digit 0, digit 0 +"), or NOTHING."""
+    parts = [f"changes the {noun}, most often {change['most'][0]} → {change['most'][1]}"
+             for noun, change in effects.get("changed", {}).items() if change["share"] >= CHANGE_SHARE]
     parts += [f"{m['name']} {m['sign']}" for m in named(effects)][:NAMED - len(parts)]
     return "mostly: " + ", ".join(parts) if parts else NOTHING
 
@@ -283,7 +296,7 @@ def record(run: LoadedRun, data_root: str | None = None, samples: int = 500, see
     for title in effects[0]["best_share"]:
         out[f"discovered_moving_{title.replace(' ', '_')}"] = sum(e["best_share"][title] >= MIN_SHARE for e in effects)
     for noun in effects[0]["changed"]:
-        out[f"discovered_changing_{noun}"] = sum(e["changed"][noun] >= CHANGE_SHARE for e in effects)
+        out[f"discovered_changing_{noun}"] = sum(e["changed"][noun]["share"] >= CHANGE_SHARE for e in effects)
     if "identity_distance" in effects[0]:
         out["discovered_identity_distance"] = round(sum(e["identity_distance"] for e in effects) / len(effects), 4)
     return out
