@@ -71,7 +71,8 @@ def test_a_label_names_only_steady_strong_changes():
     assert discovered.label(effects) == "mostly: Smiling +, Bangs -"
     assert discovered.label({"moved": effects["moved"][2:]}) == discovered.NOTHING
     changed = {"digit": {"share": 0.7, "most": ["digit 7", "digit 0", 0.2]}}
-    assert discovered.label({**effects, "changed": changed}) == "mostly: changes the digit, most often digit 7 → digit 0, Smiling +, Bangs -"
+    named = discovered.label({**effects, "changed": changed})
+    assert named == "mostly: changes the digit, most often digit 7 → digit 0, Smiling +, Bangs -"
     assert discovered.label({"moved": [], "changed": {"digit": {"share": 0.4, "most": ["digit 7", "digit 0", 0.2]}}}) == discovered.NOTHING
 
 
