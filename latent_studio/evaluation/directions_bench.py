@@ -9,9 +9,9 @@ threads (everything else runs on one). --compare names both methods' directions 
 method, how many of the top ten move some score of each judge one way for >= 80% of samples
 (`evaluate`'s monotone test), how many get a name, how far identity moves, and how alike the
 directions are (mean |cos| between them; SeFa's are orthogonal). For CelebA it adds the labelled
-directions' numbers that `evaluate` recorded. --strips writes <run>.png per run: a row per
+directions' numbers that `evaluate` recorded. --strips writes a sheet per run: a row per
 direction (the stored ones, or DEFAULT_METHOD's), the same face moved from -REACH to +REACH, for
-two faces side by side. --write stores the directions in the run as `evaluate` does.
+two faces side by side (<folder>-<run>.png). --write stores the directions in the run as `evaluate` does.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=500)
     parser.add_argument("--threads", type=int, default=2, help="threads for the timing; the rest runs on one")
     parser.add_argument("--compare", action="store_true", help="name both methods' directions and compare them")
-    parser.add_argument("--strips", type=Path, help="folder for <run>.png strip sheets")
+    parser.add_argument("--strips", type=Path, help="folder for the strip sheets, <folder>-<run>.png")
     parser.add_argument("--write", action="store_true", help="store the directions in each run, as evaluate does")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -115,7 +115,7 @@ def main() -> None:
         if args.strips:
             found = discovered.discovered(run, args.data_root)
             args.strips.mkdir(parents=True, exist_ok=True)
-            strips(run, found, args.strips / f"{run.path.name}.png")
+            strips(run, found, args.strips / f"{run.path.parent.name}-{run.path.name}.png")  # seed-recipe/ repeats names
             for i, label in enumerate(found.labels[:SHOWN]):
                 print(f"    strip row {i}: {label}")
 
