@@ -265,7 +265,7 @@ def load(run_dir: Path, dim: int) -> Discovered:
     return Discovered(directions, labels, info)
 
 
-def discovered(run: LoadedRun, data_root: str | None = None, samples: int = 200) -> Discovered:
+def discovered(run: LoadedRun, data_root: str | None = None, samples: int = 64) -> Discovered:
     """The run's stored directions when they were found for its current checkpoint; otherwise
     found and named now (fewer samples than `evaluate` uses) and kept in the run if it can be written."""
     try:
