@@ -40,7 +40,7 @@ def test_a_run_that_cannot_load_shows_its_error_and_the_training_tab(model, mess
 
 def test_tabs_follow_the_family():
     assert [t.label for t in open_page(model="infogan").tabs] == [
-        "Sliders", "InfoGAN codes", "Sample bank", "Interpolation", "Perturbation", "Your image", "Training",
+        "Sliders", "InfoGAN codes", "Discovered directions", "Sample bank", "Interpolation", "Perturbation", "Your image", "Training",
         "Colorize & translate"]
     assert "Classes" in [t.label for t in open_page(model="cgan").tabs]
     assert "VAE manifold" in [t.label for t in open_page(model="vae").tabs]

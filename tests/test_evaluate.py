@@ -10,7 +10,7 @@ from latent_studio.evaluation import evaluate as evaluate_module
 from latent_studio.evaluation.evaluate import attribute_directions, class_shares, direction_effects, evaluate_run, image_statistics
 from latent_studio.families import classifier as classifier_module
 from latent_studio.families.run_models import load_run
-from latent_studio.runs.files import read_config
+from latent_studio.runs.files import DISCOVERED, read_config
 from latent_studio.training.trainer import new_config, train
 from tests.conftest import TINY
 
@@ -35,6 +35,8 @@ def test_evaluate_infogan_records_every_metric(tmp_path, fake_classifier):
     assert 0.1 <= results["purity"] <= 1 and 0 <= results["precision"] <= 1
     assert read_config(run).metrics["purity"] == results["purity"]  # recorded in config.json
     assert (run / "nearest.png").is_file()
+    assert (run / DISCOVERED).is_file() and results["discovered_method"] == "sefa"  # directions found and named for the explorer
+    assert results["discovered_changing_class"] >= 0 and results["discovered_moving_classes"] >= 0  # the class judge was asked
 
 
 def test_evaluate_without_a_classifier_says_what_it_skipped(tmp_path, monkeypatch):

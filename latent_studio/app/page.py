@@ -21,6 +21,7 @@ from latent_studio.app.views import (
     classes,
     codes,
     colorize,
+    discovered,
     interpolation,
     manifold,
     perturbation,
@@ -38,7 +39,7 @@ from latent_studio.families import AUTOREGRESSIVE, LATENT
 ICON = Path(__file__).resolve().parent / "icon.png"
 ALWAYS = [training, colorize]
 VIEWS = {
-    LATENT: [sliders, codes, classes, attributes, bank, interpolation, perturbation, manifold, your_image, *ALWAYS],
+    LATENT: [sliders, codes, classes, attributes, discovered, bank, interpolation, perturbation, manifold, your_image, *ALWAYS],
     AUTOREGRESSIVE: [pixels, *ALWAYS],
     None: ALWAYS,
 }

@@ -3,8 +3,10 @@
 For the latent models: a domain FID and Inception-Score analogue from the dataset's classifier
 (with the real test set's FID as the floor), k-NN precision and recall, a nearest-neighbour
 memorization check, InfoGAN's code purity and continuous-code effects, conditional models' class
-accuracy, colour, brightness and border statistics against the real images, and for faces the
-attribute directions the explorer offers as sliders (only those that move their attribute).
+accuracy, colour, brightness and border statistics against the real images, for faces the
+attribute directions the explorer offers as sliders (only those that move their attribute), and
+for every latent model the directions found without labels and named by the judges
+(latent_studio.evaluation.discovered).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from torch.utils.data import DataLoader, Subset
 from torchvision.utils import save_image
 
 from latent_studio.data.datasets import celeba_attributes, load_dataset, to_unit
+from latent_studio.evaluation import discovered
 from latent_studio.evaluation.metrics import frechet_distance, gaussian, inception_score, nearest_neighbours, precision_recall, purity
 from latent_studio.families import AUTOREGRESSIVE, IMG2IMG
 from latent_studio.families.classifier import batched, load_classifier
@@ -234,6 +237,7 @@ def evaluate_run(run_dir: str | Path, data_root: str | None = None, samples: int
     if "encoder" in run.modules and cfg.latent.dim == 2:  # the manifold view's scatter, without the dataset
         means, labels = encode_test_set(run, data_root)
         atomic_write(run_dir / ENCODED_TEST, lambda tmp: save_file({"means": means, "labels": labels}, tmp))
+    results.update(discovered.record(run, data_root, min(samples, 500), seed))
     results.update(image_statistics(fake, test))
     results.update(memorization(run_dir, fake, train, test))
     record_metrics(run_dir, results)

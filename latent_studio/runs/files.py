@@ -33,6 +33,7 @@ CONFIG = "config.json"
 STATE = "state.pt"
 METRICS = "metrics.jsonl"
 DIRECTIONS = "directions.safetensors"  # face attribute directions, written by `evaluate`
+DISCOVERED = "discovered.safetensors"  # directions found without labels and named by the judges, written by `evaluate`
 ENCODED_TEST = "encoded_test.safetensors"  # a 2-D VAE's encoded test set (means, labels), written by `evaluate`
 TEST_DIGITS = "test_digits.safetensors"  # held-out digits a PixelCNN completes in the explorer, written by `evaluate`
 

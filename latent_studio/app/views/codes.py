@@ -30,7 +30,7 @@ def available(page: Page) -> bool:
 def render(page: Page) -> None:
     run = page.run
     spec = run.config.latent
-    names = code_names.load(run.path, spec.categorical)
+    names = code_names.load(run.path, spec.categorical, code_names.judged(run.config))
     panel = session.key(PANEL)
     session.continuous_moved(reported(panel))
     sample = build(spec, session.state())
