@@ -26,6 +26,7 @@ from PIL import Image
 
 from latent_studio.app import mode
 from latent_studio.app.img2img.editor import mask_editor
+from latent_studio.app.img2img.framing import face_choice, tell
 from latent_studio.app.request_limits import BodyLimit, ClientBudget, FolderCap, client_id
 from latent_studio.app.runs import RunEntry, scan, shipped_folder
 from latent_studio.data.uploads import UploadError, UploadLimits
@@ -173,16 +174,18 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             before_path, after_path = results.save({"lightness": before, "colorized": result})
             return (before_path, after_path), after_path
 
-    def do_translate(photo: dict | None, model: str, direction: str, request: gr.Request = None) -> tuple[str | None, ...]:
+    def do_translate(photo: dict | None, model: str, direction: str, find_face: bool = True,
+                     request: gr.Request = None) -> tuple[str | None, ...]:
         """Translate a photo: the translation, and for a run that translates back the round trip and its |A - A'| map."""
         with budgeted(request):
             source = upload_source(photo, allowed)
             run = _pick(image_to_image_runs(folders).translators, model, "translation")
             try:
                 one_way = len(serving(run.config).routes) == 1  # the radio means nothing to it
-                t = translate(source, run.path, None if one_way else direction, LIMITS)
+                t = translate(source, run.path, None if one_way else direction, LIMITS, find_face)
             except ValueError as e:  # a direction the model was not trained for
                 raise gr.Error(str(e)) from e
+            tell(t.framing)
             return tuple(results.save({"translated": t.output, "round-trip": t.reconstruction, "error": t.error_map}))
 
     def do_upscale(photo: dict | None, model: str, request: gr.Request = None) -> tuple[tuple[str, str], str]:
@@ -193,7 +196,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             before_path, after_path = results.save({"bicubic": result.bicubic(), "upscaled": result.output})
             return (before_path, after_path), after_path
 
-    def do_inpaint(edit: dict | None, model: str, request: gr.Request = None) -> tuple[tuple[str, str], str]:
+    def do_inpaint(edit: dict | None, model: str, find_face: bool = True, request: gr.Request = None) -> tuple[tuple[str, str], str]:
         """Fill the painted region of a photo: returns (erased, filled) for the slider and a PNG file to download."""
         with budgeted(request):
             photo, mask = editor.take(edit)
@@ -202,7 +205,8 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             if mask is None:
                 raise gr.Error("Paint over the part of the photo you want filled first.")
             photo, mask = (x if isinstance(x, bytes) else upload_source(x, allowed) for x in (photo, mask))
-            result = inpaint(photo, mask, _pick(image_to_image_runs(folders).inpainters, model, "inpainting").path, LIMITS)
+            result = inpaint(photo, mask, _pick(image_to_image_runs(folders).inpainters, model, "inpainting").path, LIMITS, find_face)
+            tell(result.framing)
             erased_path, filled_path = results.save({"erased": result.erased, "filled": result.output})
             return (erased_path, filled_path), filled_path
 
@@ -238,8 +242,8 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             gr.Markdown("Translate a photo to another style: summer to winter and back, a face between CelebA's women and men, "
                         "a face into an anime drawing (one way), or a facade label map to a photo. "
                         "A model that translates both ways also shows the round trip and its error. "
-                        "Face models read the centre square of the photo, framed as their training faces were: "
-                        "crop a portrait to the head and shoulders for the best result.")
+                        "Face models find the face in the photo and frame it as their training faces were "
+                        "(eyes level, at the same place and size).")
             with gr.Row():
                 with gr.Column():
                     source = photo_input("Photo")
@@ -248,6 +252,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
                     direction = gr.Radio(directions, value=directions[0],
                                          label="Direction, for a model that translates both ways (summer2winter: A = summer, B = winter; "
                                                "discogan-gender: A = women, B = men); a one-way model ignores it")
+                    t_face = face_choice()
                     t_go = gr.Button("Translate", variant="primary")
                 with gr.Column():
                     translated = gr.Image(label="Translation", type="pil")
@@ -255,7 +260,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
                         reconstruction = gr.Image(label="Round trip A -> B -> A'", type="pil")
                         error = gr.Image(label="|A - A'| error", type="pil")
             gr.Examples(sorted(str(p) for p in (EXAMPLES / "translate").glob("*.jpg")), inputs=source, label="Examples")
-            t_go.click(do_translate, [source, t_model, direction], [translated, reconstruction, error], api_name="translate",
+            t_go.click(do_translate, [source, t_model, direction, t_face], [translated, reconstruction, error], api_name="translate",
                        preprocess=False)
         with gr.Tab("Upscale x4"):
             gr.Markdown(f"Make a small photo four times larger. The model adds the edges and texture that plain (bicubic) "
@@ -273,12 +278,13 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             u_go.click(do_upscale, [small_photo, u_model], [u_compare, u_download], api_name="upscale", preprocess=False)
         with gr.Tab("Inpaint"):
             gr.Markdown("Paint over part of a face (the brush, in magenta) and the model fills it in from what surrounds it. "
-                        "It paints at 64 pixels on the face models' framing (a face filling the picture), so the filled region "
+                        "It paints at 64 pixels in the face it finds, framed as its training faces were, so the filled region "
                         "is soft on a large photo; everything you did not paint stays as it was.")
             with gr.Row():
                 with gr.Column():
                     editor = mask_editor("Photo: paint the region to fill", elem_id="inpaint-editor")
                     i_model = model_choice(inpainters)
+                    i_face = face_choice()
                     i_go = gr.Button("Fill", variant="primary")
                 with gr.Column():
                     i_compare = gr.ImageSlider(label="Erased / filled", type="pil")
@@ -288,7 +294,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             example = gr.Image(type="filepath", visible=False)
             gr.Examples(sorted(str(p) for p in (EXAMPLES / "inpaint").glob("*.png")), inputs=example, label="Held-out faces")
             example.change(lambda path: path, example, editor, api_name=False, show_progress="hidden")
-            i_go.click(do_inpaint, [editor, i_model], [i_compare, i_download], api_name="inpaint", preprocess=False)
+            i_go.click(do_inpaint, [editor, i_model, i_face], [i_compare, i_download], api_name="inpaint", preprocess=False)
         blocks.load(choices, None, [model, t_model, u_model, i_model], api_name=False)
     blocks.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return blocks
