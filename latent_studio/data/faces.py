@@ -288,7 +288,7 @@ def marked(photo: Image.Image, framing: Framing, side: int = 384) -> Image.Image
     in gray: what the model read, shown where it came from."""
     scale = min(1.0, side / max(photo.size))
     shown = photo.convert("RGB").resize((max(1, round(photo.width * scale)), max(1, round(photo.height * scale))), Image.BILINEAR)
-    pixels = np.ascontiguousarray(np.asarray(shown))
+    pixels = np.array(shown)
     thick = max(2, round(max(shown.size) / 160))
     if framing.face is None:
         w, h = photo.size

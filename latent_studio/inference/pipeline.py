@@ -215,7 +215,7 @@ def translate_many(
     framings: list[Framing | None] = [None] * len(photos)
     if served.faces and find_face:  # a face model reads faces framed as its training crops were
         framings = [frame_face(p, FACE_SIDE) for p in photos]
-        photos = [f.image for f in framings]
+        photos = [f.image if f.face else centre_square(p) for f, p in zip(framings, photos)]
     elif served.square:
         photos = [centre_square(p) for p in photos]
     inputs = [_resized(p, work_size(p.size, served.input_size, served.multiple)) for p in photos]
@@ -241,9 +241,9 @@ def translate_many(
 
 
 def translate(upload: Upload, run: str | os.PathLike | LoadedRun, direction: str | None = None,
-              limits: UploadLimits = UploadLimits()) -> Translation:
+              limits: UploadLimits = UploadLimits(), find_face: bool = True) -> Translation:
     """One photo translated; see translate_many."""
-    return translate_many([upload], run, direction, limits)[0]
+    return translate_many([upload], run, direction, limits, find_face)[0]
 
 
 @dataclass(frozen=True)
