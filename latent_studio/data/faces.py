@@ -8,8 +8,9 @@ roll) to put its eyes where CelebA's are.
 Two steps, both offline and small:
 
 1. OpenCV's frontal-face Haar cascade (it ships inside the opencv-python wheel) finds a face box. It
-   only sees faces within about 15 degrees of upright, so it also looks at the photo turned by
-   +-ANGLE. The box gives a first guess of the eyes (where they sit in the boxes of training faces).
+   only sees faces within about 15 degrees of upright, so it also looks at the photo turned 20 degrees
+   each way, and keeps the box it is surest of. The box gives a first guess of the eyes (where they sit
+   in the boxes of training faces).
 2. A cascade of linear regressors on HOG features (a supervised descent method) moves that guess onto
    the eyes: each stage warps the photo by the current guess into CelebA's frame, reads it, and
    predicts where the true eyes are in that frame. Its weights (face_locator.safetensors, about
@@ -42,12 +43,10 @@ EYES = np.array([[24.6, 32.9], [38.9, 32.9]])
 FRAME = 64  # the size EYES is given at
 LOCATOR = Path(__file__).with_name("face_locator.safetensors")
 CASCADE = "haarcascade_frontalface_alt2.xml"
-ANGLES = (0.0, -30.0, 30.0)  # the detector looks at the photo turned by these (degrees): it finds faces within about 15 of upright
+ANGLES = (0.0, -20.0, 20.0)  # the detector looks at the photo turned by these (degrees): it finds faces within about 15 of upright
 DETECT_SIDE = 512  # the detector works on the photo with its longer side at most this (a face is still dozens of pixels)
 MIN_FACE = 24  # smallest face box looked for, in detector pixels (the cascade's own window is 20)
 NEIGHBOURS = 4  # overlapping hits a box needs to count: fewer finds more faces and more faces that are not there
-# The regressors' view: CelebA's frame from -16 to 80 (a margin of a quarter of the crop on each side) at 48 x 48.
-WINDOW, WINDOW_FROM, WINDOW_TO = 48, -16.0, 80.0
 NO_FACE = ("No face found in this photo, so the model reads its centre square instead. For a better result, "
            "upload a photo where one face looks at the camera, upright and at least about 40 pixels across.")
 
@@ -139,7 +138,8 @@ def _cascade() -> cv2.CascadeClassifier:
 @lru_cache(maxsize=1)
 def locator() -> dict[str, np.ndarray]:
     """The eye locator's weights: box_eyes (where the eyes sit in a detector's box, as fractions of its
-    width from its corner) and the regressors stage0, stage1, ... ([features + 1, 4] each)."""
+    width from its corner) and the regressors stage0, stage1, ... ([features + 1, 4] each) with their
+    views view0, view1, ... (see window_features)."""
     return load_file(str(LOCATOR))
 
 
@@ -165,16 +165,17 @@ def _turned(image: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def detect(image: np.ndarray) -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
-    """Face boxes in a gray image, largest first: each box (in the turned image) with the 2 x 3 matrix that
-    takes the turned image's pixels to the image's. The image is looked at upright first, then turned by
-    each of the other ANGLES until a face is found (each look costs as much as the first)."""
+    """Face boxes in a gray image, looked for upright and turned by each of ANGLES: each box (in the turned
+    image) with the 2 x 3 matrix that takes the turned image's pixels back to the image's, the surest first
+    (the most overlapping hits: a face is hit most often at the turn nearest its own roll, where its box is
+    also best placed)."""
     equalized = cv2.equalizeHist(image)
+    found = []
     for angle in ANGLES:
         turned, back = _turned(equalized, angle)
-        boxes, _ = _cascade().detectMultiScale2(turned, scaleFactor=1.1, minNeighbors=NEIGHBOURS, minSize=(MIN_FACE, MIN_FACE))
-        if len(boxes):
-            return sorted((((int(x), int(y), int(w), int(h)), back) for x, y, w, h in boxes), key=lambda f: -f[0][2])
-    return []
+        boxes, hits = _cascade().detectMultiScale2(turned, scaleFactor=1.1, minNeighbors=NEIGHBOURS, minSize=(MIN_FACE, MIN_FACE))
+        found += [(int(n), (int(x), int(y), int(w), int(h)), back) for (x, y, w, h), n in zip(boxes, np.ravel(hits))]
+    return [(box, back) for _, box, back in sorted(found, key=lambda f: (-f[0], -f[1][2]))]
 
 
 def box_guess(box: tuple[int, int, int, int], back: np.ndarray, box_eyes: np.ndarray) -> np.ndarray:
@@ -185,36 +186,39 @@ def box_guess(box: tuple[int, int, int, int], back: np.ndarray, box_eyes: np.nda
     return eyes @ back[:, :2].T + back[:, 2]
 
 
-def window_features(image: np.ndarray, eyes: np.ndarray) -> np.ndarray:
-    """HOG features of a gray image warped so that `eyes` sit at CelebA's eye positions, seen through
-    the regressors' window (WINDOW x WINDOW pixels over CelebA's frame from WINDOW_FROM to WINDOW_TO)."""
-    scale = WINDOW / (WINDOW_TO - WINDOW_FROM)
-    m = frame_matrix(eyes, FRAME)
-    m = np.diag([scale, scale]) @ m
-    m[:, 2] -= WINDOW_FROM * scale
-    view = warp(image, m, WINDOW)
-    return _hog().compute(view).ravel()
+def window_features(image: np.ndarray, eyes: np.ndarray, view: np.ndarray) -> np.ndarray:
+    """HOG features of a gray image warped so that `eyes` sit at CelebA's eye positions, seen through a
+    regressor's view: (side, start, end), a side x side window over CelebA's 64 px frame from start to end
+    in both directions (the first stages see a margin around the face, the last only around the eyes)."""
+    side, start, end = int(view[0]), float(view[1]), float(view[2])
+    scale = side / (end - start)
+    m = scale * frame_matrix(eyes, FRAME)
+    m[:, 2] -= start * scale
+    return _hog(side).compute(warp(image, m, side)).ravel()
 
 
-@lru_cache(maxsize=1)
-def _hog() -> cv2.HOGDescriptor:
-    return cv2.HOGDescriptor((WINDOW, WINDOW), (16, 16), (8, 8), (8, 8), 9)
+@lru_cache(maxsize=4)
+def _hog(side: int) -> cv2.HOGDescriptor:
+    return cv2.HOGDescriptor((side, side), (16, 16), (8, 8), (8, 8), 9)
 
 
-def refine(image: np.ndarray, eyes: np.ndarray, stages: list[np.ndarray]) -> np.ndarray:
+Stage = tuple[np.ndarray, np.ndarray]  # a regressor: its view (see window_features) and weights [features + 1, 4]
+
+
+def refine(image: np.ndarray, eyes: np.ndarray, stages: list[Stage]) -> np.ndarray:
     """The eyes moved by each regressor stage in turn (see the module's docstring): [2, 2] in the
     image's pixels."""
-    for weights in stages:
-        features = np.append(window_features(image, eyes), 1.0)
+    for view, weights in stages:
+        features = np.append(window_features(image, eyes, view), 1.0)
         in_frame = EYES + (features @ weights).reshape(2, 2)  # where the eyes are in the frame the guess made
         back = cv2.invertAffineTransform(frame_matrix(eyes, FRAME))
         eyes = in_frame @ back[:, :2].T + back[:, 2]
     return eyes
 
 
-def locator_stages() -> list[np.ndarray]:
+def locator_stages() -> list[Stage]:
     weights = locator()
-    return [weights[f"stage{i}"] for i in range(sum(k.startswith("stage") for k in weights))]
+    return [(weights[f"view{i}"], weights[f"stage{i}"]) for i in range(sum(k.startswith("stage") for k in weights))]
 
 
 def in_frame(eyes: np.ndarray, guess: np.ndarray) -> np.ndarray:
@@ -224,7 +228,8 @@ def in_frame(eyes: np.ndarray, guess: np.ndarray) -> np.ndarray:
 
 
 def find_face(photo: Image.Image) -> Face | None:
-    """The largest face in an (upright, RGB) photo with its eyes located, or None when there is none."""
+    """The face in an (upright, RGB) photo that the detector is surest of, with its eyes located, or None
+    when there is none."""
     image, scale = gray(photo)
     found = detect(image)
     if not found:

@@ -26,30 +26,43 @@ from safetensors.numpy import save_file
 from latent_studio.data import faces
 from latent_studio.data.datasets import data_root
 
-STAGES = 4
+# Each stage's view (side, start, end: see faces.window_features): wide while the guess may be far off, then
+# closer around the eyes, where a few pixels matter.
+VIEWS = [(48, -16, 80), (48, -16, 80), (48, 0, 64), (48, 0, 64), (48, 8, 56)]
 RIDGE = 1.0  # times the mean squared feature norm: how strongly each regression is pulled to zero
-SCALES, ROLL = (0.8, 3.0), 32.0  # wider than the measurement's (1 to 2.5, +-25 degrees): uploads vary more
+SCALES, ROLL = (0.8, 3.0), 30.0  # wider than the measurement's (1 to 2.5, +-25 degrees): uploads vary more
 
 
-def fit(root: Path, count: int, seed: int = 0) -> dict[str, np.ndarray]:
-    grays, truths, found = [], [], []
+Sample = tuple[np.ndarray, np.ndarray, tuple, np.ndarray]  # gray photo, true eyes, detector's box, its turned-to-photo matrix
+
+
+def collect(root: Path, count: int, seed: int = 0) -> list[Sample]:
+    """Training faces pasted into training photos, each with the box the detector is surest of; faces it misses
+    or mistakes for something in the background are left out (such a box says nothing about where eyes sit)."""
+    samples = []
     for photo, eyes, _ in faces.pasted_faces(root, "train", count, seed, SCALES, ROLL):
         image = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
         boxes = faces.detect(image)
-        if not boxes:
-            continue
-        # The box nearest the face: a box on the background says nothing about where eyes sit in boxes.
-        box, back = min(boxes, key=lambda b: np.abs(faces.box_guess(b[0], b[1], np.array([[0.3, 0.4], [0.7, 0.4]])) - eyes).sum())
-        grays.append(image)
-        truths.append(eyes)
-        found.append((box, back))
-    print(f"the detector found {len(grays)} of {count} pasted faces")
+        if boxes and _on_the_face(eyes, *boxes[0]):
+            samples.append((image, eyes, *boxes[0]))
+    print(f"the detector found {len(samples)} of {count} pasted faces")
+    return samples
+
+
+def _on_the_face(eyes: np.ndarray, box: tuple, back: np.ndarray) -> bool:
+    """Whether a box is on the face: its rough guess of the eyes lands within half an eye distance of them."""
+    guess = faces.box_guess(box, back, np.array([[0.3, 0.38], [0.7, 0.38]]))
+    return bool(np.linalg.norm(guess - eyes, axis=1).max() < 0.5 * np.linalg.norm(eyes[1] - eyes[0]))
+
+
+def fit(samples: list[Sample], seed: int = 0, views=VIEWS, ridge: float = RIDGE) -> dict[str, np.ndarray]:
+    grays, truths = [s[0] for s in samples], [s[1] for s in samples]
     relative = []
-    for eyes, (box, back) in zip(truths, found):
+    for _, eyes, box, back in samples:
         to_turned = cv2.invertAffineTransform(back)
         relative.append(((eyes @ to_turned[:, :2].T + to_turned[:, 2]) - box[:2]) / box[2])
     box_eyes = np.median(np.array(relative), 0)
-    guesses = [faces.box_guess(box, back, box_eyes) for box, back in found]
+    guesses = [faces.box_guess(box, back, box_eyes) for _, _, box, back in samples]
     # Twice the faces: each also starts from another face's box error (as it lands in CelebA's frame), so every
     # stage sees more of the ways the box misses than the faces alone show.
     rng = np.random.default_rng(seed + 1)
@@ -62,14 +75,14 @@ def fit(root: Path, count: int, seed: int = 0) -> dict[str, np.ndarray]:
         truths.append(truths[i])
         guesses.append(error @ back[:, :2].T + back[:, 2])
     weights = {"box_eyes": box_eyes.astype(np.float32)}
-    for stage in range(STAGES):
-        x = np.array([np.append(faces.window_features(g, e), 1.0) for g, e in zip(grays, guesses)])
+    for stage, view in enumerate(np.array(views, dtype=np.float32)):
+        x = np.array([np.append(faces.window_features(g, e, view), 1.0) for g, e in zip(grays, guesses)])
         y = np.array([(faces.in_frame(t, e) - faces.EYES).ravel() for t, e in zip(truths, guesses)])
-        ridge = RIDGE * (x[:, :-1] ** 2).sum(1).mean() * np.eye(x.shape[1])
-        ridge[-1, -1] = 0  # the bias is free
-        w = np.linalg.solve(x.T @ x + ridge, x.T @ y)
-        weights[f"stage{stage}"] = w.astype(np.float32)
-        guesses = [faces.refine(g, e, [w]) for g, e in zip(grays, guesses)]
+        penalty = ridge * (x[:, :-1] ** 2).sum(1).mean() * np.eye(x.shape[1])
+        penalty[-1, -1] = 0  # the bias is free
+        w = np.linalg.solve(x.T @ x + penalty, x.T @ y).astype(np.float32)
+        weights[f"stage{stage}"], weights[f"view{stage}"] = w, view
+        guesses = [faces.refine(g, e, [(view, w)]) for g, e in zip(grays, guesses)]
         errors = np.array([np.linalg.norm(faces.in_frame(t, e) - faces.EYES, axis=1).max() for t, e in zip(truths, guesses)])
         print(f"stage {stage}: worse eye within 3 px on {np.mean(errors <= 3):.1%} of the training faces "
               f"(median {np.median(errors):.2f} px)")
@@ -79,11 +92,11 @@ def fit(root: Path, count: int, seed: int = 0) -> dict[str, np.ndarray]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-root", default=None)
-    parser.add_argument("--faces", type=int, default=4000)
+    parser.add_argument("--faces", type=int, default=1500)
     parser.add_argument("--out", default=str(faces.LOCATOR))
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    weights = fit(data_root(args.data_root), args.faces)
+    weights = fit(collect(data_root(args.data_root), args.faces))
     save_file(weights, args.out)
     print(f"wrote {args.out} ({Path(args.out).stat().st_size / 1024:.0f} KB) in {time.perf_counter() - start:.0f} s")
 
