@@ -1,9 +1,10 @@
-# Hugging Face Docker Space (README front matter: sdk docker, app_port 8501), or any Docker host.
-# It runs README's own quick-start commands, as a non-root user.
+# Hugging Face Docker Space (its README front matter: sdk docker, app_port 8501), or any Docker host.
+# It runs README's own quick-start commands, as a non-root user, with the runtime requirements only.
+# `python -m latent_studio space` assembles the folder this builds from (docs/deploy.md).
 
 # The live sliders' browser runtime (onnxruntime-web, README: Sliders at frame rate), installed from
-# the lockfile here, at build time: its wasm file (14 MB) is over the Space's 10 MB per-file limit,
-# so it is never committed, and the app serves it from its own origin, never from a CDN.
+# the lockfile here, at build time, so node_modules is never uploaded; the app serves its files from
+# its own origin, never from a CDN.
 FROM node:20-slim AS browser-runtime
 WORKDIR /build
 COPY package.json package-lock.json ./
@@ -17,6 +18,8 @@ ENV HOME=/home/user PATH=/home/user/.local/bin:$PATH PYTHONUNBUFFERED=1
 ENV LATENT_STUDIO_PUBLIC=1
 WORKDIR /home/user/app
 COPY --chown=user requirements.txt .
+# A Space has no GPU: PyTorch's CPU wheels, about 4 GB lighter than the default CUDA ones.
+ENV PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu PIP_NO_CACHE_DIR=1
 RUN pip install -r requirements.txt
 COPY --chown=user . .
 COPY --from=browser-runtime --chown=user /build/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs \

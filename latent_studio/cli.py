@@ -1,4 +1,5 @@
-"""Command line: python -m latent_studio train | list | evaluate | export | inverter | bench | classifier | presets."""
+"""Command line: python -m latent_studio train | list | evaluate | export | inverter | bench | classifier | presets
+| card | push-run | space."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import shlex
 import signal
 import sys
+from pathlib import Path
 
 
 def _interrupt(signum, frame) -> None:
@@ -177,7 +179,67 @@ def parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("presets", help="list the named presets")
     pr.set_defaults(run=lambda a: _presets())
+
+    cd = sub.add_parser("card", help="write each run's Hub model card (<run>/README.md) from its config.json")
+    cd.add_argument("run_dirs", nargs="+", metavar="RUN")
+    cd.set_defaults(run=_card)
+
+    pu = sub.add_parser("push-run", help="upload a run to a Hub model repo, with its model card (load it back by repo id)")
+    pu.add_argument("run_dir", metavar="RUN")
+    pu.add_argument("repo_id", metavar="USER/NAME")
+    pu.add_argument("--token", help="a Hugging Face write token (default: $HF_TOKEN, else the login `hf auth login` saved)")
+    pu.add_argument("--private", action="store_true")
+    pu.set_defaults(run=_push_run)
+
+    sp = sub.add_parser("space", help="assemble the Hugging Face Space's folder; with --repo-id and a token, upload it")
+    sp.add_argument("out", metavar="OUT", help="a new folder to assemble the Space in")
+    sp.add_argument("--repo-id", metavar="USER/NAME", help="the Space to create or update")
+    sp.add_argument("--token", help="a Hugging Face write token (default: $HF_TOKEN); without one, only says what would go up")
+    sp.add_argument("--private", action="store_true")
+    sp.set_defaults(run=_space)
     return p
+
+
+def _card(args: argparse.Namespace) -> int:
+    from latent_studio.families import kind_of
+    from latent_studio.families.run_models import read_known_config
+    from latent_studio.runs.cards import hub_card
+    from latent_studio.runs.files import CARD
+
+    for run in map(Path, args.run_dirs):
+        cfg = read_known_config(run)
+        (run / CARD).write_text(hub_card(run, cfg, kind_of(cfg.family)))
+        print(run / CARD)
+    return 0
+
+
+def _push_run(args: argparse.Namespace) -> int:
+    from latent_studio.families import kind_of
+    from latent_studio.families.run_models import read_known_config
+    from latent_studio.runs.cards import hub_card
+    from latent_studio.runs.hub import push_run
+
+    run = Path(args.run_dir)
+    cfg = read_known_config(run)
+    url = push_run(run, args.repo_id, hub_card(run, cfg, kind_of(cfg.family), args.repo_id), args.token or None, args.private)
+    print(f"{url}: load it with load_run({args.repo_id!r}), or LATENT_STUDIO_HUB_RUNS={args.repo_id} streamlit run app.py")
+    return 0
+
+
+def _space(args: argparse.Namespace) -> int:
+    from latent_studio.deploy import assemble, upload
+    from latent_studio.runs.hub import is_repo_id
+
+    if args.repo_id and not is_repo_id(args.repo_id):
+        raise ValueError(f"--repo-id {args.repo_id!r} is not a Hub repo id (owner/name)")
+    token = args.token or os.environ.get("HF_TOKEN")
+    space = assemble(args.out)
+    print(space.summary())
+    if not (args.repo_id and token):
+        print(f"nothing uploaded: give --repo-id USER/NAME and --token (or HF_TOKEN) to upload {args.out} to that Space")
+        return 0
+    print(f"uploaded: {upload(space, args.repo_id, token, args.private)}")
+    return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import pickle
 
 import pytest
 import torch
+from safetensors.torch import save as save_safetensors
 from torch import nn
 
 from latent_studio.families.run_models import load_run
@@ -142,19 +143,23 @@ def test_loader_renders_the_generator_kept_at_each_snapshot(tmp_path):
         render(7)
 
 
-def test_weights_over_the_file_limit_are_split_into_parts_and_read_back_whole(tmp_path):
+def test_weights_are_one_file_whatever_their_size_and_old_parts_read_whole_then_go(tmp_path):
     module = nn.Sequential(nn.Linear(100, 100), nn.Linear(100, 100), nn.Linear(100, 100))  # ~40 kB each in float32
     path = tmp_path / "generator.safetensors"
-    save_weights(path, module, limit=50_000)
-    files = sorted(p.name for p in tmp_path.iterdir())
-    assert files == ["generator.safetensors", "generator.safetensors.part2", "generator.safetensors.part3"]
-    assert all((tmp_path / f).stat().st_size <= 50_000 for f in files)
+    tensors = {k: v.contiguous() for k, v in module.state_dict().items()}
+    keys = list(tensors)
+    # weights as an older version split them: the first file says how many parts, the rest follow
+    path.write_bytes(save_safetensors({k: tensors[k] for k in keys[:2]}, metadata={"format": "pt", "parts": "3"}))
+    (tmp_path / "generator.safetensors.part2").write_bytes(save_safetensors({k: tensors[k] for k in keys[2:4]}))
+    (tmp_path / "generator.safetensors.part3").write_bytes(save_safetensors({k: tensors[k] for k in keys[4:]}))
     copy = nn.Sequential(nn.Linear(100, 100), nn.Linear(100, 100), nn.Linear(100, 100))
     load_weights(copy, path)
     assert all(torch.equal(a, b) for a, b in zip(module.state_dict().values(), copy.state_dict().values()))
     (tmp_path / "generator.safetensors.part3").unlink()  # a part gone: a clear error, not half a model
     with pytest.raises(CheckpointError, match="missing weights"):
         load_weights(copy, path)
-    save_weights(path, module)  # small enough for one file again: the old parts go
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["generator.safetensors"]
-    load_weights(copy, path)
+    big = nn.Linear(2000, 2000)  # 16 MB in float32: still one file
+    save_weights(path, big)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["generator.safetensors"]  # the old parts go
+    assert path.stat().st_size > 16_000_000
+    load_weights(nn.Linear(2000, 2000), path)

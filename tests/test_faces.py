@@ -115,3 +115,35 @@ def test_a_face_inpainter_paints_in_the_framed_face_and_leaves_the_rest(portrait
     out = np.asarray(result.output).astype(int)
     assert np.array_equal(out[mask == 0], photo[mask == 0].astype(int))  # only painted pixels change
     assert np.abs(out[mask > 0] - photo[mask > 0]).mean() > 3  # and they were painted
+
+
+def test_your_image_shows_the_face_found_and_says_when_there_is_none(monkeypatch, tmp_path, portrait):
+    from streamlit.testing.v1 import AppTest
+
+    from latent_studio import PROJECT
+    from tests.explorer_runs import checked, images
+
+    monkeypatch.setenv("LATENT_STUDIO_RUNS", str(SHIPPED))
+    monkeypatch.setenv("LATENT_STUDIO_USER_RUNS", str(tmp_path / "user"))
+    monkeypatch.setenv("LATENT_STUDIO_DATA", str(tmp_path / "data"))
+    at = AppTest.from_file(str(PROJECT / "latent_studio" / "app" / "page.py"), default_timeout=120)
+    at.query_params.update(model="sngan-celeba")
+    checked(at.run())
+    at.session_state["view"] = "Your image"
+    checked(at.run())
+    [framing] = [r for r in at.radio if r.label == "Framing"]
+    assert framing.options == ["Find the face", "Centre square"] and framing.value == "Find the face"
+    at.file_uploader[0].set_value(("face.png", _png(Image.fromarray(portrait[0])), "image/png"))
+    checked(at.run())
+    assert not at.warning and len(images(at)) == 3  # the photo with the square found, yours framed, the closest
+    at.file_uploader[0].set_value(("sky.png", _png(Image.new("RGB", (200, 150), (90, 140, 200))), "image/png"))
+    checked(at.run())
+    assert [w.value for w in at.warning] == [faces.NO_FACE] and len(images(at)) == 3
+
+
+def _png(image: Image.Image) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()

@@ -1,6 +1,7 @@
 """A new image-to-image family is served by registering it: a throwaway x2 upscaler, registered for
 one test, shows up wherever the app, the pipeline, evaluation and the benchmark list families or
-read how a run is served, with no change to any of them, and is gone once unregistered."""
+read how a run is served, with no change to any of them, and is gone once unregistered. A new task
+is one declaration beside it: the Gradio tab and API endpoint of its tool offer its runs."""
 
 import json
 from contextlib import contextmanager
@@ -15,9 +16,9 @@ from latent_studio.app.tools.img2img_bench import main as bench_main
 from latent_studio.evaluation.img2img_eval import evaluate_run
 from latent_studio.families import FAMILIES, IMG2IMG, family_names, translation_directions
 from latent_studio.families.base import register
-from latent_studio.families.img2img import PAIRED, Img2ImgFamily, make_generator
+from latent_studio.families.img2img import PAIRED, TASKS, Img2ImgFamily, Task, declare, make_generator
 from latent_studio.families.run_models import save_run
-from latent_studio.inference.pipeline import translate
+from latent_studio.inference.pipeline import colorize, translate
 from latent_studio.training.trainer import new_config
 from tests.img2img_helpers import photo, write_data_root
 
@@ -63,8 +64,8 @@ def test_a_registered_family_is_served_measured_and_benchmarked_as_it_describes_
         run = tmp_path / "doubler"
 
         assert Doubler.name in family_names(IMG2IMG) and "small_to_large" in translation_directions()
-        colorizers, translators, upscalers, inpainters = image_to_image_runs([tmp_path])
-        assert list(translators) == ["doubler"] and not colorizers and not upscalers and not inpainters  # the Translate tab's models
+        runs = image_to_image_runs([tmp_path])
+        assert list(runs["translate"]) == ["doubler"] and not any(runs[t] for t in ("colorize", "upscale", "inpaint"))
         radio = next(block for block in build([tmp_path]).blocks.values() if isinstance(block, gr.Radio))
         assert "small_to_large" in [value for _, value in radio.choices]
 
@@ -77,3 +78,45 @@ def test_a_registered_family_is_served_measured_and_benchmarked_as_it_describes_
         metrics = evaluate_run(run, data_root, write=False)  # a paired task: beside the mean photo
         assert {"baseline_l1", "baseline_psnr", "baseline_ssim"} <= set(metrics)
     assert Doubler.name not in family_names() and "small_to_large" not in translation_directions()
+
+
+class Sharpener(Doubler):
+    """The same network under a task of its own, declared here and nowhere else."""
+
+    name = "test-sharpener"
+    directions = ("blurred_to_sharp",)
+
+    def serving(self):
+        return self.served_as(SHARPEN, {"blurred_to_sharp": ("generator", None)}, scale=2)
+
+
+@contextmanager
+def declared(task: Task):
+    name = declare(task)
+    try:
+        yield name
+    finally:
+        TASKS.pop(name)
+
+
+SHARPEN = "test-sharpen"
+
+
+def test_a_new_task_is_one_declaration_that_the_app_api_and_pipeline_read(tmp_path):
+    with declared(Task(SHARPEN, "translate", "a sharpener", "the sharp photo")), registered(Sharpener):
+        cfg = new_config(Sharpener.name, "paired", 2, image_size=32)
+        save_run(tmp_path / "sharpener", cfg, Sharpener(cfg).build())
+        assert list(image_to_image_runs([tmp_path])["translate"]) == ["sharpener"]
+        app = build([tmp_path])
+        dropdowns = [b for b in app.blocks.values() if isinstance(b, gr.Dropdown)]
+        assert ["sharpener"] in [[value for _, value in d.choices] for d in dropdowns]  # the Translate tab offers it
+        assert "/translate" in app.get_api_info()["named_endpoints"]
+        assert translate(photo(3, (48, 40)), tmp_path / "sharpener").output.size == (96, 80)
+        with pytest.raises(ValueError, match="test-sharpener model .* \\(a sharpener\\); this needs a colorizer"):
+            colorize(photo(1, (48, 40)), tmp_path / "sharpener")
+
+
+def test_a_task_whose_tool_has_no_tab_is_refused_by_name(tmp_path):
+    with declared(Task(SHARPEN, "sharpen", "a sharpener", "the sharp photo")):
+        with pytest.raises(ValueError, match="tools with no tab or handler: sharpen"):
+            build([tmp_path])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from pathlib import Path
 
 import streamlit as st
 
@@ -16,51 +17,8 @@ PAD = 280  # CSS pixels a side: ten times MNIST's 28
 PREFIX = "data:image/png;base64,"
 MAX_CHARS = 2 * 2**20  # a 280 x 280 PNG is a few kB; anything this large was not drawn on the pad
 
-_JS = """
-export default function ({ data, parentElement, setStateValue }) {
-  let root = parentElement.querySelector(".pad");
-  if (!root) {
-    root = document.createElement("div");
-    root.className = "pad";
-    root.innerHTML = '<canvas aria-label="Drawing pad" role="img"></canvas>' +
-      '<div class="buttons"><button type="button" class="use">Use this drawing</button>' +
-      '<button type="button" class="clear">Clear</button></div>';
-    parentElement.appendChild(root);
-    const canvas = root.querySelector("canvas");
-    canvas.width = canvas.height = data.size;
-    const ctx = canvas.getContext("2d");
-    const clear = () => { ctx.fillStyle = "#000"; ctx.fillRect(0, 0, data.size, data.size); };
-    clear();
-    ctx.strokeStyle = "#fff"; ctx.lineWidth = data.brush; ctx.lineCap = "round"; ctx.lineJoin = "round";
-    let last = null;
-    const at = (e) => { const r = canvas.getBoundingClientRect();
-                        return [(e.clientX - r.left) * data.size / r.width, (e.clientY - r.top) * data.size / r.height]; };
-    canvas.addEventListener("pointerdown", (e) => { canvas.setPointerCapture(e.pointerId); last = at(e);
-                                                     ctx.beginPath(); ctx.moveTo(...last); ctx.lineTo(...last); ctx.stroke(); });
-    canvas.addEventListener("pointermove", (e) => { if (!last) return; const p = at(e);
-                                                     ctx.beginPath(); ctx.moveTo(...last); ctx.lineTo(...p); ctx.stroke(); last = p; });
-    const end = () => { last = null; };
-    canvas.addEventListener("pointerup", end);
-    canvas.addEventListener("pointercancel", end);
-    root.querySelector(".clear").addEventListener("click", clear);
-    root.querySelector(".use").addEventListener("click", () => root.send(canvas.toDataURL("image/png")));
-  }
-  root.send = (url) => setStateValue("drawing", url);  // the latest render's setter
-}
-"""
-
-_CSS = """
-.pad { display: grid; gap: 0.5rem; justify-items: start; font-family: var(--st-font, "Source Sans", sans-serif); }
-.pad canvas { width: 280px; max-width: 100%; aspect-ratio: 1; touch-action: none; cursor: crosshair;
-              border-radius: 0.5rem; border: 1px solid rgba(128, 128, 128, 0.4); }
-.pad .buttons { display: flex; gap: 0.5rem; }
-.pad button { font: inherit; font-size: 0.875rem; padding: 0.25rem 0.75rem; border-radius: 0.5rem; cursor: pointer;
-              border: 1px solid rgba(128, 128, 128, 0.4); background: var(--st-background-color, #fff);
-              color: var(--st-text-color, #31333f); }
-.pad button.use { background: var(--st-primary-color, #ff4b4b); border-color: transparent; color: #fff; }
-"""
-
-_pad = st.components.v2.component("latent_studio.drawing_pad", js=_JS, css=_CSS)
+HERE = Path(__file__).resolve().parent
+_pad = st.components.v2.component("latent_studio.drawing_pad", js=(HERE / "drawing.js").read_text(), css=(HERE / "drawing.css").read_text())
 
 
 def _no_callback() -> None:

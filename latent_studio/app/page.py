@@ -15,6 +15,7 @@ from PIL import Image
 from latent_studio.app import session
 from latent_studio.app.runs import scan
 from latent_studio.app.views import (
+    Page,
     attributes,
     bank,
     classes,
@@ -32,12 +33,14 @@ from latent_studio.app.views import (
 )
 from latent_studio.families import AUTOREGRESSIVE, LATENT
 
-# The tabs for each kind of run the explorer opens (latent_studio.families.EXPLORED); each view also
-# says whether a run has what it needs (codes, classes, directions...).
+# The tabs for each kind of run the explorer opens (latent_studio.families.EXPLORED), and with no run
+# open; each view also says whether the page has what it needs (codes, classes, directions...).
 ICON = Path(__file__).resolve().parent / "icon.png"
-MODEL_VIEWS = {
-    LATENT: [sliders, codes, classes, attributes, bank, interpolation, perturbation, manifold, your_image],
-    AUTOREGRESSIVE: [pixels],
+ALWAYS = [training, colorize]
+VIEWS = {
+    LATENT: [sliders, codes, classes, attributes, bank, interpolation, perturbation, manifold, your_image, *ALWAYS],
+    AUTOREGRESSIVE: [pixels, *ALWAYS],
+    None: ALWAYS,
 }
 
 # our own file: a Material icon or an emoji would make every visitor's browser fetch it from a CDN
@@ -57,20 +60,15 @@ if run is not None:
     with st.sidebar:
         seed.render()
 
-views = [v for v in MODEL_VIEWS[run.family.kind] if v.available(run)] if run is not None else []
-titles = [v.TITLE for v in views] + [training.TITLE, colorize.TITLE]
+page = Page(run, entry, entries, folders)
+views = [v for v in VIEWS[run.family.kind if run is not None else None] if v.available(page)]
+titles = [v.TITLE for v in views]
 if st.session_state.get(session.VIEW) not in titles:
     st.session_state.pop(session.VIEW, None)
 tabs = st.tabs(titles, key=session.VIEW, on_change="rerun")
 for view, tab in zip(views, tabs):
     if tab.open:
         with tab:
-            view.render(run)
-if tabs[-2].open:
-    with tabs[-2]:
-        training.render(folders[-1], entries, entry)
-if tabs[-1].open:
-    with tabs[-1]:
-        colorize.render()
+            view.render(page)
 
 session.publish(entry.id if entry else None, next(t for t, tab in zip(titles, tabs) if tab.open))

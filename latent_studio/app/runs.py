@@ -7,11 +7,14 @@ so the scan stays cheap.
     LATENT_STUDIO_RUNS        shipped runs (default: checkpoints/ beside the app)
     LATENT_STUDIO_USER_RUNS   default user folder, where runs started from the page go (default: runs)
     LATENT_STUDIO_DATA        data root for training and the VAE's test set (default: data; latent_studio.data.datasets.data_root)
+    LATENT_STUDIO_HUB_RUNS    Hub model repos to offer too, by repo id ("user/name", separated by commas or spaces):
+                              each is fetched into the Hugging Face cache once per process (runs.hub.resolve_run)
 """
 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from latent_studio import SHIPPED
 from latent_studio.families import EXPLORED, kind_of
 from latent_studio.runs.config import RunConfig
 from latent_studio.runs.files import CheckpointError, find_runs, read_config
+from latent_studio.runs.hub import is_repo_id, resolve_run
 
 
 def shipped_folder() -> Path:
@@ -72,9 +76,37 @@ class RunEntry:
         return f"{self.id} ({c.family} on {c.data.dataset}, {progress})"
 
 
+def hub_repo_ids() -> list[str]:
+    """The repo ids LATENT_STUDIO_HUB_RUNS lists, in order, each once."""
+    return list(dict.fromkeys((os.environ.get("LATENT_STUDIO_HUB_RUNS") or "").replace(",", " ").split()))
+
+
+_fetched: dict[str, Path] = {}  # repo id -> its snapshot folder: a Hub run is fetched once per process
+_failed: dict[str, tuple[float, str]] = {}  # repo id -> (when, why) it could not be had
+RETRY_SECONDS = 300  # a Hub run that could not be had is asked for again after this, not on every page run
+
+
+def _hub_entry(repo_id: str) -> RunEntry:
+    """A Hub run as the picker shows it; one that cannot be had (a bad id, offline without a cached
+    copy) is listed with the reason, and asked for again after RETRY_SECONDS."""
+    when, why = _failed.get(repo_id, (float("-inf"), ""))
+    if repo_id not in _fetched and time.monotonic() - when < RETRY_SECONDS:
+        return RunEntry(repo_id, Path(repo_id), None, why)
+    try:
+        if not is_repo_id(repo_id):
+            raise CheckpointError(f"LATENT_STUDIO_HUB_RUNS: {repo_id[:100]!r} is not a Hub repo id (owner/name)")
+        if repo_id not in _fetched:
+            _fetched[repo_id] = resolve_run(repo_id)
+        return RunEntry(repo_id, _fetched[repo_id], read_config(_fetched[repo_id]))
+    except CheckpointError as e:
+        _failed[repo_id] = (time.monotonic(), str(e))
+        return RunEntry(repo_id, _fetched.get(repo_id, Path(repo_id)), None, str(e))
+
+
 def scan(folders: list[Path]) -> list[RunEntry]:
-    """Every run under `folders`, in folder order then by path; a folder given twice counts once,
-    and an id already taken by an earlier folder is kept by that folder's run."""
+    """Every run under `folders`, in folder order then by path, then the Hub runs of
+    LATENT_STUDIO_HUB_RUNS by repo id; a folder given twice counts once, and an id already taken
+    by an earlier folder is kept by that folder's run."""
     entries: dict[str, RunEntry] = {}
     seen: set[Path] = set()
     for folder in folders:
@@ -90,4 +122,7 @@ def scan(folders: list[Path]) -> list[RunEntry]:
                 entries[run_id] = RunEntry(run_id, path, read_config(path))
             except CheckpointError as e:
                 entries[run_id] = RunEntry(run_id, path, None, str(e))
+    for repo_id in hub_repo_ids():
+        if repo_id not in entries:
+            entries[repo_id] = _hub_entry(repo_id)
     return list(entries.values())

@@ -13,12 +13,38 @@ from latent_studio.data.datasets import DATASETS, UnpairedImages, to_unit
 from latent_studio.families.base import IMG2IMG, Family, StepContext
 from latent_studio.families.networks.img2img import PatchDiscriminator, ResnetGenerator, UNetGenerator, UpscaleGenerator
 
-# What a run does, which decides where the app serves it and how evaluation judges it:
-COLORIZE = "colorize"  # a photo's lightness -> its colours: the Colorize tab; judged against the gray photo
-PAIRED = "paired"  # source -> target, learned from pairs: the Translate tab; judged against the true targets
-UNPAIRED = "unpaired"  # between two domains, learned without pairs: the Translate tab; judged by an A-vs-B classifier
-UPSCALE = "upscale"  # a photo -> the same photo `scale` times larger: the Upscale tab, tiled at full size; judged against bicubic
-INPAINT = "inpaint"  # a photo and a painted mask -> the masked region filled: the Inpaint tab; judged against a blur fill
+
+@dataclass(frozen=True)
+class Task:
+    """What an image-to-image run does: the one declaration the family registry, the pipeline, the
+    Gradio app and its API read. Runs whose tasks name the same tool share that tool's tab and API
+    endpoint (both kinds of translation share Translate)."""
+
+    name: str  # what a run's Serving.task says
+    tool: str  # the tab and the API endpoint (/colorize) that serve its runs
+    noun: str  # a run of it, in messages: "a colorizer"
+    judged: str  # what evaluation compares its outputs against
+
+
+TASKS: dict[str, Task] = {}
+
+
+def declare(task: Task) -> str:
+    """Add `task` to TASKS; returns its name, for the constant families put in their Serving."""
+    TASKS[task.name] = task
+    return task.name
+
+
+COLORIZE = declare(Task("colorize", "colorize", "a colorizer", "the gray photo"))  # a photo's lightness -> its colours
+PAIRED = declare(Task("paired", "translate", "a translator", "the true targets"))  # source -> target, learned from pairs
+UNPAIRED = declare(Task("unpaired", "translate", "a translator", "an A-vs-B classifier"))  # between two domains, without pairs
+UPSCALE = declare(Task("upscale", "upscale", "an upscaler", "bicubic"))  # a photo -> the same photo `scale` times larger, tiled
+INPAINT = declare(Task("inpaint", "inpaint", "an inpainter", "a blur fill"))  # a photo and a painted mask -> the region filled
+
+
+def tools() -> list[str]:
+    """Every tool some task is served by, in declaration order: the Gradio app's tabs."""
+    return list(dict.fromkeys(t.tool for t in TASKS.values()))
 
 
 @dataclass(frozen=True)
@@ -27,7 +53,7 @@ class Serving:
     and the tests read instead of asking which family a run is, so a new family is served by
     describing itself here."""
 
-    task: str  # COLORIZE, PAIRED, UNPAIRED, UPSCALE or INPAINT
+    task: str  # a declared Task's name: COLORIZE, PAIRED, UNPAIRED, UPSCALE, INPAINT or one a new family declares
     routes: dict[str, tuple[str, str | None]]  # each direction -> (generator that translates, generator back or None)
     in_channels: int  # what the generator reads: 1 (a lightness or a gray image) or 3 (RGB)
     input_size: int  # the shorter side its inputs had in training: an upload is resized to it, so textures keep their scale
@@ -36,6 +62,15 @@ class Serving:
     controls: tuple[str, ...] = ()  # what the user sets beside the photo and the direction: "vividness" (colour bins)
     square: bool = False  # trained on aligned square crops (faces): an upload's centre square is what it reads
     faces: bool = False  # trained on CelebA's aligned faces: an upload's face is found and framed as theirs (data/faces.py)
+
+    def __post_init__(self):
+        if self.task not in TASKS:
+            raise ValueError(f"undeclared image-to-image task {self.task!r}; declared: {', '.join(TASKS)}")
+
+    @property
+    def tool(self) -> str:
+        """The tab and API endpoint that serve this run."""
+        return TASKS[self.task].tool
 
 
 class Img2ImgFamily(Family):

@@ -54,7 +54,7 @@ class InfoGAN(GAN):
         continuous codes read by a fixed-variance Gaussian (MSE, weight 0.5) and Q also reading the
         categorical code from jittered fakes (weight 1): both keep the categorical code on digit
         identity (MNIST purity 98.3-99.6% over four seeds; 68-92% without jitter, 78% with a
-        learned variance; the runs are in README.md, "How the InfoGAN defaults were chosen").
+        learned variance; the runs are in docs/experiments.md).
         """
         d = super().defaults(data)
         d["arch"]["generator"]["hidden"] = 256
@@ -62,7 +62,7 @@ class InfoGAN(GAN):
         d["arch"]["q_hidden"] = 128
         d["latent"] = {"dim": 62, "categorical": [10], "continuous": 2, "continuous_range": 1.0}
         # fp32: under bf16 autocast three seeds reached purity 90/99/96% and domain FID 8.1/10.1/12.2 at
-        # 3000 steps, against 99.1/98.6/99.0% and 8.2/7.8/7.6 in fp32 (README, Speed)
+        # 3000 steps, against 99.1/98.6/99.0% and 8.2/7.8/7.6 in fp32 (docs/experiments.md, Speed)
         d["train"].update(lr_g=1e-3, lr_d=2e-4, info_cont_loss="mse", info_cont_weight=0.5, info_cat_jitter=1.0, bf16=False)
         return d
 

@@ -24,6 +24,7 @@ from latent_studio.runs.files import (
     snapshot_path,
     write_json,
 )
+from latent_studio.runs.hub import resolve_run
 
 
 def save_run(run: Path, cfg: RunConfig, modules: nn.ModuleDict, state: dict | None = None, keep_snapshot: bool = True) -> None:
@@ -67,8 +68,9 @@ class LoadedRun:
 
 def load_run(run: str | os.PathLike, device: str | torch.device | None = None, step: int | None = None) -> LoadedRun:
     """Rebuild a run's model from its directory alone, on the best device, in eval mode; with
-    `step`, the generator is the one kept at that snapshot."""
-    run = Path(run)
+    `step`, the generator is the one kept at that snapshot. `run` is a folder or a Hub repo id
+    ("user/name", fetched into the Hugging Face cache: runs.hub.resolve_run)."""
+    run = resolve_run(run)
     cfg = read_known_config(run)
     family = get_family(cfg.family)(cfg)
     try:

@@ -1,7 +1,7 @@
 """A latent run's generator as ONNX (<run>/generator.onnx), for the browser's live sliders.
 
 The explorer's slider component runs this file with onnxruntime-web while the user drags
-(DESIGN.md, "Two places a generator runs"). Its one input is what LatentSample.generator_input()
+(docs/architecture.md, "Two places a generator runs"). Its one input is what LatentSample.generator_input()
 builds, [N, input_dim] = z | one-hot categorical codes | continuous codes | class one-hot, and its
 one output the image [N, C, H, W] in [-1, 1]; the page rebuilds the input from the vector the
 server hands it (latent_studio.app.client_render), so config.json and directions.safetensors are all the

@@ -31,7 +31,7 @@ from latent_studio.data import color, color_bins
 from latent_studio.data.faces import Face, Framing, frame_face, frame_matrix, warp
 from latent_studio.data.uploads import UploadError, UploadLimits, centre_square, load_mask, load_upload
 from latent_studio.families import IMG2IMG
-from latent_studio.families.img2img import COLORIZE, INPAINT, PAIRED, UNPAIRED, UPSCALE, Serving
+from latent_studio.families.img2img import TASKS, Serving
 from latent_studio.families.inpaint import composite, generator_input
 from latent_studio.families.run_models import LoadedRun, load_run
 from latent_studio.runs.files import read_config
@@ -124,17 +124,14 @@ def _run_batched(loaded: LoadedRun, model: Callable[[torch.Tensor], torch.Tensor
     return out
 
 
-_NEEDS = {COLORIZE: "a colorizer", PAIRED: "a translator", UNPAIRED: "a translator", UPSCALE: "an upscaler", INPAINT: "an inpainter"}
-
-
-def _served(loaded: LoadedRun, *tasks: str) -> Serving:
-    """How the run is served, when its task is one of `tasks`; else a ValueError saying what it is."""
+def _served(loaded: LoadedRun, tool: str) -> Serving:
+    """How the run is served, when its task is one `tool` serves; else a ValueError saying what it is."""
     cfg = loaded.config
     served = loaded.family.serving() if loaded.family.kind == IMG2IMG else None
-    if served is None or served.task not in tasks:
-        what = _NEEDS.get(served.task, served.task) if served else "not an image-to-image model"
-        raise ValueError(f"{loaded.path.name} is a {cfg.family} model of {cfg.data.dataset!r} ({what}); this needs {_NEEDS[tasks[0]]}, "
-                         f"not {what}")
+    if served is None or served.tool != tool:
+        what = TASKS[served.task].noun if served else "not an image-to-image model"
+        needs = next(task.noun for task in TASKS.values() if task.tool == tool)
+        raise ValueError(f"{loaded.path.name} is a {cfg.family} model of {cfg.data.dataset!r} ({what}); this needs {needs}, not {what}")
     return served
 
 
@@ -159,7 +156,7 @@ def colorize_many(
     for a run that is not a colorizer.
     """
     loaded = get_run(run)
-    served = _served(loaded, COLORIZE)
+    served = _served(loaded, "colorize")
     space = loaded.config.data.color_space
     photos = [load_upload(u, limits) for u in uploads]
     for photo in photos:
@@ -207,7 +204,7 @@ def translate_many(
     the centre square. A sliver of an image (longer side over MAX_UPLOAD_ASPECT times the shorter)
     is an UploadError."""
     loaded = get_run(run)
-    served = _served(loaded, PAIRED, UNPAIRED)
+    served = _served(loaded, "translate")
     forward, backward = loaded.family.route(direction)
     photos = [load_upload(u, limits) for u in uploads]
     for photo in photos:
@@ -263,7 +260,7 @@ def upscale_many(uploads: Sequence[Upload], run: str | os.PathLike | LoadedRun, 
     context on every side that are cut away afterwards), so memory stays bounded and a seam has
     the same context as any other pixel."""
     loaded = get_run(run)
-    served = _served(loaded, UPSCALE)
+    served = _served(loaded, "upscale")
     results = []
     for upload in uploads:
         photo = load_upload(upload, limits)
@@ -354,7 +351,7 @@ def inpaint(upload: Upload, mask: Upload, run: str | os.PathLike | LoadedRun, li
     one: Inpainted.framing says), since that is the only framing it learned; the painted pixels
     outside that frame are filled from the whole photo as for any other model."""
     loaded = get_run(run)
-    served = _served(loaded, INPAINT)
+    served = _served(loaded, "inpaint")
     photo = load_upload(upload, limits)
     _check_aspect(photo)
     size = _output_size(photo.size)

@@ -1,6 +1,6 @@
 """What a run's config.json holds, as small dataclasses of plain JSON types.
 
-A run directory rebuilds its model from this file alone (the checkpoint contract in DESIGN.md),
+A run directory rebuilds its model from this file alone (the run directory contract in docs/architecture.md),
 so everything the architecture and the latent sampling depend on lives here. The dataclasses are
 pydantic's: every config read from disk or built from --set overrides is checked against the
 types, ranges and known keys declared here, so a wrongly typed field is refused with a message

@@ -1,8 +1,7 @@
 """Run directories: the contract between the trainer and the UI (docs/architecture.md).
 
     <run>/config.json          RunConfig: everything needed to rebuild the model
-    <run>/<module>.safetensors weights the UI loads (the family's `exported` modules); one over
-                               FILE_LIMIT continues in <module>.safetensors.part2, .part3, ...
+    <run>/<module>.safetensors weights the UI loads (the family's `exported` modules), one file each
     <run>/state.pt             full training state for --resume (never shipped)
     <run>/metrics.jsonl        one JSON object per logged step
     <run>/samples/step_N.png   the fixed-noise grid at each snapshot
@@ -15,6 +14,7 @@ half-written file for the UI to read. Weights are read without pickle; resume st
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import tempfile
@@ -35,6 +35,13 @@ METRICS = "metrics.jsonl"
 DIRECTIONS = "directions.safetensors"  # face attribute directions, written by `evaluate`
 ENCODED_TEST = "encoded_test.safetensors"  # a 2-D VAE's encoded test set (means, labels), written by `evaluate`
 TEST_DIGITS = "test_digits.safetensors"  # held-out digits a PixelCNN completes in the explorer, written by `evaluate`
+
+
+CARD = "README.md"  # the run's Hub model card (latent_studio.runs.cards.hub_card)
+# What a run publishes (to the Hub, to a Space): what the app and load_run read, never the resume
+# state, logs or temporary files. Patterns over paths relative to the run, as fnmatch and the Hub's
+# allow_patterns read them.
+PUBLISHED = (CONFIG, METRICS, CARD, "*.safetensors", "*.onnx", "*.png", "samples/step_*.png", "snapshots/*.safetensors")
 
 
 class CheckpointError(ValueError):
@@ -71,32 +78,15 @@ def write_json(path: Path, obj: dict) -> None:
 # --- writing -------------------------------------------------------------------------------------
 
 
-FILE_LIMIT = 9_500_000  # bytes per weights file: a Space (and git there) refuses files over 10 MB
-
-
-def save_weights(path: Path, module: nn.Module, dtype: str = "float32", limit: int = FILE_LIMIT) -> None:
-    """`module`'s tensors as safetensors at `path`. Weights over `limit` bytes are split by tensor
-    into parts of at most `limit` (a tensor larger than that alone is its own part): `path` holds
-    the first and says how many there are; the rest follow as path.part2, path.part3, ...
-    written before `path`, so a reader never finds the first part without the others."""
+def save_weights(path: Path, module: nn.Module, dtype: str = "float32") -> None:
+    """`module`'s tensors as one safetensors file at `path`, whatever its size: the Hub stores large
+    files through LFS/Xet (docs/deploy.md). Parts an older version split the file into are removed
+    after it is written, so they are never read beside it."""
     cast = getattr(torch, dtype)
     tensors = {k: (v.to(cast) if v.is_floating_point() else v).detach().cpu().contiguous() for k, v in module.state_dict().items()}
-    parts: list[dict[str, torch.Tensor]] = [{}]
-    size = 0
-    for key, t in tensors.items():
-        n = t.numel() * t.element_size() + 200  # with its header entry, roughly
-        if parts[-1] and size + n > limit:
-            parts.append({})
-            size = 0
-        parts[-1][key] = t
-        size += n
-    for i, part in enumerate(parts[1:], start=2):
-        atomic_write(_part(path, i), lambda tmp, part=part: tmp.write_bytes(save_safetensors(part, metadata={"format": "pt"})))
+    atomic_write(path, lambda tmp: tmp.write_bytes(save_safetensors(tensors, metadata={"format": "pt"})))
     for stale in Path(path).parent.glob(Path(path).name + ".part*"):
-        number = stale.suffix.removeprefix(".part")
-        if number.isdigit() and int(number) > len(parts):
-            stale.unlink()
-    atomic_write(path, lambda tmp: tmp.write_bytes(save_safetensors(parts[0], metadata={"format": "pt", "parts": str(len(parts))})))
+        stale.unlink()
 
 
 def _part(path: Path, i: int) -> Path:
@@ -110,6 +100,23 @@ def _metadata(data: bytes) -> dict[str, str]:
         return json.loads(data[8:8 + length]).get("__metadata__") or {}
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
         return {}
+
+
+def published_files(run: Path) -> list[str]:
+    """The run's files that PUBLISHED names, as sorted paths relative to the run: the run itself
+    and its samples/ and snapshots/, no deeper, no hidden files, no symbolic links."""
+    run = Path(run)
+    found = []
+    for folder in (run, run / "samples", run / "snapshots"):
+        for path in folder.glob("*") if folder.is_dir() and not folder.is_symlink() else ():
+            rel = path.relative_to(run).as_posix()
+            if path.is_file() and not path.is_symlink() and not path.name.startswith(".") and _published(rel):
+                found.append(rel)
+    return sorted(found)
+
+
+def _published(rel: str) -> bool:
+    return any(fnmatch.fnmatchcase(rel, pattern) and ("/" in rel) == ("/" in pattern) for pattern in PUBLISHED)
 
 
 def snapshot_path(run: Path, step: int, module: str = "generator") -> Path:
@@ -160,7 +167,9 @@ def read_config(run: Path) -> RunConfig:
 
 
 def read_weights(path: Path) -> dict[str, torch.Tensor]:
-    """Tensors from a .safetensors file; a truncated or non-safetensors file (a pickle, say) is refused."""
+    """Tensors from a .safetensors file; a truncated or non-safetensors file (a pickle, say) is refused.
+    Weights an older version split into parts (the first file's metadata says how many, the rest
+    follow as path.part2, path.part3, ...) are read whole; save_weights writes them back as one file."""
     tensors, parts = _read_one(path)
     for i in range(2, parts + 1):
         tensors.update(_read_one(_part(path, i))[0])

@@ -1,7 +1,7 @@
 """Background training runs for the UI: start `python -m latent_studio train` as its own process, read
 its progress from its run directory, stop it cleanly.
 
-The run directory is the only channel (DESIGN.md: the UI reads nothing else), so a page reload or
+The run directory is the only channel (docs/architecture.md: the app reads nothing else), so a page reload or
 a second browser tab sees the same job: job.json holds the process id and command, train.log its
 output, config.json and metrics.jsonl its progress. Stopping sends SIGTERM; the trainer finishes
 its step and writes a resumable checkpoint before it exits.

@@ -1,7 +1,8 @@
 """The Colorize & translate app (Gradio Blocks), mounted at /gradio beside the explorer.
 
-Four tabs, each also a named API endpoint for gradio_client: `/colorize`, `/translate`, `/upscale`
-and `/inpaint` (its editor is latent_studio.app.img2img.editor's, bounded for anonymous visitors). The
+One tab for each tool the declared image-to-image tasks name (latent_studio.families.img2img.TASKS),
+built from its Tab below, each also a named API endpoint for gradio_client: `/colorize`,
+`/translate`, `/upscale` and `/inpaint` (its editor is latent_studio.app.img2img.editor's, bounded for anonymous visitors). The
 model a request names must be one of the discovered runs (never a path from the request), the
 queue runs as many jobs at once as the machine can serve, and every upload goes through
 latent_studio.data.uploads, so a bad one comes back as a readable message instead of a stack trace.
@@ -15,9 +16,10 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import gradio as gr
 from fastapi import FastAPI
@@ -31,7 +33,7 @@ from latent_studio.app.request_limits import BodyLimit, ClientBudget, FolderCap,
 from latent_studio.app.runs import RunEntry, scan, shipped_folder
 from latent_studio.data.uploads import UploadError, UploadLimits
 from latent_studio.families import IMG2IMG, kind_of, serving, translation_directions
-from latent_studio.families.img2img import COLORIZE, INPAINT, PAIRED, UNPAIRED, UPSCALE
+from latent_studio.families.img2img import tools
 from latent_studio.inference.pipeline import DEFAULT_VIVIDNESS, UPSCALE_MAX_SIDE, colorize, inpaint, translate, upscale
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -46,26 +48,14 @@ MAX_UPLOAD_FOLDER = int(float(os.environ.get("LATENT_STUDIO_UPLOAD_GB") or 2) * 
 CONCURRENCY = int(os.environ.get("LATENT_STUDIO_CONCURRENCY") or max(1, (os.cpu_count() or 2) // 2))
 
 
-class ToolRuns(NamedTuple):
-    """The image-to-image runs each tab offers, by run name."""
-
-    colorizers: dict[str, RunEntry]
-    translators: dict[str, RunEntry]
-    upscalers: dict[str, RunEntry]
-    inpainters: dict[str, RunEntry]
-
-
-# a run's Serving task -> its tab
-TABS = {COLORIZE: "colorizers", PAIRED: "translators", UNPAIRED: "translators", UPSCALE: "upscalers", INPAINT: "inpainters"}
-
-
-def image_to_image_runs(folders: list[Path] | None = None) -> ToolRuns:
-    """Every readable image-to-image run, under the tab its Serving task says serves it."""
-    runs = ToolRuns({}, {}, {}, {})
+def image_to_image_runs(folders: list[Path] | None = None) -> dict[str, dict[str, RunEntry]]:
+    """Every readable image-to-image run by name, under the tool (tab) its task is served by; every
+    tool is a key, with no runs if none is installed."""
+    runs: dict[str, dict[str, RunEntry]] = {tool: {} for tool in tools()}
     for entry in scan(folders or [shipped_folder()]):
         if entry.config is None or kind_of(entry.config.family) != IMG2IMG:
             continue
-        getattr(runs, TABS[serving(entry.config).task])[entry.id] = entry
+        runs[serving(entry.config).tool][entry.id] = entry
     return runs
 
 
@@ -143,6 +133,98 @@ class ResultFiles:
         return paths
 
 
+def examples(subfolder: str, pattern: str, label: str) -> Callable[[gr.components.Component], None]:
+    """The example photos of a tab, filling its image input."""
+    def add(target: gr.components.Component) -> None:
+        gr.Examples(sorted(str(p) for p in (EXAMPLES / subfolder).glob(pattern)), inputs=target, label=label)
+    return add
+
+
+def editor_examples(target: gr.components.Component) -> None:
+    """Examples cannot fill an ImageEditor in a tab that starts hidden (the page breaks), so an
+    example goes to a hidden image that hands it on."""
+    example = gr.Image(type="filepath", visible=False)
+    gr.Examples(sorted(str(p) for p in (EXAMPLES / "inpaint").glob("*.png")), inputs=example, label="Held-out faces")
+    example.change(lambda path: path, example, target, api_name=False, show_progress="hidden")
+
+
+def compare_and_download(compare: str, download: str) -> Callable[[], list]:
+    """Outputs of a tool that changes one photo: a before/after slider and the result to download."""
+    return lambda: [gr.ImageSlider(label=compare, type="pil"), gr.File(label=download)]
+
+
+def vividness_slider() -> gr.Slider:
+    return gr.Slider(0, 1, value=DEFAULT_VIVIDNESS, step=0.05, label="Vividness",
+                     info="Low: the average of the plausible colours (safe, muted). High: the most likely "
+                          "colour (bold). For models that predict colour bins.")
+
+
+def direction_radio() -> gr.Radio:
+    directions = translation_directions()
+    return gr.Radio(directions, value=directions[0],
+                    label="Direction, for a model that translates both ways (summer2winter: A = summer, B = winter; "
+                          "discogan-gender: A = women, B = men); a one-way model ignores it")
+
+
+def translation_outputs() -> list:
+    translated = gr.Image(label="Translation", type="pil")
+    with gr.Row():
+        return [translated, gr.Image(label="Round trip A -> B -> A'", type="pil"), gr.Image(label="|A - A'| error", type="pil")]
+
+
+@dataclass(frozen=True)
+class Tab:
+    """A tool's tab: its inputs are [the image, the model choice, its controls...], in the order its
+    handler (and so its API endpoint, /<tool>) takes them."""
+
+    title: str
+    intro: str
+    button: str
+    inputs: Callable[[dict[str, RunEntry]], list]
+    outputs: Callable[[], list]
+    examples: Callable[[gr.components.Component], None]
+
+
+TABS = {
+    "colorize": Tab(
+        "Colorize",
+        "Upload a black-and-white photo (or use the webcam or paste one); the model adds color and keeps every detail of "
+        "your photo's lightness.",
+        "Colorize",
+        lambda runs: [photo_input("Black-and-white photo"), model_choice(runs), vividness_slider()],
+        compare_and_download("Before / after", "Download the colorized photo"),
+        examples("colorize", "*.jpg", "Held-out photos")),
+    "translate": Tab(
+        "Translate",
+        "Translate a photo to another style: summer to winter and back, a face between CelebA's women and men, a face into an "
+        "anime drawing (one way), or a facade label map to a photo. A model that translates both ways also shows the round "
+        "trip and its error. Face models find the face in the photo and frame it as their training faces were (eyes level, "
+        "at the same place and size).",
+        "Translate",
+        lambda runs: [photo_input("Photo"), model_choice(runs), direction_radio(), face_choice()],
+        translation_outputs,
+        examples("translate", "*.jpg", "Examples")),
+    "upscale": Tab(
+        "Upscale x4",
+        f"Make a small photo four times larger. The model adds the edges and texture that plain (bicubic) enlarging smears; "
+        f"what it adds is a plausible guess, not recovered detail. Photos larger than {UPSCALE_MAX_SIDE} pixels on their "
+        f"longer side are first brought down to it.",
+        "Upscale",
+        lambda runs: [photo_input("Small photo"), model_choice(runs)],
+        compare_and_download("Bicubic / upscaled", "Download the upscaled photo"),
+        examples("colorize", "*.jpg", "Held-out photos")),
+    "inpaint": Tab(
+        "Inpaint",
+        "Paint over part of a face (the brush, in magenta) and the model fills it in from what surrounds it. It paints at "
+        "64 pixels in the face it finds, framed as its training faces were, so the filled region is soft on a large photo; "
+        "everything you did not paint stays as it was.",
+        "Fill",
+        lambda runs: [mask_editor("Photo: paint the region to fill", elem_id="inpaint-editor"), model_choice(runs), face_choice()],
+        compare_and_download("Erased / filled", "Download the filled photo"),
+        editor_examples),
+}
+
+
 def build(folders: list[Path] | None = None) -> gr.Blocks:
     """The Blocks app. Runs are discovered again on every page load and request, so a model that
     finishes training appears without a restart."""
@@ -169,7 +251,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
         with budgeted(request):
             source = upload_source(photo, allowed)
             # a colorizer without colour bins ignores vividness (Pix2Pix.chroma)
-            result = colorize(source, _pick(image_to_image_runs(folders).colorizers, model, "colorizer").path, LIMITS, vividness)
+            result = colorize(source, _pick(image_to_image_runs(folders)["colorize"], model, "colorizer").path, LIMITS, vividness)
             before = result.convert("L").convert("RGB")  # the photo's own lightness, upright, at its size
             before_path, after_path = results.save({"lightness": before, "colorized": result})
             return (before_path, after_path), after_path
@@ -179,7 +261,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
         """Translate a photo: the translation, and for a run that translates back the round trip and its |A - A'| map."""
         with budgeted(request):
             source = upload_source(photo, allowed)
-            run = _pick(image_to_image_runs(folders).translators, model, "translation")
+            run = _pick(image_to_image_runs(folders)["translate"], model, "translation")
             try:
                 one_way = len(serving(run.config).routes) == 1  # the radio means nothing to it
                 t = translate(source, run.path, None if one_way else direction, LIMITS, find_face)
@@ -192,110 +274,53 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
         """Upscale a photo x4: returns (bicubic, upscaled) for the slider and a PNG file to download."""
         with budgeted(request):
             source = upload_source(photo, allowed)
-            result = upscale(source, _pick(image_to_image_runs(folders).upscalers, model, "upscaler").path, LIMITS)
+            result = upscale(source, _pick(image_to_image_runs(folders)["upscale"], model, "upscaler").path, LIMITS)
             before_path, after_path = results.save({"bicubic": result.bicubic(), "upscaled": result.output})
             return (before_path, after_path), after_path
 
     def do_inpaint(edit: dict | None, model: str, find_face: bool = True, request: gr.Request = None) -> tuple[tuple[str, str], str]:
         """Fill the painted region of a photo: returns (erased, filled) for the slider and a PNG file to download."""
         with budgeted(request):
-            photo, mask = editor.take(edit)
+            photo, mask = inputs_of["inpaint"][0].take(edit)  # the editor keeps what the page posted
             if photo is None:
                 raise gr.Error("Upload a photo first.")
             if mask is None:
                 raise gr.Error("Paint over the part of the photo you want filled first.")
             photo, mask = (x if isinstance(x, bytes) else upload_source(x, allowed) for x in (photo, mask))
-            result = inpaint(photo, mask, _pick(image_to_image_runs(folders).inpainters, model, "inpainting").path, LIMITS, find_face)
+            result = inpaint(photo, mask, _pick(image_to_image_runs(folders)["inpaint"], model, "inpainting").path, LIMITS, find_face)
             tell(result.framing)
             erased_path, filled_path = results.save({"erased": result.erased, "filled": result.output})
             return (erased_path, filled_path), filled_path
 
-    def choices() -> tuple[gr.Dropdown, ...]:
-        return tuple(model_choice(runs) for runs in image_to_image_runs(folders))
-
-    colorizers, translators, upscalers, inpainters = image_to_image_runs(folders)
+    handlers = {"colorize": do_colorize, "translate": do_translate, "upscale": do_upscale, "inpaint": do_inpaint}
     budget = ClientBudget() if mode.public() else None
     cache = Path(get_upload_folder())  # where Gradio keeps uploads (GRADIO_TEMP_DIR)
     allowed = [cache, EXAMPLES]
     cache.mkdir(parents=True, exist_ok=True)
     results = ResultFiles(cache / "latent-studio-results")
+    runs = image_to_image_runs(folders)
+    missing = [tool for tool in runs if tool not in TABS or tool not in handlers]
+    if missing:
+        raise ValueError(f"image-to-image tools with no tab or handler: {', '.join(missing)}")
 
     # Gradio's copies of uploads and results are deleted an hour after they were made.
     with gr.Blocks(title="Latent Studio: colorize and translate", delete_cache=(600, 3600)) as blocks:
-        with gr.Tab("Colorize"):
-            gr.Markdown("Upload a black-and-white photo (or use the webcam or paste one); the model adds color and keeps "
-                        "every detail of your photo's lightness.")
-            with gr.Row():
-                with gr.Column():
-                    photo = photo_input("Black-and-white photo")
-                    model = model_choice(colorizers)
-                    vividness = gr.Slider(0, 1, value=DEFAULT_VIVIDNESS, step=0.05, label="Vividness",
-                                          info="Low: the average of the plausible colours (safe, muted). High: the most likely "
-                                               "colour (bold). For models that predict colour bins.")
-                    go = gr.Button("Colorize", variant="primary")
-                with gr.Column():
-                    compare = gr.ImageSlider(label="Before / after", type="pil")
-                    download = gr.File(label="Download the colorized photo")
-            gr.Examples(sorted(str(p) for p in (EXAMPLES / "colorize").glob("*.jpg")), inputs=photo, label="Held-out photos")
-            go.click(do_colorize, [photo, model, vividness], [compare, download], api_name="colorize", preprocess=False)
-        with gr.Tab("Translate"):
-            gr.Markdown("Translate a photo to another style: summer to winter and back, a face between CelebA's women and men, "
-                        "a face into an anime drawing (one way), or a facade label map to a photo. "
-                        "A model that translates both ways also shows the round trip and its error. "
-                        "Face models find the face in the photo and frame it as their training faces were "
-                        "(eyes level, at the same place and size).")
-            with gr.Row():
-                with gr.Column():
-                    source = photo_input("Photo")
-                    t_model = model_choice(translators)
-                    directions = translation_directions()
-                    direction = gr.Radio(directions, value=directions[0],
-                                         label="Direction, for a model that translates both ways (summer2winter: A = summer, B = winter; "
-                                               "discogan-gender: A = women, B = men); a one-way model ignores it")
-                    t_face = face_choice()
-                    t_go = gr.Button("Translate", variant="primary")
-                with gr.Column():
-                    translated = gr.Image(label="Translation", type="pil")
-                    with gr.Row():
-                        reconstruction = gr.Image(label="Round trip A -> B -> A'", type="pil")
-                        error = gr.Image(label="|A - A'| error", type="pil")
-            gr.Examples(sorted(str(p) for p in (EXAMPLES / "translate").glob("*.jpg")), inputs=source, label="Examples")
-            t_go.click(do_translate, [source, t_model, direction, t_face], [translated, reconstruction, error], api_name="translate",
-                       preprocess=False)
-        with gr.Tab("Upscale x4"):
-            gr.Markdown(f"Make a small photo four times larger. The model adds the edges and texture that plain (bicubic) "
-                        f"enlarging smears; what it adds is a plausible guess, not recovered detail. Photos larger than "
-                        f"{UPSCALE_MAX_SIDE} pixels on their longer side are first brought down to it.")
-            with gr.Row():
-                with gr.Column():
-                    small_photo = photo_input("Small photo")
-                    u_model = model_choice(upscalers)
-                    u_go = gr.Button("Upscale", variant="primary")
-                with gr.Column():
-                    u_compare = gr.ImageSlider(label="Bicubic / upscaled", type="pil")
-                    u_download = gr.File(label="Download the upscaled photo")
-            gr.Examples(sorted(str(p) for p in (EXAMPLES / "colorize").glob("*.jpg")), inputs=small_photo, label="Held-out photos")
-            u_go.click(do_upscale, [small_photo, u_model], [u_compare, u_download], api_name="upscale", preprocess=False)
-        with gr.Tab("Inpaint"):
-            gr.Markdown("Paint over part of a face (the brush, in magenta) and the model fills it in from what surrounds it. "
-                        "It paints at 64 pixels in the face it finds, framed as its training faces were, so the filled region "
-                        "is soft on a large photo; everything you did not paint stays as it was.")
-            with gr.Row():
-                with gr.Column():
-                    editor = mask_editor("Photo: paint the region to fill", elem_id="inpaint-editor")
-                    i_model = model_choice(inpainters)
-                    i_face = face_choice()
-                    i_go = gr.Button("Fill", variant="primary")
-                with gr.Column():
-                    i_compare = gr.ImageSlider(label="Erased / filled", type="pil")
-                    i_download = gr.File(label="Download the filled photo")
-            # Examples cannot fill an ImageEditor in a tab that starts hidden (the page breaks), so an
-            # example goes to a hidden image that hands it on.
-            example = gr.Image(type="filepath", visible=False)
-            gr.Examples(sorted(str(p) for p in (EXAMPLES / "inpaint").glob("*.png")), inputs=example, label="Held-out faces")
-            example.change(lambda path: path, example, editor, api_name=False, show_progress="hidden")
-            i_go.click(do_inpaint, [editor, i_model, i_face], [i_compare, i_download], api_name="inpaint", preprocess=False)
-        blocks.load(choices, None, [model, t_model, u_model, i_model], api_name=False)
+        models, inputs_of = [], {}
+        for tool, offered in runs.items():
+            tab = TABS[tool]
+            with gr.Tab(tab.title):
+                gr.Markdown(tab.intro)
+                with gr.Row():
+                    with gr.Column():
+                        inputs = inputs_of[tool] = tab.inputs(offered)
+                        go = gr.Button(tab.button, variant="primary")
+                    with gr.Column():
+                        outputs = tab.outputs()
+                tab.examples(inputs[0])
+                go.click(handlers[tool], inputs, outputs, api_name=tool, preprocess=False)
+            models.append(inputs[1])
+        blocks.load(lambda: tuple(model_choice(offered) for offered in image_to_image_runs(folders).values()), None, models,
+                    api_name=False)
     blocks.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return blocks
 

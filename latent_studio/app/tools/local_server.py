@@ -37,11 +37,12 @@ def wait_for(url: str, seconds: float = 120) -> bytes:
 
 
 @contextmanager
-def running(env: dict[str, str] | None = None, command: list[str] = START) -> Iterator[tuple[str, int]]:
-    """(base URL, server pid) of a fresh server; stopped on exit."""
+def running(env: dict[str, str] | None = None, command: list[str] = START, cwd: str | os.PathLike = PROJECT) -> Iterator[tuple[str, int]]:
+    """(base URL, server pid) of a fresh server started in `cwd` (the checkout, or an assembled
+    Space folder: latent_studio.deploy); stopped on exit."""
     port = free_port()
     env = {**os.environ, "STREAMLIT_SERVER_PORT": str(port), "STREAMLIT_SERVER_HEADLESS": "true", **(env or {})}
-    server = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://localhost:{port}"
         wait_for(url + "/_stcore/health")

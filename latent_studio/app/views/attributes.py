@@ -8,8 +8,7 @@ import streamlit as st
 from latent_studio.app import models, session
 from latent_studio.app.live_sliders import InBrowser, LiveSlider, live_sliders, reported
 from latent_studio.app.sampling import build, with_rows
-from latent_studio.app.views import show
-from latent_studio.families.run_models import LoadedRun
+from latent_studio.app.views import Page, show
 from latent_studio.inference.latent import steer
 from latent_studio.runs.files import DIRECTIONS, CheckpointError
 
@@ -24,11 +23,13 @@ def label(name: str) -> str:
     return name.replace("_o_", " o'").replace("_", " ")
 
 
-def available(run: LoadedRun) -> bool:
+def available(page: Page) -> bool:
+    run = page.run
     return (run.path / DIRECTIONS).is_file()
 
 
-def render(run: LoadedRun) -> None:
+def render(page: Page) -> None:
+    run = page.run
     spec = run.config.latent
     file = run.path / DIRECTIONS
     try:

@@ -12,7 +12,7 @@ from latent_studio.app import session
 from latent_studio.app.concepts import MAX_CONCEPTS, MAX_NAME, Concept, ConceptError, count_with, from_json, merged, to_json
 from latent_studio.app.models import generate
 from latent_studio.app.sampling import draw
-from latent_studio.app.views import show
+from latent_studio.app.views import Page, show
 from latent_studio.families.run_models import LoadedRun
 from latent_studio.inference.latent import arithmetic, mix
 
@@ -24,7 +24,7 @@ SIZES = (16, 32, 64)
 CONCEPT = 160  # pixels a side of a concept's mean: enlarged, it is what the user made
 
 
-def available(run: LoadedRun) -> bool:
+def available(page: Page) -> bool:
     return True
 
 
@@ -40,7 +40,8 @@ def concepts_of(run: LoadedRun) -> dict[str, Concept]:
     return st.session_state.setdefault(CONCEPTS, {}).setdefault(str(run.path), {})
 
 
-def render(run: LoadedRun) -> None:
+def render(page: Page) -> None:
+    run = page.run
     seed_box, size_box = st.columns(2)
     seed_box.number_input("Bank seed", min_value=0, step=1, value=0, key=SEED, persist_state="page")
     size_box.select_slider("Samples", SIZES, value=SIZES[1], key=SIZE, persist_state="page")

@@ -8,7 +8,7 @@ import streamlit as st
 from latent_studio.app import session
 from latent_studio.app.live_sliders import InBrowser, LiveSlider, live_sliders, reported
 from latent_studio.app.sampling import build, each_class
-from latent_studio.app.views import show
+from latent_studio.app.views import Page, show
 from latent_studio.families.run_models import LoadedRun
 
 TITLE = "Classes"
@@ -16,7 +16,8 @@ PANEL = "class_panel"  # the browser path's class slider
 CLASS = "class"
 
 
-def available(run: LoadedRun) -> bool:
+def available(page: Page) -> bool:
+    run = page.run
     return run.config.latent.num_classes > 0
 
 
@@ -25,7 +26,8 @@ def class_name(run: LoadedRun, label: int) -> str:
     return names[label] if label < len(names) else f"class {label}"
 
 
-def render(run: LoadedRun) -> None:
+def render(page: Page) -> None:
+    run = page.run
     spec = run.config.latent
     panel = session.key(PANEL)
     session.label_moved(reported(panel), CLASS)

@@ -12,7 +12,7 @@ from latent_studio.app.infogan import SWEEP_RANGE, QReading, predict, sweep
 from latent_studio.app.live_sliders import InBrowser, LiveSlider, live_sliders, reported
 from latent_studio.app.models import generate
 from latent_studio.app.sampling import build
-from latent_studio.app.views import show
+from latent_studio.app.views import Page, show
 from latent_studio.families.run_models import LoadedRun
 from latent_studio.runs.config import LatentSample
 
@@ -21,12 +21,14 @@ PANEL = "continuous_panel"
 NAME_ERROR = "code_name_error"
 
 
-def available(run: LoadedRun) -> bool:
+def available(page: Page) -> bool:
+    run = page.run
     spec = run.config.latent
     return "q" in run.modules and bool(spec.categorical or spec.continuous)
 
 
-def render(run: LoadedRun) -> None:
+def render(page: Page) -> None:
+    run = page.run
     spec = run.config.latent
     names = code_names.load(run.path, spec.categorical)
     panel = session.key(PANEL)

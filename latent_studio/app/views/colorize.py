@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import streamlit as st
 
+from latent_studio.app.views import Page
+
 TITLE = "Colorize & translate"
 GRADIO_PATH = "/gradio/"
 
 
-def render() -> None:
+def available(page: Page) -> bool:
+    return True
+
+
+def render(page: Page) -> None:
     st.caption("Upload a black-and-white photo to colorize it, or translate a photo between styles. "
                f"The same app is at [{GRADIO_PATH}]({GRADIO_PATH}) and answers gradio_client.")
     st.iframe(GRADIO_PATH, height=900)

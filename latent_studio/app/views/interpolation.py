@@ -9,7 +9,7 @@ from torch import Tensor
 from latent_studio.app import session
 from latent_studio.app.imaging import enlarge, gif, scale_for, to_uint8
 from latent_studio.app.sampling import build
-from latent_studio.app.views import show
+from latent_studio.app.views import Page, show
 from latent_studio.app.views.bank import bank_inputs, concepts_of
 from latent_studio.families.run_models import LoadedRun
 from latent_studio.inference.latent import interpolate
@@ -19,7 +19,7 @@ CURRENT = "The Sliders image"
 STRIP, GIF = 1100, 160  # pixels: the width of the strip, a side of the GIF
 
 
-def available(run: LoadedRun) -> bool:
+def available(page: Page) -> bool:
     return True
 
 
@@ -31,7 +31,8 @@ def endpoints(run: LoadedRun) -> dict[str, Tensor]:
     return options
 
 
-def render(run: LoadedRun) -> None:
+def render(page: Page) -> None:
+    run = page.run
     options = endpoints(run)
     names = list(options)
     start_box, end_box = st.columns(2)

@@ -9,7 +9,7 @@ import torch
 from latent_studio.app import session
 from latent_studio.app.manifold import encoded_test_set, scatter
 from latent_studio.app.sampling import build
-from latent_studio.app.views import show
+from latent_studio.app.views import Page, show
 from latent_studio.data.datasets import DatasetMissing, data_root
 from latent_studio.evaluation.evaluate import ENCODED_LIMIT
 from latent_studio.families.run_models import LoadedRun
@@ -19,7 +19,8 @@ TITLE = "VAE manifold"
 GRID_PIXELS = 560  # about the width of the decoded grid, whatever its size
 
 
-def available(run: LoadedRun) -> bool:
+def available(page: Page) -> bool:
+    run = page.run
     return run.config.family == "vae"
 
 
@@ -29,7 +30,8 @@ def _encoded(path: str, revision: int, root: str, _run: LoadedRun) -> tuple[torc
     return encoded_test_set(_run, root)
 
 
-def render(run: LoadedRun) -> None:
+def render(page: Page) -> None:
+    run = page.run
     spec = run.config.latent
     if spec.dim != 2:
         st.info(f"The manifold needs a VAE with a 2-D latent (train one with the vae-2d preset); this one has {spec.dim} dimensions.")

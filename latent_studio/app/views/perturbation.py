@@ -9,18 +9,18 @@ import torch
 
 from latent_studio.app import session
 from latent_studio.app.sampling import build, with_rows
-from latent_studio.app.views import show
-from latent_studio.families.run_models import LoadedRun
+from latent_studio.app.views import Page, show
 from latent_studio.inference.latent import FILLS, perturb, window_positions
 
 TITLE = "Perturbation"
 
 
-def available(run: LoadedRun) -> bool:
+def available(page: Page) -> bool:
     return True
 
 
-def render(run: LoadedRun) -> None:
+def render(page: Page) -> None:
+    run = page.run
     spec = run.config.latent
     dim = spec.dim
     window_box, stride_box, fill_box, seed_box = st.columns(4)

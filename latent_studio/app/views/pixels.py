@@ -21,7 +21,7 @@ from safetensors.torch import load_file
 from latent_studio.app import mode, session
 from latent_studio.app.drawing import drawing_pad, drawn
 from latent_studio.app.imaging import picture
-from latent_studio.app.views import show
+from latent_studio.app.views import Page, show
 from latent_studio.data.uploads import UploadError
 from latent_studio.families import AUTOREGRESSIVE
 from latent_studio.families.networks.pixelcnn import sample
@@ -38,7 +38,8 @@ UNDRAWN = 0.5  # a pixel not drawn yet shows as mid-gray
 _ONE_AT_A_TIME = threading.Lock()
 
 
-def available(run: LoadedRun) -> bool:
+def available(page: Page) -> bool:
+    run = page.run
     return run.family.kind == AUTOREGRESSIVE
 
 
@@ -53,7 +54,8 @@ def test_digits(run: LoadedRun) -> dict[str, torch.Tensor] | None:
     return _test_digits(str(file), file.stat().st_mtime) if file.is_file() else None
 
 
-def render(run: LoadedRun) -> None:
+def render(page: Page) -> None:
+    run = page.run
     st.markdown("A PixelCNN gives every pixel a probability of being ink given all the pixels above it and to its left. "
                 "It draws a digit by drawing the pixels in that order, one network pass each.")
     choice = st.radio("What to do", MODES, horizontal=True, key="pixels_mode", label_visibility="collapsed")

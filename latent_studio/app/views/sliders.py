@@ -10,8 +10,7 @@ import streamlit as st
 from latent_studio.app import session
 from latent_studio.app.live_sliders import InBrowser, LiveSlider, live_sliders, reported
 from latent_studio.app.sampling import LatentState, build, z_limit
-from latent_studio.app.views import show
-from latent_studio.families.run_models import LoadedRun
+from latent_studio.app.views import Page, show
 from latent_studio.runs.config import LatentSpec
 
 TITLE = "Sliders"
@@ -20,7 +19,7 @@ ALL_UP_TO = 16  # models with at most this many dimensions show every slider
 FIRST_SHOWN = 8
 
 
-def available(run: LoadedRun) -> bool:
+def available(page: Page) -> bool:
     return True
 
 
@@ -41,7 +40,8 @@ def shown_dims(spec: LatentSpec) -> list[int]:
     return sorted(chosen)
 
 
-def render(run: LoadedRun) -> None:
+def render(page: Page) -> None:
+    run = page.run
     spec = run.config.latent
     panel = session.key(PANEL)
     session.z_moved(reported(panel))

@@ -13,9 +13,8 @@ from pathlib import Path
 import streamlit as st
 
 from latent_studio.app import mode, models, session
-from latent_studio.app.runs import RunEntry
 from latent_studio.app.training_runs import free_name, latest_samples, loss_figure, run_dir, started_runs, train_args
-from latent_studio.app.views import show
+from latent_studio.app.views import Page, show
 from latent_studio.data.datasets import DATASETS, data_root
 from latent_studio.families import LATENT, family_names, kind_of
 from latent_studio.runs.files import CONFIG, CheckpointError, read_config, snapshot_steps
@@ -33,9 +32,14 @@ LATENT_DATASETS = ("mnist", "fashion-mnist", "celeba", "anime", "flowers", "fake
 SNAPSHOT = 56  # pixels a side in the scrubber's grid, as in the run's own sample grids
 
 
-def render(folder: Path, entries: list[RunEntry], picked: RunEntry | None) -> None:
-    """The start form (local mode only, see latent_studio.app.mode), then the run to watch: the one just
-    started, else the model open in the picker, else the newest job."""
+def available(page: Page) -> bool:
+    return True
+
+
+def render(page: Page) -> None:
+    """The start form (local mode only, see latent_studio.app.mode) into the user's folder, then the
+    run to watch: the one just started, else the model open in the picker, else the newest job."""
+    folder, entries, picked = page.folders[-1], page.entries, page.entry
     if mode.public():
         st.info("Training from the page is off on this public server, where every visitor shares two CPU cores. Watch how "
                 "the shipped models trained below, or train your own on your machine: `python -m latent_studio train --help`.")

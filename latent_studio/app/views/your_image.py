@@ -21,7 +21,7 @@ from latent_studio.app import mode, models, session
 from latent_studio.app.drawing import drawing_pad, drawn
 from latent_studio.app.imaging import picture
 from latent_studio.app.sampling import LatentState, build
-from latent_studio.app.views import show
+from latent_studio.app.views import Page, show
 from latent_studio.app.views.classes import class_name
 from latent_studio.data.datasets import frames_faces
 from latent_studio.data.faces import Framing, marked
@@ -53,7 +53,7 @@ PAGE_TRAIN_SECONDS = 90  # an inverter trained from the page: a quick one (the C
 STATE_DECIMALS = session.SLIDER_DECIMALS  # the latent found is kept at the sliders' step, like a slider move
 
 
-def available(run: LoadedRun) -> bool:
+def available(page: Page) -> bool:
     return True
 
 
@@ -81,7 +81,8 @@ def use(state: LatentState) -> None:
     session.replace(state)
 
 
-def render(run: LoadedRun) -> None:
+def render(page: Page) -> None:
+    run = page.run
     d = run.config.data
     inverter = _load(run)
     digits = d.channels == 1
