@@ -67,6 +67,8 @@ def test_a_photo_without_a_face_is_its_centre_square_with_a_clear_message():
     assert framing.face is None and framing.message == faces.NO_FACE and "centre square" in framing.message
     expected = photo.crop((50, 0, 350, 300)).resize((64, 64), Image.LANCZOS)
     assert np.array_equal(np.asarray(framing.image), np.asarray(expected))
+    for odd in (Image.new("RGB", (1, 300)), Image.new("RGB", (8, 8))):  # a sliver, a thumbnail: no face, no error
+        assert faces.frame_face(odd, 64).face is None
 
 
 def test_the_framing_drawn_on_the_photo_marks_the_eyes(portrait):
