@@ -139,6 +139,19 @@ def test_a_face_model_translates_the_centre_square_of_a_portrait_one_way(client,
     assert Image.open(out).size == (60, 60) and recon is None and error is None  # the radio means nothing to a one-way model
 
 
+def test_a_face_model_frames_the_face_in_a_portrait_unless_asked_for_the_centre_square(client, tmp_path):
+    from latent_studio.data.faces import pasted_faces
+    from latent_studio.inference.pipeline import FACE_SIDE
+    from tests.conftest import SHARED_DATA
+
+    [(photo, _, _)] = pasted_faces(SHARED_DATA, "test", 1, seed=3, scales=(1.5, 1.5), roll=10.0)
+    portrait = upload(tmp_path, "face.png", Image.fromarray(photo[:, :200]))  # 256 x 200: its centre square is 200 a side
+    out, _, _ = client.predict(portrait, "face2anime", "AtoB", api_name="/translate")  # the framing left at its default
+    assert Image.open(out).size == (FACE_SIDE, FACE_SIDE)
+    out, _, _ = client.predict(portrait, "face2anime", "AtoB", False, api_name="/translate")
+    assert Image.open(out).size == (200, 200)
+
+
 def test_bad_uploads_and_unknown_models_get_a_clear_message(client, tmp_path):
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError

@@ -198,6 +198,7 @@ class DatasetInfo:
     how_to_get: str = "copy the images there"
     color_space: str | None = None  # default: gray for one channel, rgb for three
     square: bool = False  # aligned square crops (faces): an upload is cut to its centre square before a model sees it
+    faces: bool = False  # CelebA's aligned photos of people: an upload's face is found and framed as theirs (data/faces.py)
 
 
 def _folder(spec: DataSpec, root: Path) -> Path:
@@ -264,6 +265,11 @@ def _celeba_anime(spec: DataSpec, root: Path, split: str, download: bool) -> Dat
     faces = _celeba(spec, root, split, download)
     anime = _images(replace(spec, dataset="anime", path=DATASETS["anime"].path), root, split, download)
     return UnpairedImages(faces.images, anime.images)
+
+
+def frames_faces(dataset: str) -> bool:
+    """Whether a model of `dataset` reads faces framed as CelebA's aligned faces (data/faces.py frames them)."""
+    return dataset in DATASETS and DATASETS[dataset].faces
 
 
 def celeba_attributes(root: Path, path: str = "celeba_64") -> list[str]:
@@ -354,11 +360,11 @@ DATASETS = {
         DatasetInfo("mnist", None, 28, 1, _torchvision("MNIST", "MNIST"), DIGITS),
         DatasetInfo("fashion-mnist", None, 28, 1, _torchvision("FashionMNIST", "FashionMNIST"), FASHION),
         DatasetInfo("celeba", "celeba_64", 64, 3, _celeba, how_to_get="download CelebA's aligned images and list_attr_celeba.txt there",
-                    square=True),
+                    square=True, faces=True),
         DatasetInfo("celeba-gender", "celeba_64", 64, 3, _celeba_gender,  # A: women, B: men
-                    how_to_get="CelebA's aligned images and list_attr_celeba.txt, as for celeba", square=True),
+                    how_to_get="CelebA's aligned images and list_attr_celeba.txt, as for celeba", square=True, faces=True),
         DatasetInfo("celeba-anime", "celeba_64", 64, 3, _celeba_anime,  # A: CelebA faces, B: anime faces
-                    how_to_get="CelebA as for celeba, and anime_faces_64/images beside it", square=True),
+                    how_to_get="CelebA as for celeba, and anime_faces_64/images beside it", square=True, faces=True),
         DatasetInfo("anime", "anime_faces_64/images", 64, 3, _images, square=True),
         DatasetInfo("flowers", "flowers_128", 64, 3, _images, FLOWERS),
         DatasetInfo("folder", None, 64, 3, _images),

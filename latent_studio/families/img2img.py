@@ -61,6 +61,7 @@ class Serving:
     scale: int = 1  # output side / input side (an x4 upscaler would say 4)
     controls: tuple[str, ...] = ()  # what the user sets beside the photo and the direction: "vividness" (colour bins)
     square: bool = False  # trained on aligned square crops (faces): an upload's centre square is what it reads
+    faces: bool = False  # trained on CelebA's aligned faces: an upload's face is found and framed as theirs (data/faces.py)
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -88,8 +89,9 @@ class Img2ImgFamily(Family):
         """A Serving whose input side, channels and size multiple come from the run's generator entry,
         and its framing from the dataset's."""
         g, data = self.cfg.arch["generator"], self.cfg.data
-        square = data.dataset in DATASETS and DATASETS[data.dataset].square
-        return Serving(task, routes, g["in_channels"], data.image_size, size_multiple(g), scale, controls, square)
+        info = DATASETS.get(data.dataset)
+        return Serving(task, routes, g["in_channels"], data.image_size, size_multiple(g), scale, controls,
+                       bool(info and info.square), bool(info and info.faces))
 
     def route(self, direction: str | None) -> tuple[str, str | None]:
         """(forward, backward) generator names for `direction` (None: the only one there is); the

@@ -32,6 +32,8 @@ from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import save as save_safetensors
 
+from latent_studio.data.datasets import frames_faces
+from latent_studio.data.faces import Framing, frame_face
 from latent_studio.data.image_quality import psnr as psnr_unit
 from latent_studio.data.uploads import centre_square, load_upload
 from latent_studio.families.networks.gan import Encoder, make_encoder
@@ -211,21 +213,40 @@ def invert(run: LoadedRun, image: torch.Tensor, steps: int | None = None, invert
 # --- uploads -------------------------------------------------------------------------------------
 
 
-def prepare_upload(image, run: LoadedRun) -> torch.Tensor:
+def prepare_upload(image, run: LoadedRun, find_face: bool = True) -> torch.Tensor:
     """An uploaded photo or drawing as the model sees its training images: [C, H, W] in [-1, 1].
+    See framed_upload, which also says how a face model's upload was framed."""
+    return framed_upload(image, run, find_face)[0]
+
+
+def framed_upload(image, run: LoadedRun, find_face: bool = True) -> tuple[torch.Tensor, Framing | None]:
+    """An uploaded photo or drawing as the model sees its training images ([C, H, W] in [-1, 1]), and,
+    for a model of CelebA's faces asked to find the face, how it was framed (else None).
 
     `image` is anything latent_studio.data.uploads.load_upload takes (a PIL image, bytes, a path, a
     file object), checked by it like every upload: size caps before parsing, decompression bombs,
-    damaged files, with the same messages (UploadError). Faces and other colour datasets: the
-    centre square, resized (CelebA's framing is the aligned photo's centre square). One-channel
-    digit datasets: see _as_digit."""
+    damaged files, with the same messages (UploadError). Models of CelebA's faces: the face found and
+    framed as CelebA's aligned faces are (latent_studio.data.faces; when none is found, or find_face is
+    False, the centre square, and the Framing's message says which). Other colour datasets: the centre
+    square, resized. One-channel digit datasets: see _as_digit."""
     rgb = load_upload(image)
     d = run.config.data
     if d.channels == 1:
-        return _as_digit(rgb.convert("L"), d.image_size)
+        return _as_digit(rgb.convert("L"), d.image_size), None
     if d.channels != 3:
         raise InversionError(f"this model's images have {d.channels} channels; uploads are inverted for 1 or 3")
-    pixels = np.asarray(centre_square(rgb).resize((d.image_size, d.image_size), Image.LANCZOS), dtype=np.float32)
+    if find_face and frames_faces(d.dataset):
+        framing = frame_face(rgb, d.image_size)
+        return as_model_input(framing.image, run), framing
+    return as_model_input(centre_square(rgb).resize((d.image_size, d.image_size), Image.LANCZOS), run), None
+
+
+def as_model_input(image: Image.Image, run: LoadedRun) -> torch.Tensor:
+    """An RGB image as the run's input: [3, H, W] in [-1, 1] at its image size."""
+    size, rgb = run.config.data.image_size, image.convert("RGB")
+    if rgb.size != (size, size):
+        rgb = rgb.resize((size, size), Image.LANCZOS)
+    pixels = np.asarray(rgb, dtype=np.float32)
     return torch.from_numpy(pixels).permute(2, 0, 1).div(127.5).sub(1)
 
 

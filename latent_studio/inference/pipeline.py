@@ -21,12 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
 from latent_studio.data import color, color_bins
+from latent_studio.data.faces import Face, Framing, frame_face, frame_matrix, warp
 from latent_studio.data.uploads import UploadError, UploadLimits, centre_square, load_mask, load_upload
 from latent_studio.families import IMG2IMG
 from latent_studio.families.img2img import TASKS, Serving
@@ -39,6 +41,7 @@ MAX_ASPECT = 4  # the longer working side is at most this many model sizes (a pa
 UPSCALE_MAX_SIDE = 512  # an upscaler's input: a larger upload is first brought down to this (x4: 2048 out, seconds on a CPU)
 TILE, TILE_MARGIN = 192, 8  # an upscaler runs on tiles this many input pixels a side, each seeing this much context around it
 MAX_UPLOAD_ASPECT = 16  # longer side over shorter: past this the shorter side would vanish at the model's scale
+FACE_SIDE = 256  # a framed face is cut out at this size: a face model's output is shown at it
 TRANSLATION_MAX_SIDE = 2048  # a translation holds no detail finer than its working size: larger outputs only cost time
 ERROR_FULL_SCALE = 0.5  # |A - A'| (mean over channels, [0, 1] scale) drawn at full heat; typical cycles sit near 0.1
 STRIP_PIXELS = 2**20  # colour merging works on strips of about this many pixels: bounded memory
@@ -51,6 +54,7 @@ class Translation:
     output: Image.Image
     reconstruction: Image.Image | None = None  # a route with a way back: the output translated back
     error_map: Image.Image | None = None  # the same: |input - reconstruction| as a heat map
+    framing: Framing | None = None  # a model of CelebA's faces: the face it read (or the centre square, and why)
 
 
 @functools.lru_cache(maxsize=8)
@@ -189,20 +193,27 @@ def _heat(error: torch.Tensor) -> torch.Tensor:
 
 def translate_many(
     uploads: Sequence[Upload], run: str | os.PathLike | LoadedRun, direction: str | None = None, limits: UploadLimits = UploadLimits(),
+    find_face: bool = True,
 ) -> list[Translation]:
     """Each photo translated in `direction` (one of the run's routes; None for a run with one), with
     the reconstruction and error heat map of a run that translates back, all RGB at the upload's
     size times the run's output scale (scaled down to TRANSLATION_MAX_SIDE on the longer side, past
-    which an upsampled translation adds nothing). A run trained on aligned faces reads, and
-    returns, the upload's centre square. A sliver of an image (longer side over
-    MAX_UPLOAD_ASPECT times the shorter) is an UploadError."""
+    which an upsampled translation adds nothing). A run trained on CelebA's aligned faces reads the
+    upload's face framed as CelebA's (FACE_SIDE px a side; the centre square when no face is found or
+    find_face is False: Translation.framing says which); another run of aligned square crops reads
+    the centre square. A sliver of an image (longer side over MAX_UPLOAD_ASPECT times the shorter)
+    is an UploadError."""
     loaded = get_run(run)
     served = _served(loaded, "translate")
     forward, backward = loaded.family.route(direction)
     photos = [load_upload(u, limits) for u in uploads]
     for photo in photos:
         _check_aspect(photo)
-    if served.square:  # a face model reads faces framed as its training crops were
+    framings: list[Framing | None] = [None] * len(photos)
+    if served.faces and find_face:  # a face model reads faces framed as its training crops were
+        framings = [frame_face(p, FACE_SIDE) for p in photos]
+        photos = [f.image if f.face else centre_square(p) for f, p in zip(framings, photos)]
+    elif served.square:
         photos = [centre_square(p) for p in photos]
     inputs = [_resized(p, work_size(p.size, served.input_size, served.multiple)) for p in photos]
     if served.in_channels == 1:  # a gray model: give it the photos' luma
@@ -215,21 +226,21 @@ def translate_many(
         return _image(x.expand(3, -1, -1))
 
     results = []
-    for photo, x, y, rec in zip(photos, inputs, outputs, recons):
+    for photo, x, y, rec, framing in zip(photos, inputs, outputs, recons, framings):
         output = shown((y + 1) / 2, _output_size(photo.size, served.scale))
         if rec is None:
-            results.append(Translation(output))
+            results.append(Translation(output, framing=framing))
             continue
         error = ((rec + 1) / 2 - x).abs().mean(0)  # the round trip is back at the input's size
         size = _output_size(photo.size)
-        results.append(Translation(output, shown((rec + 1) / 2, size), shown(_heat(error), size)))
+        results.append(Translation(output, shown((rec + 1) / 2, size), shown(_heat(error), size), framing))
     return results
 
 
 def translate(upload: Upload, run: str | os.PathLike | LoadedRun, direction: str | None = None,
-              limits: UploadLimits = UploadLimits()) -> Translation:
+              limits: UploadLimits = UploadLimits(), find_face: bool = True) -> Translation:
     """One photo translated; see translate_many."""
-    return translate_many([upload], run, direction, limits)[0]
+    return translate_many([upload], run, direction, limits, find_face)[0]
 
 
 @dataclass(frozen=True)
@@ -289,6 +300,7 @@ def _tiled(loaded: LoadedRun, x: torch.Tensor, scale: int) -> torch.Tensor:
 class Inpainted:
     output: Image.Image  # the photo with the painted region filled
     erased: Image.Image  # the photo as the model was given it: the region grayed out
+    framing: Framing | None = None  # a model of CelebA's faces: the face it painted in (or none found, and why)
 
 
 def _feathered(hole: torch.Tensor, band: int) -> torch.Tensor:
@@ -302,26 +314,58 @@ def _feathered(hole: torch.Tensor, band: int) -> torch.Tensor:
     return hole * (1 - outside)
 
 
-def inpaint(upload: Upload, mask: Upload, run: str | os.PathLike | LoadedRun, limits: UploadLimits = UploadLimits()) -> Inpainted:
+def _fill(loaded: LoadedRun, served: Serving, x: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """The generator's fill of photo `x` ([3, h, w] in [0, 1]) where `hole` ([1, h, w]) is 1, in [-1, 1]."""
+    if served.in_channels == 2:  # a gray model (the photo's luma and the mask)
+        x = color.luma(x)
+    [fill] = _run_batched(loaded, lambda batch: loaded.modules["generator"](generator_input(batch[:, :-1], batch[:, -1:])),
+                          [torch.cat([x * 2 - 1, hole])])
+    return fill.expand(3, -1, -1).clamp(-1, 1)
+
+
+def _face_fill(loaded: LoadedRun, served: Serving, photo: Image.Image, hole: torch.Tensor, face: Face) -> tuple[torch.Tensor, torch.Tensor]:
+    """A face model's fill painted where it was trained to paint: in the face framed as CelebA's, then
+    warped back onto the photo. Returns the fill ([3, H, W] in [-1, 1]) and where the frame covers the
+    photo ([1, H, W] in [0, 1]); `photo`, `hole` and `face` share the photo's pixels."""
+    side = served.input_size
+    m = frame_matrix(face.eyes, side)
+    x = _tensor(warp(np.asarray(photo), m, side)).float() / 255
+    small = torch.from_numpy((warp(hole[0].numpy(), m, side) > 0.05).astype(np.float32))[None]
+    fill = _fill(loaded, served, x, small).permute(1, 2, 0).numpy()
+    w, h = photo.size
+    back = cv2.invertAffineTransform(m)
+    fill = cv2.warpAffine(fill, back, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    inside = np.pad(np.ones((side - 2, side - 2), np.float32), 1)  # a pixel in from the frame's edge: no edge blend
+    covered = cv2.warpAffine(inside, back, (w, h), flags=cv2.INTER_LINEAR)
+    return torch.from_numpy(fill).permute(2, 0, 1), torch.from_numpy(covered)[None]
+
+
+def inpaint(upload: Upload, mask: Upload, run: str | os.PathLike | LoadedRun, limits: UploadLimits = UploadLimits(),
+            find_face: bool = True) -> Inpainted:
     """The photo with the region that `mask` paints (see uploads.load_mask) filled from its
     surroundings, RGB at the upload's size (scaled down to TRANSLATION_MAX_SIDE on the longer
     side). The model paints at its working size (the shorter side at the run's image size, 64 px
     for the face models) and only the painted region is replaced, so every other pixel is the
-    photo's own; the fill itself carries only the detail of that working size."""
+    photo's own; the fill itself carries only the detail of that working size. A model of CelebA's
+    faces paints within the face found and framed as CelebA's (when find_face is True and there is
+    one: Inpainted.framing says), since that is the only framing it learned; the painted pixels
+    outside that frame are filled from the whole photo as for any other model."""
     loaded = get_run(run)
     served = _served(loaded, "inpaint")
     photo = load_upload(upload, limits)
     _check_aspect(photo)
     size = _output_size(photo.size)
-    full = _resized(photo, size) * 2 - 1
+    shown = photo if photo.size == size else photo.resize(size, Image.BICUBIC)
+    full = _resized(shown, size) * 2 - 1
     hole = torch.from_numpy(load_mask(mask, size, limits))[None]
     work = work_size(size, served.input_size, served.multiple)
-    x = _resized(photo, work)
-    if served.in_channels == 2:  # a gray model (the photo's luma and the mask)
-        x = color.luma(x)
     small = (F.interpolate(hole[None], size=(work[1], work[0]), mode="area")[0] > 0).float()  # any painted pixel is a hole
-    [fill] = _run_batched(loaded, lambda batch: loaded.modules["generator"](generator_input(batch[:, :-1], batch[:, -1:])),
-                          [torch.cat([x * 2 - 1, small])])
-    fill = F.interpolate(fill[None], size=(size[1], size[0]), mode="bicubic", align_corners=False)[0].expand(3, -1, -1)
-    output = composite(full, fill.clamp(-1, 1), _feathered(hole, round(size[0] / work[0])))
-    return Inpainted(_image((output + 1) / 2), _image((composite(full, torch.zeros_like(full), hole) + 1) / 2))
+    fill = _fill(loaded, served, _resized(photo, work), small)
+    fill = F.interpolate(fill[None], size=(size[1], size[0]), mode="bicubic", align_corners=False)[0].clamp(-1, 1)
+    weight = _feathered(hole, round(size[0] / work[0]))
+    output = composite(full, fill, weight)
+    framing = frame_face(shown, served.input_size) if served.faces and find_face else None
+    if framing and framing.face:
+        face_fill, covered = _face_fill(loaded, served, shown, hole, framing.face)
+        output = composite(output, face_fill.clamp(-1, 1), weight * covered)
+    return Inpainted(_image((output + 1) / 2), _image((composite(full, torch.zeros_like(full), hole) + 1) / 2), framing)

@@ -28,6 +28,7 @@ from PIL import Image
 
 from latent_studio.app import mode
 from latent_studio.app.img2img.editor import mask_editor
+from latent_studio.app.img2img.framing import face_choice, tell
 from latent_studio.app.request_limits import BodyLimit, ClientBudget, FolderCap, client_id
 from latent_studio.app.runs import RunEntry, scan, shipped_folder
 from latent_studio.data.uploads import UploadError, UploadLimits
@@ -197,10 +198,10 @@ TABS = {
         "Translate",
         "Translate a photo to another style: summer to winter and back, a face between CelebA's women and men, a face into an "
         "anime drawing (one way), or a facade label map to a photo. A model that translates both ways also shows the round "
-        "trip and its error. Face models read the centre square of the photo, framed as their training faces were: crop a "
-        "portrait to the head and shoulders for the best result.",
+        "trip and its error. Face models find the face in the photo and frame it as their training faces were (eyes level, "
+        "at the same place and size).",
         "Translate",
-        lambda runs: [photo_input("Photo"), model_choice(runs), direction_radio()],
+        lambda runs: [photo_input("Photo"), model_choice(runs), direction_radio(), face_choice()],
         translation_outputs,
         examples("translate", "*.jpg", "Examples")),
     "upscale": Tab(
@@ -215,10 +216,10 @@ TABS = {
     "inpaint": Tab(
         "Inpaint",
         "Paint over part of a face (the brush, in magenta) and the model fills it in from what surrounds it. It paints at "
-        "64 pixels on the face models' framing (a face filling the picture), so the filled region is soft on a large photo; "
+        "64 pixels in the face it finds, framed as its training faces were, so the filled region is soft on a large photo; "
         "everything you did not paint stays as it was.",
         "Fill",
-        lambda runs: [mask_editor("Photo: paint the region to fill", elem_id="inpaint-editor"), model_choice(runs)],
+        lambda runs: [mask_editor("Photo: paint the region to fill", elem_id="inpaint-editor"), model_choice(runs), face_choice()],
         compare_and_download("Erased / filled", "Download the filled photo"),
         editor_examples),
 }
@@ -255,16 +256,18 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             before_path, after_path = results.save({"lightness": before, "colorized": result})
             return (before_path, after_path), after_path
 
-    def do_translate(photo: dict | None, model: str, direction: str, request: gr.Request = None) -> tuple[str | None, ...]:
+    def do_translate(photo: dict | None, model: str, direction: str, find_face: bool = True,
+                     request: gr.Request = None) -> tuple[str | None, ...]:
         """Translate a photo: the translation, and for a run that translates back the round trip and its |A - A'| map."""
         with budgeted(request):
             source = upload_source(photo, allowed)
             run = _pick(image_to_image_runs(folders)["translate"], model, "translation")
             try:
                 one_way = len(serving(run.config).routes) == 1  # the radio means nothing to it
-                t = translate(source, run.path, None if one_way else direction, LIMITS)
+                t = translate(source, run.path, None if one_way else direction, LIMITS, find_face)
             except ValueError as e:  # a direction the model was not trained for
                 raise gr.Error(str(e)) from e
+            tell(t.framing)
             return tuple(results.save({"translated": t.output, "round-trip": t.reconstruction, "error": t.error_map}))
 
     def do_upscale(photo: dict | None, model: str, request: gr.Request = None) -> tuple[tuple[str, str], str]:
@@ -275,7 +278,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             before_path, after_path = results.save({"bicubic": result.bicubic(), "upscaled": result.output})
             return (before_path, after_path), after_path
 
-    def do_inpaint(edit: dict | None, model: str, request: gr.Request = None) -> tuple[tuple[str, str], str]:
+    def do_inpaint(edit: dict | None, model: str, find_face: bool = True, request: gr.Request = None) -> tuple[tuple[str, str], str]:
         """Fill the painted region of a photo: returns (erased, filled) for the slider and a PNG file to download."""
         with budgeted(request):
             photo, mask = inputs_of["inpaint"][0].take(edit)  # the editor keeps what the page posted
@@ -284,7 +287,8 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             if mask is None:
                 raise gr.Error("Paint over the part of the photo you want filled first.")
             photo, mask = (x if isinstance(x, bytes) else upload_source(x, allowed) for x in (photo, mask))
-            result = inpaint(photo, mask, _pick(image_to_image_runs(folders)["inpaint"], model, "inpainting").path, LIMITS)
+            result = inpaint(photo, mask, _pick(image_to_image_runs(folders)["inpaint"], model, "inpainting").path, LIMITS, find_face)
+            tell(result.framing)
             erased_path, filled_path = results.save({"erased": result.erased, "filled": result.output})
             return (erased_path, filled_path), filled_path
 

@@ -23,15 +23,17 @@ from latent_studio.app.imaging import picture
 from latent_studio.app.sampling import LatentState, build
 from latent_studio.app.views import Page, show
 from latent_studio.app.views.classes import class_name
-from latent_studio.data.uploads import UploadError, UploadLimits
+from latent_studio.data.datasets import frames_faces
+from latent_studio.data.faces import Framing, marked
+from latent_studio.data.uploads import UploadError, UploadLimits, load_upload
 from latent_studio.families.run_models import LoadedRun
 from latent_studio.inference.inversion import (
     INVERTER,
     Inversion,
     InversionError,
+    framed_upload,
     invert,
     load_inverter,
-    prepare_upload,
     psnr,
     save_inverter,
 )
@@ -41,9 +43,11 @@ from latent_studio.training.inverter import train_inverter
 
 TITLE = "Your image"
 UPLOAD = "invert_upload"
-RESULT = "inversion"  # {"key": (run path, inverter mtime, upload digest), "image": [C, H, W], "found": Inversion, "state": LatentState}
+RESULT = "inversion"  # {"key": (run path, step, inverter mtime, upload digest, find_face), "image": [C, H, W],
+#                        "framing": Framing | None, "found": Inversion, "state": LatentState}
 PAD = "invert_drawing"
 SOURCES = ("Upload a file", "Draw a digit")
+FRAMINGS = ("Find the face", "Centre square")  # a face model's choice of what it reads from the photo
 ACCEPTED = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 PAGE_TRAIN_SECONDS = 90  # an inverter trained from the page: a quick one (the CLI's takes longer and measures it)
 STATE_DECIMALS = session.SLIDER_DECIMALS  # the latent found is kept at the sliders' step, like a slider move
@@ -82,7 +86,7 @@ def render(page: Page) -> None:
     d = run.config.data
     inverter = _load(run)
     digits = d.channels == 1
-    what = "a photo or scan of one handwritten digit" if digits else "a photo of a face, looking at the camera, filling the frame"
+    what = "a photo or scan of one handwritten digit" if digits else "a photo of a face looking at the camera"
     st.markdown(f"Upload {what}. The model's inverter guesses its latent, a short search through the generator "
                 "refines it, and the button below makes it the current latent for every other tab.")
     source = st.radio("Source", SOURCES, horizontal=True, key="invert_source", label_visibility="collapsed") if digits else SOURCES[0]
@@ -94,13 +98,19 @@ def render(page: Page) -> None:
     else:
         drawing_pad(PAD)
         data = drawn(PAD)
+    find_face = frames_faces(d.dataset) and st.radio(
+        "Framing", FRAMINGS, horizontal=True, key="invert_framing",
+        help="The model learned faces framed as CelebA's: eyes level, at the same place and size. Find the face frames "
+             "yours that way; Centre square reads the middle of the photo as it is.") == FRAMINGS[0]
     if data is None:
         return
     try:
-        result = _inversion(run, inverter, data)
+        result = _inversion(run, inverter, data, find_face)
     except (UploadError, InversionError) as e:
         st.error(str(e))
         return
+    if result["framing"] is not None:
+        _show_framing(data, result["framing"])
     found, state = result["found"], result["state"]
     shown = build(run.config.latent, state)  # what every other view will draw from the state
     generated = models.generate(run, shown.generator_input())
@@ -165,17 +175,25 @@ def _train_here(run: LoadedRun, command: str) -> None:
     record_metrics(run.path, {"inverter": info})
 
 
-def _inversion(run: LoadedRun, inverter, data: bytes) -> dict:
-    """The inversion of this upload, from the session's memory when it is the same upload and inverter."""
+def _show_framing(data: bytes, framing: Framing) -> None:
+    """Where the model's square came from in the photo, and, when no face was found, why it is the centre."""
+    if framing.message:
+        st.warning(framing.message)
+    st.image(marked(load_upload(data), framing), output_format="PNG",
+             caption="Your photo: the square the model reads" + (", with the eyes found" if framing.face else " (the centre)"))
+
+
+def _inversion(run: LoadedRun, inverter, data: bytes, find_face: bool = True) -> dict:
+    """The inversion of this upload, from the session's memory when it is the same upload, framing and inverter."""
     mtime = (run.path / INVERTER).stat().st_mtime if inverter is not None else 0.0
-    key = (str(run.path), run.config.step, mtime, hashlib.sha256(data).hexdigest())
+    key = (str(run.path), run.config.step, mtime, hashlib.sha256(data).hexdigest(), find_face)
     kept = st.session_state.get(RESULT)
     if kept and kept["key"] == key:
         return kept
-    image = prepare_upload(data, run)
+    image, framing = framed_upload(data, run, find_face)
     with st.spinner("Searching the latent space..."):
         found: Inversion = invert(run, image, inverter=inverter)
-    result = {"key": key, "image": image, "found": found, "state": as_state(found.sample, session.state().seed)}
+    result = {"key": key, "image": image, "framing": framing, "found": found, "state": as_state(found.sample, session.state().seed)}
     st.session_state[RESULT] = result
     return result
 
