@@ -26,7 +26,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from latent_studio.app.runs import PROJECT, default_user_folder, scan, shipped_folder
+from latent_studio import PROJECT
+from latent_studio.app.runs import default_user_folder, scan, shipped_folder
 from latent_studio.families.run_models import LoadedRun
 from latent_studio.inference.onnx_export import MAX_BYTES, exported_step, onnx_path
 
