@@ -26,7 +26,7 @@ from PIL import Image
 
 from latent_studio.app import mode
 from latent_studio.app.img2img.editor import mask_editor
-from latent_studio.app.request_limits import BodyLimit, ClientBudget, FolderCap, client_id
+from latent_studio.app.request_limits import BodyLimit, ClientBudget, FolderCap, request_client, share_queue
 from latent_studio.app.runs import RunEntry, scan, shipped_folder
 from latent_studio.data.uploads import UploadError, UploadLimits
 from latent_studio.families import IMG2IMG, kind_of, serving, translation_directions
@@ -40,7 +40,7 @@ GRADIO_MAX_FILE_SIZE = LIMITS.max_bytes + 2**20
 # Request bodies (latent_studio.app.request_limits): an upload's multipart body, any other request (an image
 # sent inline as a data: URL is one: a pasted photo, rarely over a few MB), and all bodies in flight.
 MAX_UPLOAD_BODY, MAX_BODY, MAX_INFLIGHT = GRADIO_MAX_FILE_SIZE + 2**20, 8 * 2**20, 256 * 2**20
-QUEUE_SIZE = 16  # requests waiting for the worker, from all visitors
+QUEUE_SIZE = 16  # requests waiting for the worker, from all visitors (request_limits.share_queue: a few per visitor)
 MAX_UPLOAD_FOLDER = int(float(os.environ.get("LATENT_STUDIO_UPLOAD_GB") or 2) * 2**30)  # Gradio's upload cache and results
 CONCURRENCY = int(os.environ.get("LATENT_STUDIO_CONCURRENCY") or max(1, (os.cpu_count() or 2) // 2))
 
@@ -150,7 +150,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
     def budgeted(request: gr.Request | None):
         """A handler's work: in public mode each client gets a share of the worker
         (latent_studio.app.request_limits), and a bad upload's message (UploadError) reaches the user."""
-        client = client_id(dict(request.headers), request.client.host if request.client else None) if request else "local"
+        client = request_client(request) if request else "local"
         if budget is not None and (wait := budget.wait_needed(client)) > 0:
             raise gr.Error(f"You have used this server a lot in the last minute; try again in {wait:.0f} s.")
         started = time.monotonic()
@@ -291,6 +291,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             i_go.click(do_inpaint, [editor, i_model], [i_compare, i_download], api_name="inpaint", preprocess=False)
         blocks.load(choices, None, [model, t_model, u_model, i_model], api_name=False)
     blocks.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    share_queue(blocks._queue)
     return blocks
 
 
