@@ -8,7 +8,8 @@ LATENT_STUDIO_TRUSTED_PROXIES=N (default 0) the client is the N-th entry from th
 the farthest of our N proxies saw. docs/public-mode.md says how to set N.
 
 The shares (a few numbers kept per client and in total) bound what one client may hold at once
-(`Holdings`), use within a window of time (`Window`), or send per second (`Pace`), so that one
+(`Holdings`), use within a window of time (`Window`), send per second (`Pace`) or run at once
+(`Turns`), so that one
 visitor reaching their limit is told so while every other visitor goes on as before.
 """
 
@@ -18,6 +19,8 @@ import os
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 TRUSTED_PROXIES = "LATENT_STUDIO_TRUSTED_PROXIES"
 
@@ -133,3 +136,32 @@ class Pace:
                 full = now - self.burst / self.rate
                 self.tokens = {c: (t, w) for c, (t, w) in self.tokens.items() if w > full}
             return max(0.0, -tokens / self.rate)
+
+
+class Turns:
+    """At most `per_client` of one client's jobs (its pages' script runs) at once: the others wait
+    for their turn, holding a thread but no CPU, for at most `wait_s`."""
+
+    def __init__(self, per_client: int, wait_s: float):
+        self.per_client, self.wait_s = per_client, wait_s
+        self.slots: dict[str, tuple[threading.Semaphore, int]] = {}  # client -> (its turns, jobs waiting or running)
+        self.lock = threading.Lock()
+
+    @contextmanager
+    def turn(self, client: str) -> Iterator[bool]:
+        """Wait for `client`'s turn; yields whether it came within `wait_s`."""
+        with self.lock:
+            slot, users = self.slots.get(client) or (threading.Semaphore(self.per_client), 0)
+            self.slots[client] = (slot, users + 1)
+        got = slot.acquire(timeout=self.wait_s)
+        try:
+            yield got
+        finally:
+            if got:
+                slot.release()
+            with self.lock:
+                slot, users = self.slots[client]
+                if users > 1:
+                    self.slots[client] = (slot, users - 1)
+                else:
+                    del self.slots[client]

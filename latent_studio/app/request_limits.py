@@ -16,7 +16,7 @@ import json
 import os
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -308,9 +308,9 @@ class HeldUploads:
             self.arriving.give(client, arrived)
 
 
-SESSIONS_PER_CLIENT = 8  # explorer pages one address may have open at once (tabs, a household behind one router)
+SESSIONS_PER_CLIENT = 6  # explorer pages one address may have open at once (tabs, a household behind one router)
 SESSIONS = 200  # ... and all visitors together: each holds its widget state and its last run's images
-MESSAGES_PER_S, MESSAGE_BURST = 4.0, 20.0  # what one address's pages may send (reruns, widget changes)
+MESSAGES_PER_S, MESSAGE_BURST = 2.0, 8.0  # what one address's pages may send (reruns, widget changes)
 
 
 class Sessions:
@@ -355,17 +355,30 @@ QUEUED_PER_CLIENT = 2  # requests one client may have waiting or running in the 
 
 
 def share_queue(queue, per_client: int = QUEUED_PER_CLIENT) -> None:
-    """Let each client have at most `per_client` requests waiting or running in a Gradio queue (one
-    client could otherwise fill the whole queue, and everyone else would get "Queue is full"): a
-    request past that is answered at once with a message for its own client."""
+    """Share a Gradio queue between its clients: each may have at most `per_client` requests
+    waiting or running (one client could otherwise fill the whole queue, and everyone else would
+    get "Queue is full"; a request past that is answered at once with a message for its own
+    client), and the queue is served in turns (each client's first waiting request, then each
+    one's second), so a newcomer waits for at most one request of every other client."""
     push = queue.push
 
+    def client(event) -> str:
+        return request_client(event.request) if event.request is not None else "unknown"
+
     async def fair_push(body, request, username):
-        client = request_client(request)
+        asker = request_client(request)
         waiting = [e for q in queue.event_queue_per_concurrency_id.values() for e in q.queue]
         running = [e for job in queue.active_jobs if job for e in job]
-        if sum(1 for e in waiting + running if e.request is not None and request_client(e.request) == client) >= per_client:
+        if sum(1 for e in waiting + running if client(e) == asker) >= per_client:
             return False, f"You already have {per_client} requests waiting; wait for them to finish.", "queue_full"
-        return await push(body, request, username)
+        answer = await push(body, request, username)
+        for q in queue.event_queue_per_concurrency_id.values():
+            turns: Counter = Counter()
+            ranked = []
+            for event in q.queue:
+                ranked.append((turns[client(event)], event))
+                turns[client(event)] += 1
+            q.queue[:] = [event for _, event in sorted(ranked, key=lambda r: r[0])]  # stable: in order within a turn
+        return answer
 
     queue.push = fair_push

@@ -10,6 +10,7 @@ import base64
 import http.client
 import io
 import json
+import select
 import socket
 import threading
 import time
@@ -205,25 +206,34 @@ def rerun_flood(url: str, source: str, sessions: int = 20, reruns: int = 50, que
 
 
 def held_bodies(url: str, source: str, path: str, declared: int, count: int, send: int, headers: dict | None = None,
-                seconds: float = 10.0) -> list[socket.socket]:
-    """`count` requests from one address that declare `declared` bytes of body and send only the
-    first `send`, then hold their sockets open (a slow, or withheld, body). Bounded by `seconds`."""
+                seconds: float = 20.0) -> list[socket.socket]:
+    """`count` requests from one address ("METHOD /path") that declare `declared` bytes of body and
+    send only the first `send`, then hold their sockets open (a slow, or withheld, body); those the
+    server answered or closed come back too. Bounded by `seconds`."""
     held = []
     deadline = time.monotonic() + seconds
+    method, target = path.split(" ")
     head = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
     for _ in range(count):
         if time.monotonic() > deadline:
             break
         try:
             sock = connect(url, source, timeout=5)
-            sock.sendall(f"{path.split(' ')[0]} {path.split(' ')[1]} HTTP/1.1\r\nHost: localhost\r\n{head}"
-                         f"Content-Length: {declared}\r\n\r\n".encode())
-            for i in range(0, send, 2**20):
-                sock.sendall(b"\0" * min(2**20, send - i))
-            held.append(sock)
         except OSError:
             break
+        held.append(sock)
+        try:
+            sock.sendall(f"{method} {target} HTTP/1.1\r\nHost: localhost\r\n{head}Content-Length: {declared}\r\n\r\n".encode())
+            for i in range(0, send, 2**20):
+                sock.sendall(b"\0" * min(2**20, send - i))
+        except OSError:
+            pass  # refused while sending: the server answered, or closed the connection
     return held
+
+
+def still_held(sock: socket.socket) -> bool:
+    """Whether the server still holds a request open: nothing came back on its socket (no answer, no close)."""
+    return not select.select([sock], [], [], 0)[0] and sock.fileno() != -1
 
 
 def upload_cache_fill(url: str, source: str, total: int, piece: int = 16 * 2**20, seconds: float = 30.0) -> tuple[int, list[int]]:
