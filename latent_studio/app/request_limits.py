@@ -244,13 +244,15 @@ MULTIPART_OVERHEAD = 2**20  # an upload's body beside its file: the multipart fr
 
 
 def streamlit_upload_bytes() -> dict[str, int]:
-    """Bytes of uploaded files Streamlit holds in memory now, by session."""
+    """Bytes of uploaded files Streamlit holds in memory now, by session (its manager's own
+    table: its published statistics give only the total)."""
     from streamlit.runtime import Runtime
 
     if not Runtime.exists():
         return {}
-    stats = Runtime.instance().uploaded_file_mgr.get_stats()
-    return {session: sum(s.byte_length for s in group) for session, group in stats.items()}
+    manager = Runtime.instance().uploaded_file_mgr
+    with manager._lock:
+        return {session: sum(len(f.data) for f in files.values()) for session, files in manager.file_storage.items()}
 
 
 class HeldUploads:

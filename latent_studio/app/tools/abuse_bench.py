@@ -116,10 +116,11 @@ def attacks(url: str, colorizer: str, query: str, cache_bytes: int) -> dict[str,
     def websocket_frames():
         return closing(visitors.big_frames(url, attacker, frames=6, size=100 * 2**20))
 
-    return {"rerun flood (20 sessions x 50 reruns)": rerun_flood, "held explorer uploads (13 x 20 MB declared)": held_explorer_uploads,
+    return {"held explorer uploads (13 x 20 MB declared)": held_explorer_uploads,
             "held Gradio bodies (33 x 8 MB, last byte withheld)": held_gradio_bodies, "upload cache fill": upload_cache,
             "forged X-Forwarded-For queue flood (20 heavy calls)": forged_forwarded_for,
-            "websocket frames (6 x 100 MB)": websocket_frames}
+            "websocket frames (6 x 100 MB)": websocket_frames,
+            "rerun flood (20 sessions x 50 reruns)": rerun_flood}  # last: without limits it busies the server for minutes
 
 
 def settle(url: str, seconds: float = 60) -> None:
