@@ -70,9 +70,18 @@ def image_to_image_runs(folders: list[Path] | None = None) -> ToolRuns:
 
 def _pick(runs: dict[str, RunEntry], name: str | None, kind: str) -> RunEntry:
     """Only a discovered run may be used: a request names a run, never a path."""
-    if name not in runs:
-        raise gr.Error(f"Unknown {kind} model {str(name)[:80]!r}; choose one of: {', '.join(runs) or 'none installed'}")
+    if not isinstance(name, str) or name not in runs:
+        shown = repr(name[:80]) if isinstance(name, str) else "(not a name)"
+        raise gr.Error(f"Unknown {kind} model {shown}; choose one of: {', '.join(runs) or 'none installed'}")
     return runs[name]
+
+
+def checked_vividness(value) -> float:
+    """The vividness a request asks for, a number in [0, 1] (NaN, text or a huge number is refused:
+    NaN would colour the whole photo black)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise gr.Error("Vividness must be a number from 0 to 1.")
+    return float(value)
 
 
 def photo_input(label: str) -> gr.Image:
@@ -107,7 +116,10 @@ def upload_source(payload: dict | str | None, allowed: list[Path]) -> str | byte
             return base64.b64decode(url.partition(",")[2], validate=True)
         except binascii.Error:
             raise gr.Error("The pasted image could not be read; upload it as a file instead.") from None
-    path = Path(payload["path"] if isinstance(payload, dict) else payload).resolve()
+    given = payload.get("path") if isinstance(payload, dict) else payload
+    if not isinstance(given, str) or "\0" in given:
+        raise gr.Error("That is not an uploaded photo; upload the photo again.")
+    path = Path(given).resolve()
     if not any(path.is_relative_to(folder.resolve()) for folder in allowed):
         raise gr.Error("That file was not uploaded to this app; upload the photo again.")
     return str(path)
@@ -168,7 +180,8 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
         with budgeted(request):
             source = upload_source(photo, allowed)
             # a colorizer without colour bins ignores vividness (Pix2Pix.chroma)
-            result = colorize(source, _pick(image_to_image_runs(folders).colorizers, model, "colorizer").path, LIMITS, vividness)
+            result = colorize(source, _pick(image_to_image_runs(folders).colorizers, model, "colorizer").path, LIMITS,
+                              checked_vividness(vividness))
             before = result.convert("L").convert("RGB")  # the photo's own lightness, upright, at its size
             before_path, after_path = results.save({"lightness": before, "colorized": result})
             return (before_path, after_path), after_path
