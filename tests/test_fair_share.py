@@ -5,6 +5,7 @@ while the health endpoint answers. Every attack is bounded in count and time; tr
 
 from __future__ import annotations
 
+import json
 import shlex
 import socket
 import time
@@ -205,3 +206,31 @@ def test_a_huge_websocket_frame_is_refused_before_it_is_held(server):
     finally:
         for ws in frames:
             ws.close()
+
+
+def _call(url: str, data: list) -> str:
+    """The answer stream of one colorize call through the HTTP API, as a visitor sees it."""
+    status, answer = visitors.request(url, visitors.attacker(8), "POST", "/gradio/gradio_api/call/colorize",
+                                      json.dumps({"data": data}).encode(), {"Content-Type": "application/json"})
+    assert status == 200, answer
+    event = json.loads(answer)["event_id"]
+    return visitors.request(url, visitors.attacker(8), "GET", f"/gradio/gradio_api/call/colorize/{event}")[1].decode()
+
+
+@pytest.mark.parametrize("data, message", [
+    ([None, "colorizer", 0.5], "Upload a photo first"),
+    ([{"url": "file:///etc/passwd", "meta": {"_type": "gradio.FileData"}}, "colorizer", 0.5], "not an uploaded photo"),
+    ([{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, "colorizer", 0.5], "not uploaded to this app"),
+    ([{"path": ["x"], "meta": {"_type": "gradio.FileData"}}, "colorizer", 0.5], "not an uploaded photo"),
+    (["photo", ["colorizer"], 0.5], "(not a name)"),
+    (["photo", "colorizer", float("nan")], "Vividness must be a number"),
+    (["photo", "colorizer", 10**400], "Vividness must be a number"),
+])
+def test_hostile_values_get_a_message_and_never_a_traceback_or_a_server_path(server, data, message):
+    url, _ = server
+    if data[0] == "photo":
+        status, answer = visitors.upload_to_gradio(url, visitors.attacker(8), visitors.small_photo())
+        data = [{"path": json.loads(answer)[0], "meta": {"_type": "gradio.FileData"}}, *data[1:]]
+    text = _call(url, data)
+    assert "event: error" in text and message in text, text[-400:]
+    assert "Traceback" not in text and "/tmp" not in text and "/work" not in text and "site-packages" not in text, text[-400:]

@@ -295,8 +295,12 @@ class HeldUploads:
                                    "The server holds too many uploads right now; try again in a minute.") from None
             arrived += n
 
+        limit = self.per_file + MULTIPART_OVERHEAD
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
         try:
-            body = await read_body(receive, self.per_file + MULTIPART_OVERHEAD, hold)
+            if declared.isdigit() and int(declared) > limit:
+                raise Refused(413, f"The file is larger than this server accepts ({self.per_file // 2**20} MB).")
+            body = await read_body(receive, limit, hold)
         except Refused as e:
             self.arriving.give(client, arrived)
             return await refuse(send, e.status, e.message)

@@ -143,7 +143,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="how long the victim is measured under each attack")
     parser.add_argument("--soak", type=float, default=60, help="seconds of mixed traffic at the end (0: none)")
     parser.add_argument("--cache-gb", type=float, default=0.25, help="the started server's upload cache (LATENT_STUDIO_UPLOAD_GB)")
-    parser.add_argument("--only", help="run only the attacks whose name contains this")
+    parser.add_argument("--only", help="run only the attacks whose names contain one of these (comma-separated)")
     args = parser.parse_args()
     query = f"model={args.model}&view=Sliders"
     env = {"LATENT_STUDIO_PUBLIC": "1", "LATENT_STUDIO_UPLOAD_GB": str(args.cache_gb), "GRADIO_TEMP_DIR": tempfile.mkdtemp()}
@@ -151,7 +151,7 @@ def main() -> None:
         print(f"server {url}, memory at start {rss_mb(pid)} MB")
         print(f"{'quiet':<52} {victim(url, query, args.colorizer, args.seconds / 2, pid).line()}", flush=True)
         for name, attack in attacks(url, args.colorizer, query, int(args.cache_gb * 2**30)).items():
-            if args.only and args.only not in name:
+            if args.only and not any(part in name for part in args.only.split(",")):
                 continue
             ended: list[Callable[[], None]] = []
             start = threading.Thread(target=lambda a=attack, e=ended: e.append(a()))
