@@ -92,28 +92,39 @@ class Holdings:
 
 
 class Window:
-    """Units used (bytes uploaded) in the last `seconds`: at most `per_client` by one client."""
+    """Units used (bytes uploaded) in the last `seconds`: at most `per_client` by one client. Use
+    within a second is kept as one entry and each client's total as one number, so a body counted
+    piece by piece costs the same to check at its last piece as at its first."""
 
     def __init__(self, per_client: int, seconds: float):
         self.per_client, self.seconds = per_client, seconds
-        self.used: dict[str, deque] = defaultdict(deque)  # client -> (when, units)
+        self.used: dict[str, deque] = defaultdict(deque)  # client -> [when, units] by the second
+        self.totals: dict[str, int] = defaultdict(int)
         self.lock = threading.Lock()
+
+    def _forget(self, client: str, now: float) -> None:
+        spent = self.used[client]
+        while spent and spent[0][0] < now - self.seconds:
+            self.totals[client] -= spent.popleft()[1]
+        if not spent:
+            del self.used[client], self.totals[client]
 
     def take(self, client: str, n: int, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         with self.lock:
-            for other in list(self.used):  # forget what left the window: memory follows recent clients
-                spent = self.used[other]
-                while spent and spent[0][0] < now - self.seconds:
-                    spent.popleft()
-                if not spent:
-                    del self.used[other]
-            spent = self.used[client]
-            if sum(units for _, units in spent) + n > self.per_client:
-                if not spent:
-                    del self.used[client]
+            if len(self.used) > 1024:  # forget clients whose use left the window: memory follows recent clients
+                for other in list(self.used):
+                    self._forget(other, now)
+            if client in self.used:
+                self._forget(client, now)
+            if self.totals.get(client, 0) + n > self.per_client:
                 raise LimitReached(mine=True)
-            spent.append((now, n))
+            spent = self.used[client]
+            if spent and now - spent[-1][0] < 1:
+                spent[-1][1] += n
+            else:
+                spent.append([now, n])
+            self.totals[client] += n
 
 
 class Pace:
