@@ -148,6 +148,7 @@ def main() -> None:
     query = f"model={args.model}&view=Sliders"
     env = {"LATENT_STUDIO_PUBLIC": "1", "LATENT_STUDIO_UPLOAD_GB": str(args.cache_gb), "GRADIO_TEMP_DIR": tempfile.mkdtemp()}
     with (nullcontext((args.url, args.pid)) if args.url else running(env)) as (url, pid):
+        url = url.replace("localhost", "127.0.0.1")  # the clients bind 127.0.0.x source addresses: IPv4 only
         print(f"server {url}, memory at start {rss_mb(pid)} MB")
         print(f"{'quiet':<52} {victim(url, query, args.colorizer, args.seconds / 2, pid).line()}", flush=True)
         for name, attack in attacks(url, args.colorizer, query, int(args.cache_gb * 2**30)).items():
