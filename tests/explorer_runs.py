@@ -76,7 +76,7 @@ def tiny_runs(base: Path) -> Path:
 
 # --- driving the page with Streamlit's AppTest -----------------------------------------------------
 
-PAGE = Path(__file__).resolve().parent.parent / "explorer" / "page.py"
+PAGE = Path(__file__).resolve().parent.parent / "latent_studio" / "app" / "page.py"
 
 
 @contextlib.contextmanager

@@ -65,6 +65,16 @@ def test_a_wrongly_typed_run_is_listed_with_its_error_and_never_breaks_the_page(
     checked(view(open_page(model="dcgan"), "Training"))
 
 
+def test_a_broken_default_model_opens_another_run_and_is_still_listed_with_its_problem(runs, monkeypatch):
+    from latent_studio.app.views import picker
+
+    monkeypatch.setattr(picker, "OPENS_FIRST", "broken")  # the truncated config.json of tests.explorer_runs
+    at = open_page()  # checked: no exception
+    model = widget(at.selectbox, "Model")
+    assert model.value != "broken" and "broken (cannot be read)" in model.options
+    assert at.image or at.tabs  # a model's views, not an error page
+
+
 def test_list_in_every_format_and_the_gradio_model_list_survive_a_wrongly_typed_run(tmp_path):
     from latent_studio.app.img2img.app import image_to_image_runs
 
