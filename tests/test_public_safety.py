@@ -65,6 +65,21 @@ def test_a_wrongly_typed_run_is_listed_with_its_error_and_never_breaks_the_page(
     checked(view(open_page(model="dcgan"), "Training"))
 
 
+def test_weights_holding_nan_are_refused_when_loaded_instead_of_drawing_black(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from latent_studio.families.run_models import load_run
+
+    run = tmp_path / "nan"
+    make_run(run, "dcgan", {"arch": {"generator": {"width": 8}}}, steps=(2,))
+    weights = load_file(run / "generator.safetensors")
+    first = next(k for k, v in weights.items() if v.is_floating_point())
+    weights[first] = weights[first].clone().fill_(float("nan"))
+    save_file(weights, run / "generator.safetensors")
+    with pytest.raises(CheckpointError, match="not finite"):
+        load_run(run, "cpu")
+
+
 def test_a_broken_default_model_opens_another_run_and_is_still_listed_with_its_problem(runs, monkeypatch):
     from latent_studio.app.views import picker
 

@@ -32,6 +32,7 @@ from latent_studio.data.uploads import UploadError, UploadLimits
 from latent_studio.families import IMG2IMG, kind_of, serving, translation_directions
 from latent_studio.families.img2img import COLORIZE, INPAINT, PAIRED, UNPAIRED, UPSCALE
 from latent_studio.inference.pipeline import DEFAULT_VIVIDNESS, UPSCALE_MAX_SIDE, colorize, inpaint, translate, upscale
+from latent_studio.runs.files import CheckpointError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LIMITS = UploadLimits()
@@ -170,6 +171,8 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             yield
         except UploadError as e:
             raise gr.Error(str(e)) from e
+        except CheckpointError as e:  # a damaged run on the server: the visitor is told so, never shown its path
+            raise gr.Error("This model's files are damaged, so it cannot be used now; choose another model.") from e
         finally:
             if budget is not None:
                 budget.charge(client, time.monotonic() - started)
