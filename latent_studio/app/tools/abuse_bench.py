@@ -22,6 +22,7 @@ from latent_studio.app.request_limits import HELD_UPLOADS
 from latent_studio.app.tools import visitors
 from latent_studio.app.tools.load_test import rss_mb
 from latent_studio.app.tools.local_server import running
+from latent_studio.data.uploads import UploadLimits
 from latent_studio.training.bench import percentile
 
 INF = float("inf")
@@ -98,9 +99,12 @@ def attacks(url: str, colorizer: str, query: str, cache_bytes: int) -> dict[str,
             return lambda: None
         headers = {"Content-Type": "multipart/form-data; boundary=x", "X-Xsrftoken": session.xsrf,
                    "Cookie": f"_streamlit_xsrf={session.xsrf}"}
-        # 13 bodies that together declare all the explorer may hold, and send nothing
-        held = visitors.held_bodies(url, attacker, f"PUT /_stcore/upload_file/{session.session_id}/held", HELD_UPLOADS // 13, 13, 0,
-                                    headers)
+        # bodies that together declare exactly what the explorer may hold (all at the per-file limit
+        # but the last), and send nothing
+        path = f"PUT /_stcore/upload_file/{session.session_id}/held"
+        full, rest = divmod(HELD_UPLOADS, UploadLimits.max_bytes)
+        held = visitors.held_bodies(url, attacker, path, UploadLimits.max_bytes, full, 0, headers)
+        held += visitors.held_bodies(url, attacker, path, rest, 1, 0, headers) if rest else []
         return closing([*held, session])
 
     def held_gradio_bodies():
@@ -119,7 +123,7 @@ def attacks(url: str, colorizer: str, query: str, cache_bytes: int) -> dict[str,
     def websocket_frames():
         return closing(visitors.big_frames(url, attacker, frames=6, size=100 * 2**20))
 
-    return {"held explorer uploads (13 bodies declaring 256 MB)": held_explorer_uploads,
+    return {"held explorer uploads (bodies declaring 256 MiB)": held_explorer_uploads,
             "held Gradio bodies (33 x 8 MB, last byte withheld)": held_gradio_bodies, "upload cache fill": upload_cache,
             "forged X-Forwarded-For queue flood (20 heavy calls)": forged_forwarded_for,
             "websocket frames (6 x 100 MB)": websocket_frames,
