@@ -24,4 +24,5 @@ if mode.public():  # a visitor sees that something failed, never a traceback or 
     config.set_option("client.showErrorDetails", "none")
 gradio_asgi, gradio_lifespan = gradio_app.mount(gradio_app.build())
 app = st.App("latent_studio/app/page.py", routes=[*client_render.routes(), Mount("/gradio", app=gradio_asgi)], lifespan=gradio_lifespan,
-             middleware=[Middleware(Sessions), Middleware(HeldUploads, cap=HELD_UPLOADS, per_file=UploadLimits.max_bytes)])
+             middleware=[*([Middleware(Sessions)] if mode.public() else []),  # a laptop's one user may open many pages
+                         Middleware(HeldUploads, cap=HELD_UPLOADS, per_file=UploadLimits.max_bytes)])
