@@ -121,6 +121,15 @@ def test_public_mode_offers_no_runs_folder_and_ignores_one_set_in_the_session(ru
     assert all(not o.startswith(("tmp", "usr", "work")) for o in widget(at.selectbox, "Model").options)
 
 
+def test_a_damaged_inverter_is_reported_without_a_server_path_and_the_search_goes_on(runs, monkeypatch):
+    monkeypatch.setenv("LATENT_STUDIO_PUBLIC", "1")
+    (runs / "dcgan" / "inverter.safetensors").write_bytes(b"not safetensors" * 64)
+    at = view(open_page(model="dcgan"), "Your image")  # checked: no exception
+    shown = [e.value for e in at.error] + [e.value for e in at.info] + [c.value for c in at.code]
+    assert any("inverter file could not be read" in text for text in shown), shown
+    assert not any(str(runs) in text or str(ROOT) in text for text in shown), shown
+
+
 def test_public_mode_turns_training_off_and_shows_no_stop_button_for_a_running_job(runs, monkeypatch, tmp_path):
     make_run(tmp_path / "user" / "someones", "dcgan", {"arch": {"generator": {"width": 8}}}, steps=(2,))
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
