@@ -77,3 +77,13 @@ def test_the_browser_path_needs_the_runtime_a_served_run_and_a_current_export(se
     assert client_render.client_model(load_run(elsewhere, "cpu"), 4) is None
     monkeypatch.setattr(client_render, "RUNTIME", tmp_path / "missing")
     assert client_render.client_model(exported, 4) is None
+
+
+def test_a_run_id_is_escaped_in_the_model_url_and_found_by_it(served):
+    shipped, http = served
+    cfg, _, m = tiny("dcgan")
+    save_run(shipped / "night #2", cfg, m)
+    export_onnx(shipped / "night #2")
+    model = client_render.client_model(load_run(shipped / "night #2", "cpu"), 4)
+    assert model is not None and model.model == "/onnx/night%20%232?step=0"
+    assert http.get(model.model).status_code == 200

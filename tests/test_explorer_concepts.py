@@ -45,8 +45,15 @@ def test_concepts_json_records_model_and_size():
     ('{"format": "latent-studio-concepts", "version": 1, "input_dim": 5, "concepts": {"a": {"vectors": [[1, 2]]}}}', "length 5"),
     ('{"format": "latent-studio-concepts", "version": 1, "input_dim": 5, "concepts": {"a": {"vectors": []}}}', "non-empty"),
     ('{"format": "latent-studio-concepts", "version": 1, "input_dim": 1, "concepts": {"a": {"vectors": [[NaN]]}}}', "not finite"),
+    ("[" * 200_000 + "]" * 200_000, "too deeply"),
+    ('{"format": "latent-studio-concepts", "version": 1, "input_dim": 1, "concepts": {"a": {"vectors": [[' + "9" * 5000 + ']]}}}',
+     "not valid JSON"),
+    ('{"format": "latent-studio-concepts", "version": 1, "input_dim": 1, "concepts": {"a": {"vectors": [[' + str(10**400) + ']]}}}',
+     "'a'.*numbers"),
+    ('{"format": "latent-studio-concepts", "version": 1, "input_dim": 1, "concepts": {"a": {"vectors": [' + "[" * 500 + "]" * 500
+     + ']}}}', "'a'.*numbers"),
 ])
-def test_bad_concept_files_are_refused_with_a_reason(text, message):
+def test_bad_concept_files_are_refused_with_a_reason(text, message):  # hostile ones too: deep, huge numbers
     size = 1 if '"input_dim": 1' in text else 5
     with pytest.raises(ConceptError, match=message):
         from_json(text, size)

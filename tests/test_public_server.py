@@ -109,11 +109,12 @@ def test_the_explorer_is_served_in_public_mode(public_server):
 def test_a_visitor_cannot_pile_uploads_into_the_explorers_memory(public_server, tmp_path):
     """The explorer's file boxes upload through Streamlit, which keeps each file in memory until
     the session's next run. A visitor who replays the page's upload request with new file ids
-    gets 413 for a file over the per-file limit (.streamlit/config.toml), and 507 once the held
-    uploads reach HELD_UPLOADS; the server's memory stays bounded."""
+    gets 413 for a file over the per-file limit (.streamlit/config.toml), and 507 once the uploads
+    it holds reach its share, HELD_PER_CLIENT (tests/test_fair_share.py: another visitor's upload
+    still goes through); the server's memory stays bounded."""
     from playwright.sync_api import sync_playwright
 
-    from latent_studio.app.request_limits import HELD_UPLOADS
+    from latent_studio.app.request_limits import HELD_PER_CLIENT
     from latent_studio.app.tools.screenshots import ARGS, settle
     from latent_studio.data.uploads import UploadLimits
     from tests.server import require_chromium
@@ -139,9 +140,9 @@ def test_a_visitor_cannot_pile_uploads_into_the_explorers_memory(public_server, 
         assert put("over", UploadLimits.max_bytes + 2**21) == 413
         assert put("largest", UploadLimits.max_bytes - 2**16) == 204  # the pipeline's own limit gets through
         piece = UploadLimits.max_bytes // 2
-        statuses = [put(f"pile-{i}", piece) for i in range(HELD_UPLOADS // piece + 2)]
+        statuses = [put(f"pile-{i}", piece) for i in range(HELD_PER_CLIENT // piece + 2)]
         held = UploadLimits.max_bytes + statuses.count(204) * piece
         assert statuses == sorted(statuses) and statuses[-1] == 507, statuses  # accepted, then refused
-        assert HELD_UPLOADS - 2 * piece < held <= HELD_UPLOADS, held / 2**20
-        assert rss(pid) - before < HELD_UPLOADS + MEMORY_BOUND, f"the server grew by {(rss(pid) - before) / 2**20:.0f} MB"
+        assert HELD_PER_CLIENT - 2 * piece < held <= HELD_PER_CLIENT, held / 2**20
+        assert rss(pid) - before < HELD_PER_CLIENT + MEMORY_BOUND, f"the server grew by {(rss(pid) - before) / 2**20:.0f} MB"
         browser.close()

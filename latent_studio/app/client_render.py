@@ -19,8 +19,10 @@ server as before.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
@@ -49,10 +51,21 @@ def runtime_installed() -> bool:
     return all((RUNTIME / name).is_file() for name in RUNTIME_FILES)
 
 
+SCAN_EVERY_S = 10.0  # how stale the /onnx route's list of runs may be: a request never pays for a scan
+
+
 def served_runs() -> dict[str, Path]:
     """Run id -> directory, for the runs whose export the /onnx route serves: the shipped folder's
-    and the default user folder's (the ones every visitor's picker shows), latent runs only."""
-    return {e.id: e.path for e in scan([shipped_folder(), Path(default_user_folder())]) if e.explorable}
+    and the default user folder's (the ones every visitor's picker shows), latent runs only.
+    Scanned at most every SCAN_EVERY_S, so a flood of requests costs no more folder walks."""
+    global _served
+    now, folders = time.monotonic(), [shipped_folder(), Path(default_user_folder())]
+    if now - _served[0] > SCAN_EVERY_S or _served[1] != folders:
+        _served = (now, folders, {e.id: e.path for e in scan(folders) if e.explorable})
+    return _served[2]
+
+
+_served: tuple[float, list[Path], dict[str, Path]] = (float("-inf"), [], {})
 
 
 @dataclass(frozen=True)
@@ -86,7 +99,7 @@ def client_model(run: LoadedRun, scale: int) -> ClientModel | None:
     if not path.is_file() or path.stat().st_size > MAX_BYTES or _step(path) != run.config.step:
         return None
     data = run.config.data
-    return ClientModel(f"{RUNTIME_URL}/{ENTRY}", f"{RUNTIME_URL}/", f"{MODEL_URL}/{run_id}?step={run.config.step}",
+    return ClientModel(f"{RUNTIME_URL}/{ENTRY}", f"{RUNTIME_URL}/", f"{MODEL_URL}/{quote(run_id)}?step={run.config.step}",
                        data.channels, data.image_size, scale, run.config.latent.input_dim)
 
 
@@ -114,7 +127,7 @@ async def runtime_file(request: Request) -> Response:
 
 async def model_file(request: Request) -> Response:
     run = served_runs().get(request.path_params["run_id"])
-    if run is None or not onnx_path(run).is_file():
+    if run is None or not onnx_path(run).is_file() or onnx_path(run).is_symlink():  # only a file the run itself holds
         return _not_found()
     return FileResponse(onnx_path(run), media_type="application/octet-stream", headers={"Cache-Control": CACHE})
 

@@ -55,8 +55,10 @@ def from_json(text: str | bytes, input_dim: int) -> dict[str, Concept]:
     """Concepts from JSON text, checked against the model's input size."""
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ConceptError(f"this file is not valid JSON ({e}); choose a concepts file saved by Latent Studio") from e
+    except RecursionError:  # nested deeper than the parser goes
+        raise ConceptError("this file nests its values too deeply to be a concepts file") from None
+    except ValueError as e:  # not JSON, not UTF-8, or a number of thousands of digits
+        raise ConceptError(f"this file is not valid JSON ({str(e)[:200]}); choose a concepts file saved by Latent Studio") from e
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ConceptError("this JSON file is not a Latent Studio concepts file (its 'format' is not 'latent-studio-concepts')")
     if not isinstance(data.get("version"), int) or data["version"] > VERSION:
@@ -80,8 +82,8 @@ def from_json(text: str | bytes, input_dim: int) -> dict[str, Concept]:
             raise ConceptError(f"concept {name!r}: {len(vectors)} vectors; a concept holds at most {MAX_VECTORS}")
         try:
             tensor = torch.tensor(vectors, dtype=torch.float32)
-        except (TypeError, ValueError, RuntimeError) as e:
-            raise ConceptError(f"concept {name!r}: its vectors are not a list of lists of numbers") from e
+        except (TypeError, ValueError, RuntimeError, OverflowError, RecursionError) as e:
+            raise ConceptError(f"concept {name!r}: its vectors are not a list of lists of numbers (of at most float32's size)") from e
         if tensor.ndim != 2 or tensor.shape[0] == 0 or tensor.shape[1] != input_dim:
             raise ConceptError(f"concept {name!r}: expected a non-empty list of vectors of length {input_dim}")
         if not torch.isfinite(tensor).all():

@@ -1,28 +1,36 @@
-"""What one visitor's requests may cost the server: body sizes, memory held by bodies in flight,
-and each client's share of the Colorize & translate worker.
+"""What one visitor's requests may cost the server: bodies, uploads held, open pages and their
+messages, and each client's share of the Colorize & translate worker and its queue.
 
-Gradio reads a request body whole before any handler runs, and an image sent inline as a data:
-URL never meets the upload size check, so the cap on bodies sits in front of Gradio, as ASGI
-middleware: a body over its cap is refused with 413 before it is read (by its Content-Length) or
-as soon as it grows past the cap (a chunked body), and bodies in flight together may hold at most
-`max_inflight` bytes (past that, 503: the memory bound holds however many connections arrive).
+Every limit is kept per client (latent_studio.app.clients: the address our proxy saw, never a header
+the client wrote) as well as in total, so one visitor who reaches a limit is told so while the
+others go on. Bodies are read by ASGI middleware in front of the app, whole, before it sees them:
+Gradio reads a body whole before any handler runs, and an image sent inline as a data: URL never
+meets the upload size check. A body is counted by the bytes that arrive, never by the length it
+declares, and a body that stops arriving is given up on, so a held connection holds nothing for long.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from latent_studio.app.clients import Holdings, LimitReached, Pace, Window, address, scope_address
 
 UPLOAD_PATH = "/gradio_api/upload"  # multipart file uploads, capped by the upload limit itself
 # An image editor posts each of its images here (the Inpaint tab's photo can be a full-size one);
 # latent_studio.app.img2img.editor bounds how many it keeps in memory.
 EDITOR_PATHS = ("/gradio_api/component_server", "/gradio_api/component_server/")
+
+
+IDLE_S = 10.0  # a body that sends nothing for this long is given up on (a held connection holds memory)
+MIN_RATE = 64 * 2**10  # bytes a second a body must average: a 20 MB upload has about five minutes
 
 
 def _response(status: int, message: str):
@@ -32,82 +40,107 @@ def _response(status: int, message: str):
             {"type": "http.response.body", "body": body}]
 
 
-class BodyTooLarge(Exception):
-    pass
+async def refuse(send, status: int, message: str) -> None:
+    for event in _response(status, message):
+        await send(event)
 
 
-class ServerBusy(Exception):
-    pass
+class Refused(Exception):
+    """A request the server will not take, with the status and message its client gets."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+async def read_body(receive, limit: int, hold: Callable[[int], None]) -> bytes | None:
+    """A request's body, read whole (None: the client went away). Each piece is passed to `hold`
+    as it arrives, so what a body holds is counted by the bytes received, never by what its
+    Content-Length declares. A body over `limit` is refused (413), and so is one that sends nothing
+    for IDLE_S or takes longer than MIN_RATE allows for `limit` bytes (408): a connection that
+    withholds its body's last byte holds nothing for long."""
+    chunks, size = [], 0
+    deadline = time.monotonic() + IDLE_S + limit / MIN_RATE
+    while True:
+        try:
+            message = await asyncio.wait_for(receive(), max(0.0, min(IDLE_S, deadline - time.monotonic())))
+        except TimeoutError:
+            raise Refused(408, "The request arrived too slowly; send it again.") from None
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        if size + len(chunk) > limit:
+            raise Refused(413, f"The request is larger than this server accepts ({limit // 2**20} MB).")
+        hold(len(chunk))
+        size += len(chunk)
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def replay(body: bytes, receive):
+    """An ASGI receive that gives `body` once, then the connection's own messages (its disconnect)."""
+    sent = False
+
+    async def receive_again():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return receive_again
 
 
 class BodyLimit:
     """ASGI middleware: bodies at most `max_upload` bytes on the upload route (and an image
-    editor's posts) and `max_body` on every other route, and at most `max_inflight` bytes
-    buffered across all requests at once. A body is read here in full before the app sees it, so
-    a refused one never reaches Gradio."""
+    editor's posts) and `max_body` on every other route; bodies in flight hold at most
+    `max_inflight` bytes together and `per_client` bytes from one client (past that, 429 for that
+    client alone, 503 for all); uploads kept in `disk` at most its share per client. A body is read
+    here in full before the app sees it, so a refused one never reaches Gradio."""
 
-    def __init__(self, app, max_body: int, max_upload: int, max_inflight: int, disk: "FolderCap | None" = None):
-        self.app, self.max_body, self.max_upload, self.max_inflight = app, max_body, max_upload, max_inflight
+    def __init__(self, app, max_body: int, max_upload: int, max_inflight: int, disk: "FolderCap | None" = None,
+                 per_client: int | None = None):
+        self.app, self.max_body, self.max_upload = app, max_body, max_upload
         self.disk = disk  # where uploads are kept, and how much they may take
-        self.inflight = 0
-        self.lock = threading.Lock()
+        self.inflight = Holdings(per_client or max_inflight // 4, max_inflight)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
+        client = scope_address(scope)
         upload = scope["path"].endswith(UPLOAD_PATH)
         limit = self.max_upload if upload or scope["path"].endswith(EDITOR_PATHS) else self.max_body
-        if upload and self.disk is not None and self.disk.full():
-            return await self._refuse(send, 507, "The server's upload space is full; try again later.")
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            return await self._refuse(send, 413, f"The request is larger than this server accepts ({limit // 2**20} MB).")
-        chunks, held = [], 0
+        held = 0
+
+        def hold(n: int) -> None:
+            nonlocal held
+            try:
+                self.inflight.take(client, n)
+            except LimitReached as e:
+                raise (Refused(429, "You are sending too much at once; wait for your other uploads to finish.") if e.mine else
+                       Refused(503, "The server is busy receiving other uploads; try again in a moment.")) from None
+            held += n
+            if upload and self.disk is not None:
+                self.disk.take(client, n)
+
         try:
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    return
-                chunk = message.get("body", b"")
-                if held + len(chunk) > limit:
-                    raise BodyTooLarge
-                self._hold(len(chunk))
-                held += len(chunk)
-                chunks.append(chunk)
-                if not message.get("more_body"):
-                    break
-            body = b"".join(chunks)
-            chunks.clear()
-            sent = False
-
-            async def replay():
-                nonlocal sent
-                if not sent:
-                    sent = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                return await receive()
-
-            await self.app(scope, replay, send)
-        except BodyTooLarge:
-            await self._refuse(send, 413, f"The request is larger than this server accepts ({limit // 2**20} MB).")
-        except ServerBusy:
-            await self._refuse(send, 503, "The server is busy receiving other uploads; try again in a moment.")
+            if upload and self.disk is not None and self.disk.full():
+                raise Refused(507, "The server's upload space is full; try again later.")
+            if declared is not None and (not declared.isdigit() or int(declared) > limit):
+                raise Refused(413, f"The request is larger than this server accepts ({limit // 2**20} MB).")
+            body = await read_body(receive, limit, hold)
+        except Refused as e:
+            self.inflight.give(client, held)
+            return await refuse(send, e.status, e.message)
+        if body is None:
+            self.inflight.give(client, held)
+            return
+        try:
+            await self.app(scope, replay(body, receive), send)
         finally:
-            self._release(held)
-
-    def _hold(self, n: int) -> None:
-        with self.lock:
-            if self.inflight + n > self.max_inflight:
-                raise ServerBusy
-            self.inflight += n
-
-    def _release(self, n: int) -> None:
-        with self.lock:
-            self.inflight -= n
-
-    async def _refuse(self, send, status: int, message: str) -> None:
-        for event in _response(status, message):
-            await send(event)
+            self.inflight.give(client, held)
 
 
 @dataclass
@@ -149,29 +182,48 @@ class ClientBudget:
                 del self.used[other]
 
 
-def client_id(headers: dict[str, str], host: str | None) -> str:
-    """Who sent a request: the address the nearest proxy saw (the last X-Forwarded-For entry, which
-    a client cannot forge past the proxy), else the connection's own address."""
-    forwarded = headers.get("x-forwarded-for", "")
-    return forwarded.rsplit(",", 1)[-1].strip() or host or "unknown"
+def request_client(request) -> str:
+    """The client of a Starlette (or Gradio) request: latent_studio.app.clients.address."""
+    forwarded = request.headers.getlist("x-forwarded-for") if hasattr(request.headers, "getlist") else \
+        [request.headers.get("x-forwarded-for", "")]
+    return address([f for f in forwarded if f], request.client.host if request.client else None)
 
 
-@dataclass
 class FolderCap:
     """A folder that may hold at most `max_bytes` (Gradio's upload cache: its files are deleted an
-    hour after they were made, and this holds the total in between). The size is measured at most
-    every `every` seconds, so a flood of uploads costs one directory walk per interval."""
+    hour after they were made, and this holds the total in between), of which one client may fill
+    `share` in an hour. The folder is measured at most every `every` seconds (a flood of uploads
+    costs one directory walk per interval), and what arrives between two measures is added to the
+    last, so the cap holds however fast uploads come."""
 
-    folder: Path
-    max_bytes: int
-    every: float = 5.0
-    _measured: tuple[float, int] = (float("-inf"), 0)
+    def __init__(self, folder: Path, max_bytes: int, share: int | None = None, every: float = 5.0):
+        self.folder, self.max_bytes, self.every = folder, max_bytes, every
+        self.share = Window(share or max_bytes // 8, CACHE_HOURS * 3600)
+        self.measured, self.at, self.added = 0, float("-inf"), 0
+        self.lock = threading.Lock()
 
     def full(self) -> bool:
         now = time.monotonic()
-        if now - self._measured[0] > self.every:
-            self._measured = (now, folder_bytes(self.folder))
-        return self._measured[1] >= self.max_bytes
+        if now - self.at > self.every:
+            size = folder_bytes(self.folder)
+            with self.lock:
+                self.measured, self.at, self.added = size, now, 0
+        return self.measured + self.added >= self.max_bytes
+
+    def take(self, client: str, n: int) -> None:
+        """Count `n` bytes arriving from `client`, or refuse them (507) past its share or the folder's cap."""
+        if self.measured + self.added + n > self.max_bytes:
+            raise Refused(507, "The server's upload space is full; try again later.")
+        try:
+            self.share.take(client, n)
+        except LimitReached:
+            raise Refused(507, f"You have uploaded {self.share.per_client // 2**20} MB in the last hour, this server's limit "
+                               "for one visitor; try again later.") from None
+        with self.lock:
+            self.added += n
+
+
+CACHE_HOURS = 1  # how long Gradio keeps an upload (latent_studio.app.img2img.app: delete_cache)
 
 
 def folder_bytes(folder: Path) -> int:
@@ -187,27 +239,20 @@ def folder_bytes(folder: Path) -> int:
 
 STREAMLIT_UPLOAD_PATH = "/_stcore/upload_file/"  # + session id / file id: the explorer's file boxes
 HELD_UPLOADS = 256 * 2**20  # what the explorer's file boxes may hold in memory, all visitors together
+HELD_PER_CLIENT = 64 * 2**20  # ... and one visitor: three files at the upload limit
+MULTIPART_OVERHEAD = 2**20  # an upload's body beside its file: the multipart framing
 
 
-def streamlit_upload_bytes() -> int:
-    """Bytes of uploaded files Streamlit holds in memory now, over all sessions."""
+def streamlit_upload_bytes() -> dict[str, int]:
+    """Bytes of uploaded files Streamlit holds in memory now, by session (its manager's own
+    table: its published statistics give only the total)."""
     from streamlit.runtime import Runtime
 
     if not Runtime.exists():
-        return 0
-    stats = Runtime.instance().uploaded_file_mgr.get_stats()
-    return sum(s.byte_length for group in stats.values() for s in group)
-
-
-async def _discard(receive, limit: int) -> None:
-    """Read and drop a request's body, at most `limit` bytes of it (past that the refusal is sent
-    anyway, and the connection closed)."""
-    seen = 0
-    while seen <= limit:
-        message = await receive()
-        seen += len(message.get("body", b""))
-        if message["type"] == "http.disconnect" or not message.get("more_body"):
-            return
+        return {}
+    manager = Runtime.instance().uploaded_file_mgr
+    with manager._lock:
+        return {session: sum(len(f.data) for f in files.values()) for session, files in manager.file_storage.items()}
 
 
 class HeldUploads:
@@ -216,30 +261,130 @@ class HeldUploads:
     Streamlit bounds each file (server.maxUploadSize in .streamlit/config.toml) and keeps it in
     memory until the session's next script run ends, or the session closes. A page uploads one file
     per box and a rerun releases the last, but a visitor who sends file after file without running
-    the script would grow the server's memory without bound. Past `cap` bytes, held and arriving
-    together, an upload is refused (507) until others are released."""
+    the script would grow the server's memory without bound. So an upload's body is read here first
+    (latent_studio.app.request_limits.read_body: counted by the bytes that arrive, and given up on
+    if they stop), and past `per_client` bytes held and arriving for one client, or `cap` for all,
+    it is refused (507) until others are released: one visitor's uploads never refuse another's."""
 
-    def __init__(self, app, cap: int, per_file: int, held: Callable[[], int] = streamlit_upload_bytes):
-        self.app, self.cap, self.per_file, self.held = app, cap, per_file, held
-        self.arriving = 0  # bytes admitted and still being received
-        self.lock = threading.Lock()
+    def __init__(self, app, cap: int, per_file: int, per_client: int = HELD_PER_CLIENT,
+                 held: Callable[[], dict[str, int]] = streamlit_upload_bytes):
+        self.app, self.per_file, self.held = app, per_file, held
+        self.arriving = Holdings(per_client, cap)
+        self.owners: dict[str, str] = {}  # session id -> client, for the sessions holding uploads
+
+    def _holding(self, client: str) -> tuple[int, int]:
+        """(bytes held by `client`'s sessions, by all sessions)."""
+        held = self.held()
+        self.owners = {session: owner for session, owner in self.owners.items() if session in held}
+        return sum(n for session, n in held.items() if self.owners.get(session) == client), sum(held.values())
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] != "PUT" or not scope["path"].startswith(STREAMLIT_UPLOAD_PATH):
             return await self.app(scope, receive, send)
+        client = scope_address(scope)
+        session = scope["path"][len(STREAMLIT_UPLOAD_PATH):].partition("/")[0]
+        arrived = 0
+
+        def hold(n: int) -> None:
+            nonlocal arrived
+            try:
+                self.arriving.take(client, n, *self._holding(client))
+            except LimitReached as e:
+                raise Refused(507, "You have uploaded as much as this server holds for one visitor; run the page (or reload it) "
+                                   "to release your earlier files." if e.mine else
+                                   "The server holds too many uploads right now; try again in a minute.") from None
+            arrived += n
+
+        limit = self.per_file + MULTIPART_OVERHEAD
         declared = dict(scope.get("headers", [])).get(b"content-length", b"")
-        size = min(int(declared), self.per_file) if declared.isdigit() else self.per_file  # Streamlit refuses more
-        with self.lock:
-            admitted = self.held() + self.arriving + size <= self.cap
-            if admitted:
-                self.arriving += size
-        if not admitted:
-            await _discard(receive, size + 2**20)  # so the browser reads the answer instead of a reset
-            for event in _response(507, "The server holds too many uploads right now; try again in a minute."):
-                await send(event)
-            return
         try:
-            await self.app(scope, receive, send)
+            if declared.isdigit() and int(declared) > limit:
+                raise Refused(413, f"The file is larger than this server accepts ({self.per_file // 2**20} MB).")
+            body = await read_body(receive, limit, hold)
+        except Refused as e:
+            self.arriving.give(client, arrived)
+            return await refuse(send, e.status, e.message)
+        if body is None:
+            self.arriving.give(client, arrived)
+            return
+        self.owners[session] = client
+        try:
+            await self.app(scope, replay(body, receive), send)
         finally:
-            with self.lock:
-                self.arriving -= size
+            self.arriving.give(client, arrived)
+
+
+SESSIONS_PER_CLIENT = 6  # explorer pages one address may have open at once (tabs, a household behind one router)
+SESSIONS = 200  # ... and all visitors together: each holds its widget state and its last run's images
+MESSAGES_PER_S, MESSAGE_BURST = 2.0, 8.0  # what one address's pages may send (reruns, widget changes)
+
+
+class Sessions:
+    """ASGI middleware in front of Streamlit's websocket (a page's session): at most `per_client`
+    open sessions from one client and `total` from all, and each client's messages (a rerun per
+    widget change) paced to `rate` a second, in bursts of `burst`. A session over the count is
+    refused before it opens; a client that sends faster waits its turn (its own pages slow down,
+    nobody else's), and Streamlit runs one script per session at a time, so the work one client can
+    queue is bounded by its sessions."""
+
+    def __init__(self, app, per_client: int = SESSIONS_PER_CLIENT, total: int = SESSIONS, rate: float = MESSAGES_PER_S,
+                 burst: float = MESSAGE_BURST):
+        self.app = app
+        self.open = Holdings(per_client, total)
+        self.pace = Pace(rate, burst)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket":
+            return await self.app(scope, receive, send)
+        client = scope_address(scope)
+        try:
+            self.open.take(client, 1)
+        except LimitReached as e:
+            reason = "Too many pages of this app are open from your address; close some." if e.mine else \
+                "The server is full; try again later."
+            await send({"type": "websocket.close", "code": 1013, "reason": reason})
+            return
+
+        async def paced():
+            message = await receive()
+            if message["type"] == "websocket.receive" and (wait := self.pace.wait(client)) > 0:
+                await asyncio.sleep(wait)
+            return message
+
+        try:
+            await self.app(scope, paced, send)
+        finally:
+            self.open.give(client, 1)
+
+
+QUEUED_PER_CLIENT = 2  # requests one client may have waiting or running in the Colorize & translate queue
+
+
+def share_queue(queue, per_client: int = QUEUED_PER_CLIENT) -> None:
+    """Share a Gradio queue between its clients: each may have at most `per_client` requests
+    waiting or running (one client could otherwise fill the whole queue, and everyone else would
+    get "Queue is full"; a request past that is answered at once with a message for its own
+    client), and the queue is served in turns (each client's first waiting request, then each
+    one's second), so a newcomer waits for at most one request of every other client."""
+    push = queue.push
+
+    def client(event) -> str:
+        return request_client(event.request) if event.request is not None else "unknown"
+
+    async def fair_push(body, request, username):
+        asker = request_client(request)
+        waiting = [e for q in queue.event_queue_per_concurrency_id.values() for e in q.queue]
+        running = [e for job in queue.active_jobs if job for e in job]
+        if sum(1 for e in waiting + running if client(e) == asker) >= per_client:
+            return False, f"You already have {per_client} requests waiting; wait for them to finish.", "queue_full"
+        answer = await push(body, request, username)
+        for q in queue.event_queue_per_concurrency_id.values():
+            turns: Counter = Counter()
+            ranked = []
+            for event in q.queue:
+                ranked.append((turns[client(event)], event))
+                turns[client(event)] += 1
+            q.queue[:] = [event for _, event in sorted(ranked, key=lambda r: r[0])]  # stable: in order within a turn
+        return answer
+
+    queue.push = fair_push

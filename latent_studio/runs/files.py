@@ -195,7 +195,7 @@ def _read_one(path: Path) -> tuple[dict[str, torch.Tensor], int]:
 
 
 def load_weights(module: nn.Module, path: Path) -> None:
-    """Load weights into `module`, refusing any missing, extra or differently shaped tensor."""
+    """Load weights into `module`, refusing any missing, extra, differently shaped or non-finite tensor."""
     tensors = read_weights(path)
     expected = module.state_dict()
     missing = sorted(set(expected) - set(tensors))
@@ -211,6 +211,8 @@ def load_weights(module: nn.Module, path: Path) -> None:
                 f"{path.name} does not match config.json: {key!r} has shape {list(value.shape)} in the file "
                 f"but {list(expected[key].shape)} in the model config.json describes"
             )
+        if value.is_floating_point() and not torch.isfinite(value).all():  # would draw an all-black image as if it worked
+            raise CheckpointError(f"{path.name}: {key!r} holds values that are not finite (NaN or infinity); the weights are damaged")
     module.load_state_dict(tensors)  # copies, casting float16 files to the model's float32
 
 

@@ -29,12 +29,13 @@ from PIL import Image
 from latent_studio.app import mode
 from latent_studio.app.img2img.editor import mask_editor
 from latent_studio.app.img2img.framing import face_choice, tell
-from latent_studio.app.request_limits import BodyLimit, ClientBudget, FolderCap, client_id
+from latent_studio.app.request_limits import BodyLimit, ClientBudget, FolderCap, request_client, share_queue
 from latent_studio.app.runs import RunEntry, scan, shipped_folder
 from latent_studio.data.uploads import UploadError, UploadLimits
 from latent_studio.families import IMG2IMG, kind_of, serving, translation_directions
 from latent_studio.families.img2img import tools
 from latent_studio.inference.pipeline import DEFAULT_VIVIDNESS, UPSCALE_MAX_SIDE, colorize, inpaint, translate, upscale
+from latent_studio.runs.files import CheckpointError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LIMITS = UploadLimits()
@@ -43,7 +44,7 @@ GRADIO_MAX_FILE_SIZE = LIMITS.max_bytes + 2**20
 # Request bodies (latent_studio.app.request_limits): an upload's multipart body, any other request (an image
 # sent inline as a data: URL is one: a pasted photo, rarely over a few MB), and all bodies in flight.
 MAX_UPLOAD_BODY, MAX_BODY, MAX_INFLIGHT = GRADIO_MAX_FILE_SIZE + 2**20, 8 * 2**20, 256 * 2**20
-QUEUE_SIZE = 16  # requests waiting for the worker, from all visitors
+QUEUE_SIZE = 16  # requests waiting for the worker, from all visitors (request_limits.share_queue: a few per visitor)
 MAX_UPLOAD_FOLDER = int(float(os.environ.get("LATENT_STUDIO_UPLOAD_GB") or 2) * 2**30)  # Gradio's upload cache and results
 CONCURRENCY = int(os.environ.get("LATENT_STUDIO_CONCURRENCY") or max(1, (os.cpu_count() or 2) // 2))
 
@@ -61,9 +62,18 @@ def image_to_image_runs(folders: list[Path] | None = None) -> dict[str, dict[str
 
 def _pick(runs: dict[str, RunEntry], name: str | None, kind: str) -> RunEntry:
     """Only a discovered run may be used: a request names a run, never a path."""
-    if name not in runs:
-        raise gr.Error(f"Unknown {kind} model {str(name)[:80]!r}; choose one of: {', '.join(runs) or 'none installed'}")
+    if not isinstance(name, str) or name not in runs:
+        shown = repr(name[:80]) if isinstance(name, str) else "(not a name)"
+        raise gr.Error(f"Unknown {kind} model {shown}; choose one of: {', '.join(runs) or 'none installed'}")
     return runs[name]
+
+
+def checked_vividness(value) -> float:
+    """The vividness a request asks for, a number in [0, 1] (NaN, text or a huge number is refused:
+    NaN would colour the whole photo black)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise gr.Error("Vividness must be a number from 0 to 1.")
+    return float(value)
 
 
 def photo_input(label: str) -> gr.Image:
@@ -98,7 +108,10 @@ def upload_source(payload: dict | str | None, allowed: list[Path]) -> str | byte
             return base64.b64decode(url.partition(",")[2], validate=True)
         except binascii.Error:
             raise gr.Error("The pasted image could not be read; upload it as a file instead.") from None
-    path = Path(payload["path"] if isinstance(payload, dict) else payload).resolve()
+    given = payload.get("path") if isinstance(payload, dict) else payload
+    if not isinstance(given, str) or "\0" in given:
+        raise gr.Error("That is not an uploaded photo; upload the photo again.")
+    path = Path(given).resolve()
     if not any(path.is_relative_to(folder.resolve()) for folder in allowed):
         raise gr.Error("That file was not uploaded to this app; upload the photo again.")
     return str(path)
@@ -233,7 +246,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
     def budgeted(request: gr.Request | None):
         """A handler's work: in public mode each client gets a share of the worker
         (latent_studio.app.request_limits), and a bad upload's message (UploadError) reaches the user."""
-        client = client_id(dict(request.headers), request.client.host if request.client else None) if request else "local"
+        client = request_client(request) if request else "local"
         if budget is not None and (wait := budget.wait_needed(client)) > 0:
             raise gr.Error(f"You have used this server a lot in the last minute; try again in {wait:.0f} s.")
         started = time.monotonic()
@@ -241,6 +254,8 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             yield
         except UploadError as e:
             raise gr.Error(str(e)) from e
+        except CheckpointError as e:  # a damaged run on the server: the visitor is told so, never shown its path
+            raise gr.Error("This model's files are damaged, so it cannot be used now; choose another model.") from e
         finally:
             if budget is not None:
                 budget.charge(client, time.monotonic() - started)
@@ -251,7 +266,8 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
         with budgeted(request):
             source = upload_source(photo, allowed)
             # a colorizer without colour bins ignores vividness (Pix2Pix.chroma)
-            result = colorize(source, _pick(image_to_image_runs(folders)["colorize"], model, "colorizer").path, LIMITS, vividness)
+            result = colorize(source, _pick(image_to_image_runs(folders)["colorize"], model, "colorizer").path, LIMITS,
+                              checked_vividness(vividness))
             before = result.convert("L").convert("RGB")  # the photo's own lightness, upright, at its size
             before_path, after_path = results.save({"lightness": before, "colorized": result})
             return (before_path, after_path), after_path
@@ -322,6 +338,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
         blocks.load(lambda: tuple(model_choice(offered) for offered in image_to_image_runs(folders).values()), None, models,
                     api_name=False)
     blocks.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    share_queue(blocks._queue)
     return blocks
 
 

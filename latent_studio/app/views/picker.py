@@ -48,7 +48,8 @@ def choose(entries: list[RunEntry]) -> RunEntry | None:
         return None
     by_id = {e.id: e for e in choices}
     if st.session_state.get(session.MODEL) not in by_id:
-        first = OPENS_FIRST if OPENS_FIRST in by_id else choices[0].id
+        readable = [e.id for e in choices if e.config is not None]  # a broken default opens another run instead
+        first = OPENS_FIRST if OPENS_FIRST in readable else next(iter(readable), choices[0].id)
         if session.MODEL in st.session_state:
             st.warning(f"There is no run {str(st.session_state[session.MODEL])[:80]!r} here; showing {first}.")
             session.model_changed()

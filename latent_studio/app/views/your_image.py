@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import shlex
+from pathlib import Path
 
 import streamlit as st
 
+from latent_studio import PROJECT
 from latent_studio.app import mode, models, session
 from latent_studio.app.drawing import drawing_pad, drawn
 from latent_studio.app.imaging import picture
@@ -141,6 +143,12 @@ def _codes(run: LoadedRun, state: LatentState) -> str:
     return ("Read from your image: " + ", ".join(parts)) if parts else ""
 
 
+def _shown(path: Path) -> Path:
+    """`path` as the page may show it: relative to the project for a shipped run (a visitor's
+    own copy of the project has it there too), else as it is (a local user's own folder)."""
+    return path.relative_to(PROJECT) if path.is_relative_to(PROJECT) else path
+
+
 def _load(run: LoadedRun):
     """The run's inverter, or None after saying how to get one (and, in local mode, offering to
     train a quick one here)."""
@@ -148,10 +156,11 @@ def _load(run: LoadedRun):
     if path.is_file():
         try:
             return _inverter(str(run.path), path.stat().st_mtime, run)
-        except CheckpointError as e:
-            st.error(str(e))
+        except CheckpointError as e:  # a visitor of a public server is never shown the server's paths
+            st.error("This model's inverter file could not be read, so the search starts from the average latent."
+                     if mode.public() else str(e))
             return None
-    command = f"python -m latent_studio inverter {shlex.quote(str(run.path))}"
+    command = f"python -m latent_studio inverter {shlex.quote(str(_shown(run.path)))}"
     st.info(f"This model has no inverter yet, so the search starts from the average latent"
             f"{' with every code and class at 0' if run.config.latent.categorical or run.config.latent.num_classes else ''}"
             f" and comes out less close. Train one (a few minutes on a CPU) with:")

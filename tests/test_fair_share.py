@@ -1,0 +1,236 @@
+"""One visitor cannot take the public server down: each attack comes from one client (its own
+loopback address, 127.0.0.2 and up) against the real server in public mode, and a second client
+(127.0.0.1) must still load the page, move a slider, upload and colorize within the stated times
+while the health endpoint answers. Every attack is bounded in count and time; traffic is loopback only."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import socket
+import time
+
+import pytest
+
+from latent_studio.app.clients import Holdings, LimitReached, Pace, Window, address
+from latent_studio.app.request_limits import IDLE_S, QUEUED_PER_CLIENT, SESSIONS_PER_CLIENT
+from latent_studio.app.tools import visitors
+from latent_studio.app.tools.local_server import running
+from tests.server import readme_commands, tiny_server_runs
+from tests.test_public_server import rss
+
+PAGE_S, SLIDER_S, COLORIZE_S, UPLOAD_S = 5.0, 3.0, 3.0, 3.0  # the victim's targets under attack
+QUERY = "model=dcgan&view=Sliders"
+CACHE_GB = 1 / 16  # the test server's upload cache: 64 MB, so one visitor's share (an eighth) fills in a second
+
+
+# --- who a client is ------------------------------------------------------------------------------
+
+
+def test_without_a_trusted_proxy_the_client_is_the_sockets_peer_whatever_it_forwards():
+    assert address(["6.6.6.6"], "127.0.0.2", proxies=0) == "127.0.0.2"
+    assert address([], "127.0.0.2", proxies=0) == "127.0.0.2"
+
+
+def test_behind_one_proxy_the_client_is_the_entry_that_proxy_appended_never_one_the_client_wrote():
+    # the client sent "X-Forwarded-For: 6.6.6.6"; the Space's proxy appended the address it saw
+    assert address(["6.6.6.6, 203.0.113.7"], "10.0.0.1", proxies=1) == "203.0.113.7"
+    assert address(["6.6.6.6", "203.0.113.7"], "10.0.0.1", proxies=1) == "203.0.113.7"  # the same in two headers
+    assert address(["1.1.1.1, 203.0.113.7, 10.0.0.5"], "10.0.0.1", proxies=2) == "203.0.113.7"
+    assert address([], "10.0.0.1", proxies=1) == "10.0.0.1"  # came past the proxy: its own address
+
+
+def test_a_mistyped_number_of_proxies_is_refused_with_its_name(monkeypatch):
+    from latent_studio.app.clients import TRUSTED_PROXIES, trusted_proxies
+
+    monkeypatch.setenv(TRUSTED_PROXIES, "one")
+    with pytest.raises(ValueError, match=TRUSTED_PROXIES):
+        trusted_proxies()
+
+
+# --- shares ---------------------------------------------------------------------------------------
+
+
+def test_a_client_at_its_share_is_refused_while_others_still_get_theirs():
+    held = Holdings(per_client=10, total=25)
+    held.take("a", 10)
+    with pytest.raises(LimitReached) as refused:
+        held.take("a", 1)
+    assert refused.value.mine
+    held.take("b", 10)
+    with pytest.raises(LimitReached) as refused:
+        held.take("c", 6)  # the total is what is left
+    assert not refused.value.mine
+    held.give("a", 10)
+    held.take("c", 5)
+    assert held.held == {"b": 10, "c": 5} and held.sum == 15
+
+
+def test_what_a_client_used_leaves_its_window_and_is_forgotten():
+    window = Window(per_client=10, seconds=60)
+    window.take("a", 8, now=0)
+    with pytest.raises(LimitReached):
+        window.take("a", 3, now=30)
+    window.take("b", 10, now=30)
+    window.take("a", 3, now=61)
+    assert window.totals == {"a": 3, "b": 10}
+    for i in range(1100):  # many clients: those whose use left the window are forgotten
+        window.take(f"c{i}", 1, now=200)
+    assert "a" not in window.used and "b" not in window.used and len(window.used) == 1100
+
+
+def test_a_fast_sender_waits_its_turn_and_a_slow_one_never_does():
+    pace = Pace(rate=4, burst=2)
+    assert [pace.wait("a", now=0) for _ in range(2)] == [0, 0]
+    assert pace.wait("a", now=0) == pytest.approx(0.25)
+    assert pace.wait("b", now=0) == 0
+    assert pace.wait("a", now=10) == 0  # the bucket filled up again
+
+
+# --- the real public server, attacked -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("fair")
+    env = {"LATENT_STUDIO_RUNS": str(tiny_server_runs(base)), "LATENT_STUDIO_USER_RUNS": str(base / "user"),
+           "LATENT_STUDIO_CPU_THREADS": "1", "LATENT_STUDIO_PUBLIC": "1", "LATENT_STUDIO_UPLOAD_GB": str(CACHE_GB),
+           "GRADIO_TEMP_DIR": str(base / "gradio")}
+    with running(env, shlex.split(readme_commands()[1])) as (url, pid):
+        url = url.replace("localhost", "127.0.0.1")
+        session = visitors.open_session(url, visitors.VICTIM, QUERY, timeout=120)  # the model loaded once, as on a warm server
+        assert session is not None
+        session.close()
+        yield url, pid
+
+
+def victim_is_served(url: str) -> None:
+    """The second client's page, slider, upload and colorize each answer within their time."""
+    start = time.perf_counter()
+    session = visitors.open_session(url, visitors.VICTIM, QUERY, timeout=PAGE_S)
+    assert session is not None, f"the victim's page did not load within {PAGE_S} s"
+    try:
+        assert session.run(timeout=SLIDER_S) <= SLIDER_S
+        started = time.perf_counter()
+        assert session.upload(1024, timeout=UPLOAD_S) == 204 and time.perf_counter() - started <= UPLOAD_S
+    finally:
+        session.close()
+    took, outcome = visitors.colorize(url, visitors.VICTIM, timeout=COLORIZE_S * 3)
+    assert outcome == "ok" and took <= COLORIZE_S, (took, outcome)
+    assert visitors.health(url)
+    assert time.perf_counter() - start < PAGE_S + SLIDER_S + UPLOAD_S + COLORIZE_S
+
+
+def test_a_rerun_flood_from_one_address_leaves_another_visitors_page_answering(server):
+    url, _ = server
+    flood = visitors.rerun_flood(url, visitors.attacker(1), sessions=20, reruns=50, query=QUERY)
+    try:
+        time.sleep(0.5)
+        opened = [s for s in flood if not s.closed.is_set()]
+        assert len(opened) <= SESSIONS_PER_CLIENT, f"{len(opened)} sessions open from one address"
+        victim_is_served(url)
+        assert visitors.open_session(url, visitors.attacker(2), QUERY, timeout=PAGE_S) is not None  # a third visitor too
+    finally:
+        for session in flood:
+            session.close()
+
+
+def test_uploads_that_declare_much_and_send_nothing_hold_nothing_for_anyone_else(server):
+    url, _ = server
+    attacker = visitors.attacker(3)
+    session = visitors.open_session(url, attacker, QUERY, timeout=30)
+    headers = {"Content-Type": "multipart/form-data; boundary=x", "X-Xsrftoken": session.xsrf, "Cookie": f"_streamlit_xsrf={session.xsrf}"}
+    held = visitors.held_bodies(url, attacker, f"PUT /_stcore/upload_file/{session.session_id}/held", 20 * 2**20, 13, 0, headers)
+    try:
+        assert len(held) == 13
+        victim_is_served(url)
+        held[0].settimeout(IDLE_S + 10)
+        assert held[0].recv(64).split()[1] == b"408"  # given up on once nothing arrived for IDLE_S
+    finally:
+        for sock in held:
+            sock.close()
+        session.close()
+
+
+def test_bodies_that_withhold_their_last_byte_refuse_only_their_own_client(server):
+    url, pid = server
+    body = 8 * 2**20
+    before = rss(pid)
+    held = visitors.held_bodies(url, visitors.attacker(4), "POST /gradio/gradio_api/call/colorize", body, 33, body - 1,
+                                {"Content-Type": "application/json"})
+    try:
+        assert len(held) == 33
+        time.sleep(0.5)
+        kept = [s for s in held if visitors.still_held(s)]
+        assert len(kept) <= 8, f"{len(kept)} of 33 bodies held"  # 64 MB a client: at most 8 bodies of 8 MB
+        assert any(_answered(s, 429) for s in held if s not in kept)
+        victim_is_served(url)
+        assert rss(pid) - before < 200 * 2**20
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def _answered(sock: socket.socket, status: int, wait: float = 0.5) -> bool:
+    sock.settimeout(wait)
+    try:
+        return sock.recv(64).split()[1] == str(status).encode()
+    except (OSError, IndexError):
+        return False
+
+
+def test_one_visitor_fills_only_its_share_of_the_upload_cache(server):
+    url, _ = server
+    share = int(CACHE_GB * 2**30) // 8
+    accepted, statuses = visitors.upload_cache_fill(url, visitors.attacker(5), total=4 * share, piece=2**20)
+    assert statuses[-1] == 507 and share - 2**21 <= accepted <= share, (accepted, statuses[-3:])
+    status, answer = visitors.upload_to_gradio(url, visitors.attacker(5), b"x" * 2**21)
+    assert status == 507 and b"limit for one visitor" in answer
+    victim_is_served(url)
+
+
+def test_a_forged_forwarded_for_gets_one_client_no_more_than_its_share_of_the_queue(server):
+    url, _ = server
+    statuses = visitors.queue_flood(url, visitors.attacker(6), calls=12, forwarded="10.9.0.")
+    assert statuses.count(200) <= QUEUED_PER_CLIENT, statuses
+    victim_is_served(url)
+
+
+def test_a_huge_websocket_frame_is_refused_before_it_is_held(server):
+    url, pid = server
+    before = rss(pid)
+    frames = visitors.big_frames(url, visitors.attacker(7), frames=4, size=60 * 2**20)
+    try:
+        time.sleep(1)
+        assert rss(pid) - before < 100 * 2**20, f"the server grew by {(rss(pid) - before) / 2**20:.0f} MB"
+        victim_is_served(url)
+    finally:
+        for ws in frames:
+            ws.close()
+
+
+def _call(url: str, data: list) -> str:
+    """The answer stream of one colorize call through the HTTP API, as a visitor sees it."""
+    status, answer = visitors.request(url, visitors.attacker(8), "POST", "/gradio/gradio_api/call/colorize",
+                                      json.dumps({"data": data}).encode(), {"Content-Type": "application/json"})
+    assert status == 200, answer
+    event = json.loads(answer)["event_id"]
+    return visitors.request(url, visitors.attacker(8), "GET", f"/gradio/gradio_api/call/colorize/{event}")[1].decode()
+
+
+@pytest.mark.parametrize("data, message", [
+    ([None, "colorizer", 0.5], "Upload a photo first"),
+    ([{"url": "file:///etc/passwd", "meta": {"_type": "gradio.FileData"}}, "colorizer", 0.5], "not an uploaded photo"),
+    ([{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, "colorizer", 0.5], "not uploaded by a user"),  # Gradio's own check
+    (["photo", ["colorizer"], 0.5], "(not a name)"),
+    (["photo", "colorizer", float("nan")], "Vividness must be a number"),
+    (["photo", "colorizer", 10**400], "Vividness must be a number"),
+])
+def test_hostile_values_get_a_message_and_never_a_traceback_or_a_server_path(server, data, message):
+    url, _ = server
+    if data[0] == "photo":
+        status, answer = visitors.upload_to_gradio(url, visitors.attacker(8), visitors.small_photo())
+        data = [{"path": json.loads(answer)[0], "meta": {"_type": "gradio.FileData"}}, *data[1:]]
+    text = _call(url, data)
+    assert "event: error" in text and message in text, text[-400:]
+    assert "Traceback" not in text and "/tmp" not in text and "/work" not in text and "site-packages" not in text, text[-400:]
