@@ -15,7 +15,8 @@ RUN useradd --create-home --uid 1000 user
 USER user
 ENV HOME=/home/user PATH=/home/user/.local/bin:$PATH PYTHONUNBUFFERED=1
 # Public mode (latent_studio/app/mode.py; docs/public-mode.md), behind the Space's one proxy (its client address).
-ENV LATENT_STUDIO_PUBLIC=1 LATENT_STUDIO_TRUSTED_PROXIES=1
+ENV LATENT_STUDIO_PUBLIC=1
+ENV LATENT_STUDIO_TRUSTED_PROXIES=1
 WORKDIR /home/user/app
 COPY --chown=user requirements.txt .
 # A Space has no GPU: PyTorch's CPU wheels, about 4 GB lighter than the default CUDA ones.

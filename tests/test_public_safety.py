@@ -123,8 +123,16 @@ def test_public_mode_offers_no_runs_folder_and_ignores_one_set_in_the_session(ru
 
 def test_a_damaged_inverter_is_reported_without_a_server_path_and_the_search_goes_on(runs, monkeypatch):
     monkeypatch.setenv("LATENT_STUDIO_PUBLIC", "1")
-    (runs / "dcgan" / "inverter.safetensors").write_bytes(b"not safetensors" * 64)
-    at = view(open_page(model="dcgan"), "Your image")  # checked: no exception
+    inverter = runs / "dcgan" / "inverter.safetensors"  # the tiny runs are shared by the whole session: put it back after
+    kept = inverter.read_bytes() if inverter.exists() else None
+    inverter.write_bytes(b"not safetensors" * 64)
+    try:
+        at = view(open_page(model="dcgan"), "Your image")  # checked: no exception
+    finally:
+        if kept is None:
+            inverter.unlink()
+        else:
+            inverter.write_bytes(kept)
     shown = [e.value for e in at.error] + [e.value for e in at.info] + [c.value for c in at.code]
     assert any("inverter file could not be read" in text for text in shown), shown
     assert not any(str(runs) in text or str(ROOT) in text for text in shown), shown

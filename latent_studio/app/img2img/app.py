@@ -338,7 +338,8 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
         blocks.load(lambda: tuple(model_choice(offered) for offered in image_to_image_runs(folders).values()), None, models,
                     api_name=False)
     blocks.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
-    share_queue(blocks._queue)
+    if mode.public():  # a laptop's one user may queue as much as they like
+        share_queue(blocks._queue)
     return blocks
 
 
