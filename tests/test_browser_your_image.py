@@ -73,7 +73,7 @@ def test_upload_a_face_make_it_current_and_steer_it(server, tmp_path):
     button = page.get_by_role("button", name="Make this the current latent")
     button.wait_for(timeout=120_000)
     settle(page)
-    closest = _pixels(page.locator('[data-testid="stImage"] img').nth(1))
+    closest = _pixels(page.locator('[data-testid="stImage"]', has_text="closest image").locator("img"))
     assert "dB" in page.locator('[data-testid="stMetric"]').inner_text()
     button.click()
     page.get_by_text("This is the current latent").wait_for(timeout=60_000)

@@ -8,14 +8,11 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from latent_studio.app import session
-from latent_studio.app.live_sliders import InBrowser, LiveSlider, live_sliders, reported
-from latent_studio.app.sampling import build, with_rows
 from latent_studio.app.views import Page, show
+from latent_studio.app.views.steering import direction_sliders
 from latent_studio.evaluation.discovered import NOTHING, REACH, Discovered, discovered
 from latent_studio.families.run_models import LoadedRun
 from latent_studio.inference.directions import strip
-from latent_studio.inference.latent import steer
 from latent_studio.runs.files import DISCOVERED, CheckpointError
 
 TITLE = "Discovered directions"
@@ -39,7 +36,6 @@ def _found(path: str, step: int, stored: float, _run: LoadedRun) -> Discovered:
 
 def render(page: Page) -> None:
     run = page.run
-    spec = run.config.latent
     file = run.path / DISCOVERED
     with st.spinner("Finding this model's directions and asking the judges what they change (once per checkpoint)..."):
         try:
@@ -49,27 +45,8 @@ def render(page: Page) -> None:
             return
     directions, labels = found.directions[:SHOWN], found.labels[:SHOWN]
     ids = [str(i) for i in range(len(directions))]
-    weights = st.session_state.setdefault(WEIGHTS, {}).setdefault(str(run.path), {})
-    panel = f"{PANEL}:{run.path}"  # one per run: a report never reaches another model
-    weights.update({i: round(w, 1) for i, w in reported(panel).items() if i in ids})
-    values = [weights.get(i, 0.0) for i in ids]
-    sample = build(spec, session.state())
-    sliders = [LiveSlider(i, f"{int(i) + 1} · {label}", -REACH, REACH, w, step=0.1) for i, label, w in zip(ids, labels, values)]
-    browser = show.browser_model(run)
-    moved = [f"{int(i) + 1} {w:+.1f}" for i, w in zip(ids, values) if w]
-    caption = "z of the Sliders tab" + (", moved along: " + ", ".join(moved) if moved else ", unmoved.")
-    if browser is not None:  # the panel draws z + sum w_i direction_i beside the sliders, as steer() does here
-        effects = {i: {"add": d.tolist()} for i, d in zip(ids, directions)}
-        live_sliders(sliders, panel, decimals=1, browser=InBrowser(browser, sample.generator_input()[0].tolist(), effects))
-        st.caption(caption)
-    else:
-        picture, controls = st.columns([2, 3], gap="large")
-        with controls:
-            live_sliders(sliders, panel, decimals=1)
-        with picture:
-            generated = show.images(run, with_rows(sample, steer(sample.z, directions, values)).generator_input(), cell=show.MAIN)
-            show.performance(generated)
-            st.caption(caption)
+    sample = direction_sliders(run, directions, ids, [f"{int(i) + 1} · {label}" for i, label in zip(ids, labels)],
+                               [str(int(i) + 1) for i in ids], WEIGHTS, PANEL, REACH)
     _about(found)
     _strips(run, sample.generator_input()[0], directions, labels)
 
