@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import gradio as gr
 import pytest
 
 from latent_studio.app.permalink import from_query
@@ -91,7 +92,7 @@ def test_a_broken_default_model_opens_another_run_and_is_still_listed_with_its_p
 
 
 def test_list_in_every_format_and_the_gradio_model_list_survive_a_wrongly_typed_run(tmp_path):
-    from latent_studio.app.img2img.app import image_to_image_runs
+    from latent_studio.app.img2img.app import _pick, image_to_image_runs
 
     for name, (change, _) in BAD_FIELDS.items():
         write_bad_run(tmp_path, name.replace(" ", "-"), change)
@@ -99,7 +100,12 @@ def test_list_in_every_format_and_the_gradio_model_list_survive_a_wrongly_typed_
         out = subprocess.run([sys.executable, "-m", "latent_studio", "list", str(tmp_path), *fmt], cwd=ROOT, capture_output=True, text=True)
         assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
         assert out.stdout.count("does not fit the run config schema") == len(BAD_FIELDS)
-    assert not any(image_to_image_runs([tmp_path]).values())  # no tab offers a run it cannot read
+    assert not any(image_to_image_runs([tmp_path]).values())  # no tab offers a run it cannot read...
+    with pytest.raises(gr.Error) as refused:  # ...but a request for one is told they are there, by name only
+        _pick({}, "wrong-type", "colorizer", [tmp_path])
+    assert "none installed (not offered, their files cannot be read: " in refused.value.message
+    assert all(name.replace(" ", "-") in refused.value.message for name in BAD_FIELDS)
+    assert str(tmp_path) not in refused.value.message
 
 
 def test_set_overrides_are_checked_against_the_schema_before_training(tmp_path):

@@ -60,12 +60,21 @@ def image_to_image_runs(folders: list[Path] | None = None) -> dict[str, dict[str
     return runs
 
 
-def _pick(runs: dict[str, RunEntry], name: str | None, kind: str) -> RunEntry:
+def _pick(runs: dict[str, RunEntry], name: str | None, kind: str, folders: list[Path] | None = None) -> RunEntry:
     """Only a discovered run may be used: a request names a run, never a path."""
     if not isinstance(name, str) or name not in runs:
         shown = repr(name[:80]) if isinstance(name, str) else "(not a name)"
-        raise gr.Error(f"Unknown {kind} model {shown}; choose one of: {', '.join(runs) or 'none installed'}")
+        broken = unreadable(folders)
+        raise gr.Error(f"Unknown {kind} model {shown}; choose one of: {', '.join(runs) or 'none installed'}"
+                       + (f" ({broken})" if broken else ""))
     return runs[name]
+
+
+def unreadable(folders: list[Path] | None = None) -> str:
+    """The runs whose files cannot be read, by name only (their problem, which names server paths,
+    is in the explorer's model picker): what a tab says instead of letting them vanish."""
+    names = [entry.id for entry in scan(folders or [shipped_folder()]) if entry.config is None]
+    return f"not offered, their files cannot be read: {', '.join(names)}" if names else ""
 
 
 def checked_vividness(value) -> float:
@@ -266,7 +275,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
         with budgeted(request):
             source = upload_source(photo, allowed)
             # a colorizer without colour bins ignores vividness (Pix2Pix.chroma)
-            result = colorize(source, _pick(image_to_image_runs(folders)["colorize"], model, "colorizer").path, LIMITS,
+            result = colorize(source, _pick(image_to_image_runs(folders)["colorize"], model, "colorizer", folders).path, LIMITS,
                               checked_vividness(vividness))
             before = result.convert("L").convert("RGB")  # the photo's own lightness, upright, at its size
             before_path, after_path = results.save({"lightness": before, "colorized": result})
@@ -277,7 +286,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
         """Translate a photo: the translation, and for a run that translates back the round trip and its |A - A'| map."""
         with budgeted(request):
             source = upload_source(photo, allowed)
-            run = _pick(image_to_image_runs(folders)["translate"], model, "translation")
+            run = _pick(image_to_image_runs(folders)["translate"], model, "translation", folders)
             try:
                 one_way = len(serving(run.config).routes) == 1  # the radio means nothing to it
                 t = translate(source, run.path, None if one_way else direction, LIMITS, find_face)
@@ -290,7 +299,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
         """Upscale a photo x4: returns (bicubic, upscaled) for the slider and a PNG file to download."""
         with budgeted(request):
             source = upload_source(photo, allowed)
-            result = upscale(source, _pick(image_to_image_runs(folders)["upscale"], model, "upscaler").path, LIMITS)
+            result = upscale(source, _pick(image_to_image_runs(folders)["upscale"], model, "upscaler", folders).path, LIMITS)
             before_path, after_path = results.save({"bicubic": result.bicubic(), "upscaled": result.output})
             return (before_path, after_path), after_path
 
@@ -303,7 +312,8 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             if mask is None:
                 raise gr.Error("Paint over the part of the photo you want filled first.")
             photo, mask = (x if isinstance(x, bytes) else upload_source(x, allowed) for x in (photo, mask))
-            result = inpaint(photo, mask, _pick(image_to_image_runs(folders)["inpaint"], model, "inpainting").path, LIMITS, find_face)
+            run = _pick(image_to_image_runs(folders)["inpaint"], model, "inpainting", folders)
+            result = inpaint(photo, mask, run.path, LIMITS, find_face)
             tell(result.framing)
             erased_path, filled_path = results.save({"erased": result.erased, "filled": result.output})
             return (erased_path, filled_path), filled_path
@@ -321,6 +331,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
 
     # Gradio's copies of uploads and results are deleted an hour after they were made.
     with gr.Blocks(title="Latent Studio: colorize and translate", delete_cache=(600, 3600)) as blocks:
+        broken = gr.Markdown(visible=False)  # the runs that cannot be read, named when the page loads
         models, inputs_of = [], {}
         for tool, offered in runs.items():
             tab = TABS[tool]
@@ -335,8 +346,12 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
                 tab.examples(inputs[0])
                 go.click(handlers[tool], inputs, outputs, api_name=tool, preprocess=False)
             models.append(inputs[1])
-        blocks.load(lambda: tuple(model_choice(offered) for offered in image_to_image_runs(folders).values()), None, models,
-                    api_name=False)
+        def refresh() -> tuple:
+            note = unreadable(folders)
+            shown = gr.Markdown(f"Some models are {note}.", visible=bool(note))
+            return (*(model_choice(offered) for offered in image_to_image_runs(folders).values()), shown)
+
+        blocks.load(refresh, None, [*models, broken], api_name=False)
     blocks.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     if mode.public():  # a laptop's one user may queue as much as they like
         share_queue(blocks._queue)
