@@ -92,7 +92,7 @@ def test_translate_a_photo_in_the_gradio_tab(browser_page, tmp_path):
     photo = tmp_path / "summer.png"
     Image.fromarray(np.random.default_rng(4).integers(0, 255, (72, 96, 3), dtype=np.uint8)).save(photo)
     frame = gradio_tab(page, url, "Translate", "Translate")
-    frame.get_by_label("Model").filter(visible=True).click()
+    frame.get_by_label("Model", exact=True).filter(visible=True).click()
     frame.get_by_role("option", name="summer2winter").click()
     frame.locator("input[type=file]").nth(1).set_input_files(str(photo))
     frame.get_by_role("button", name="Translate", exact=True).click()
@@ -187,7 +187,7 @@ def test_a_held_out_face_translated_by_a_one_way_face_model(browser_page, tmp_pa
     (a one-way model has no round trip to show)."""
     url, page = browser_page
     frame = gradio_tab(page, url, "Translate", "Translate")
-    frame.get_by_label("Model").filter(visible=True).click()
+    frame.get_by_label("Model", exact=True).filter(visible=True).click()
     frame.get_by_role("option", name="face2anime").click()
     frame.locator(".block", has_text="Examples").locator("img").first.wait_for(timeout=30_000)
     examples = frame.locator(".block", has_text="Examples").locator("img")
