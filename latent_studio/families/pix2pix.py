@@ -29,7 +29,7 @@ from torch.utils.data import Dataset
 
 from latent_studio.data import color, color_bins
 from latent_studio.data.datasets import random_crop_flip
-from latent_studio.data.image_quality import colorfulness, hue_agreement, l1, psnr, ssim
+from latent_studio.data.image_quality import colorfulness, dominant_hue_agreement, hue_agreement, l1, psnr, ssim
 from latent_studio.families.base import StepContext, register
 from latent_studio.families.img2img import (
     COLORIZE,
@@ -137,6 +137,8 @@ class Pix2Pix(Img2ImgFamily):
         d = make_discriminator({**arch["discriminator"], "in_channels": d_in})
         m = nn.ModuleDict({"generator": make_generator(g), "discriminator": d})
         dcgan_init(m)
+        if self.classes:  # the global branch joins silent: a warm start begins as the run it starts from
+            m["generator"].silence_fusion()
         return m
 
     @property
@@ -305,11 +307,13 @@ class Pix2Pix(Img2ImgFamily):
     def evaluate(self, m: nn.ModuleDict, test_batches: Iterator[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
         """On the test split: L1, PSNR and SSIM of outputs against true targets; for colorization
         also the plain gray image's PSNR and SSIM (the baseline to beat), colourfulness against
-        the real photos', and the share of colourful pixels given the right hue (within 45
-        degrees). Test images larger than the model's size are colorized as the app does it (see
-        output), so metrics can be taken at the photos' own resolution."""
+        the real photos', the share of colourful pixels given the right hue (within 45 degrees)
+        and the share of photos whose dominant hue is right (within 45 degrees). Test images
+        larger than the model's size are colorized as the app does it (see output), so metrics
+        can be taken at the photos' own resolution."""
         sums: dict[str, float] = {}
         n, hue_hits = 0, [0.0, 0.0]  # colourful pixels with the right hue, colourful pixels
+        dominant = [0, 0]  # photos whose dominant hue is right, photos with a dominant hue
         for batch in test_batches:
             src, tgt = self.source_target(batch)
             out, true = unit(self.output(m, src)), unit(self.to_rgb(src, tgt))
@@ -320,6 +324,8 @@ class Pix2Pix(Img2ImgFamily):
                               real_colorfulness=colorfulness(true))
                 share, count = hue_agreement(out, true)
                 hue_hits[0], hue_hits[1] = hue_hits[0] + float((share * count).sum()), hue_hits[1] + float(count.sum())
+                right, judged = dominant_hue_agreement(out, true)
+                dominant[0], dominant[1] = dominant[0] + int(right.sum()), dominant[1] + int(judged.sum())
             for k, v in values.items():
                 sums[k] = sums.get(k, 0.0) + float(v.sum())
             n += len(src)
@@ -328,6 +334,8 @@ class Pix2Pix(Img2ImgFamily):
         metrics = {k: round(v / n, 4) for k, v in sums.items()}
         if hue_hits[1]:  # over all colourful pixels of the test set
             metrics["hue_within_45"] = round(hue_hits[0] / hue_hits[1], 4)
+        if dominant[1]:  # over the test photos that have a dominant hue
+            metrics["dominant_hue_right"] = round(dominant[0] / dominant[1], 4)
         if "colorfulness" in metrics:
             metrics["colorfulness_ratio"] = round(metrics["colorfulness"] / max(metrics["real_colorfulness"], 1e-8), 4)
         return {**metrics, "test_images": n}

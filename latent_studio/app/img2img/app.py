@@ -226,8 +226,8 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
                     photo = photo_input("Black-and-white photo")
                     model = model_choice(colorizers)
                     vividness = gr.Slider(0, 1, value=DEFAULT_VIVIDNESS, step=0.05, label="Vividness",
-                                          info="Low: the average of the plausible colours (safe, muted). High: the most likely "
-                                               "colour (bold). For models that predict colour bins.")
+                                          info="Low: a hint of the plausible colours (muted). High: the most likely colour, "
+                                               "strengthened (bold). For models that predict colour bins.")
                     go = gr.Button("Colorize", variant="primary")
                 with gr.Column():
                     compare = gr.ImageSlider(label="Before / after", type="pil")

@@ -132,9 +132,14 @@ class UNetGenerator(nn.Module):
             self.classifier = nn.Linear(global_width, classes)
             up_inputs = [widths[i] if i == depth - 1 else 2 * widths[i] for i in reversed(range(depth))][: self.fused]
             self.fusion = nn.ModuleList([nn.Linear(global_width, c_in) for c_in in up_inputs])
-            for layer in self.fusion:  # the branch starts silent: the decoder sees what it saw without it
-                nn.init.zeros_(layer.weight)
-                nn.init.zeros_(layer.bias)
+            self.silence_fusion()
+
+    def silence_fusion(self) -> None:
+        """Zero the global branch's projections into the decoder, so the decoder sees what it saw
+        without the branch (a family that re-initialises every layer calls this after it)."""
+        for layer in self.fusion if self.fused else ():
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, in_channels, H, W) -> (B, out_channels, H, W) in [-1, 1] (logits: H/2, W/2, unbounded)."""
