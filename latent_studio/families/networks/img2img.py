@@ -52,7 +52,7 @@ class UNetGenerator(nn.Module):
     of the transposed conv's checkerboard; the colour they decode to is upsampled smoothly.
 
     classes > 0 adds a global branch (Iizuka, Simo-Serra and Ishikawa, "Let there be Color!",
-    SIGGRAPH 2016): from the encoder's 4x4 level (at the intended size) two convs and an average
+    SIGGRAPH 2016): from the encoder's 4x4 level (at the intended size) a 1x1 and a 3x3 conv and an average
     over the whole image give one `global_width` vector per photo, which a linear layer classifies
     into `classes` labels (what the photo shows: trained by the caller's loss on forward_classes)
     and which is added to the input of each of the three innermost up blocks through its own
@@ -71,7 +71,7 @@ class UNetGenerator(nn.Module):
         norm: str = "batch",
         output: str = "image",
         classes: int = 0,
-        global_width: int = 256,
+        global_width: int = 48,
     ) -> None:
         super().__init__()
         if output not in ("image", "logits"):
@@ -119,9 +119,9 @@ class UNetGenerator(nn.Module):
         self.fused = min(3, depth) if classes else 0  # up blocks, innermost first, that the global vector feeds
         if classes:
             c = widths[self.context_level]
-            self.context = nn.Sequential(
+            self.context = nn.Sequential(  # small: the shipped colorizer must stay one file under the Space's 10 MB
                 nn.LeakyReLU(0.2),
-                nn.Conv2d(c, global_width, 3, 1, 1, bias=False),
+                nn.Conv2d(c, global_width, 1, bias=False),
                 norm_layer(norm, global_width),
                 nn.ReLU(),
                 nn.Conv2d(global_width, global_width, 3, 2, 1, bias=False),
