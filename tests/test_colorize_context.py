@@ -135,7 +135,7 @@ def test_vividness_changes_colourfulness_visibly(real_data: Path):
     photo = Image.open(colorize_files(real_data, "test")["flowers_128"][0]).convert("L")
     shown = {}
     for v in (0.0, DEFAULT_VIVIDNESS, 1.0):
-        rgb = torch.from_numpy(np.asarray(colorize(photo, SHIPPED, vividness=v))).permute(2, 0, 1)[None] / 255
+        rgb = torch.from_numpy(np.array(colorize(photo, SHIPPED, vividness=v))).permute(2, 0, 1)[None] / 255
         shown[v] = float(colorfulness(rgb))
     assert shown[0.0] < 0.6 * shown[DEFAULT_VIVIDNESS] and shown[1.0] > 1.2 * shown[DEFAULT_VIVIDNESS]
 
@@ -147,7 +147,7 @@ def test_sheet_shows_gray_each_run_and_the_true_photo(real_data: Path):
     image = sheet(photos, versions)
     columns = 2 + len(versions)
     assert image.size == (PER_ROW * columns * SIZE + (PER_ROW - 1) * GAP, 16 * SIZE + 15 * GAP)
-    first = torch.from_numpy(np.asarray(image)).permute(2, 0, 1)
+    first = torch.from_numpy(np.array(image)).permute(2, 0, 1)
     assert torch.equal(first[:, :SIZE, SIZE:2 * SIZE], versions[0][0])  # the first run's version beside the gray one
     assert torch.equal(first[:, :SIZE, (columns - 1) * SIZE:columns * SIZE], photos[0])  # the true photo last
     gray = first[:, :SIZE, :SIZE].int()
