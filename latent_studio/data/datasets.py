@@ -85,11 +85,13 @@ class UnpairedImages(Dataset):
 class ColorPairs(Dataset):
     """Colorization pairs made on the fly from colour photos: item i is (gray input, target chroma)
     in the model units of `color_space` (latent_studio/data/color.py). Only the uint8 photos are held, so
-    the same data serves either colour space."""
+    the same data serves either colour space. `targets` says what each photo shows (an index into
+    the corpus's colorize_classes, -1 when unknown): the colorizer's global branch learns from it."""
 
-    def __init__(self, images: torch.Tensor, color_space: str):
+    def __init__(self, images: torch.Tensor, color_space: str, targets: torch.Tensor | None = None):
         color.io_channels(color_space)  # refuses an unknown colour space before training starts
         self.images, self.color_space = images, color_space
+        self.targets = targets if targets is not None else torch.full((len(images),), -1, dtype=torch.long)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -314,6 +316,21 @@ COLORIZE_SOURCES: dict[str, Callable[[Path, str], list[Path]]] = {
 }
 
 
+# What each source's photo shows, from its path: the labels a colorizer's global branch learns.
+COLORIZE_LABELS: dict[str, Callable[[Path], str]] = {
+    "photos_128": lambda f: f.parent.name,  # its 115 classes (ImageNette and Tiny ImageNet)
+    "celeba_64": lambda f: "face",
+    "flowers_128": lambda f: f"flower_{f.parent.name}",  # the five species
+    "summer2winter_yosemite_128": lambda f: "landscape_winter" if f.parent.name.endswith("B") else "landscape_summer",
+}
+
+
+def colorize_classes(root: Path) -> list[str]:
+    """Every label of the colorization corpus, sorted: the training photos' classes, a face class
+    for CelebA, the flower species and summer and winter landscapes (123 with the shared data)."""
+    return sorted({COLORIZE_LABELS[source](f) for source, files in colorize_files(root, "train").items() for f in files})
+
+
 def colorize_files(root: Path, split: str, sources: tuple[str, ...] = tuple(COLORIZE_SOURCES)) -> dict[str, list[Path]]:
     """The colour photos of the colorization corpus by source, each with its own split held out
     (photos_128's and summer2winter's own test folders; every tenth file of the others)."""
@@ -331,10 +348,16 @@ def colorize_files(root: Path, split: str, sources: tuple[str, ...] = tuple(COLO
 
 def _colorize(spec: DataSpec, root: Path, split: str, download: bool) -> Dataset:
     """Colour photos as (gray, chroma) pairs: the default corpus, or any folder via --dataset-path."""
-    files = split_files(image_files(_folder(spec, root)), split) if spec.path else sum(colorize_files(root, split).values(), [])
+    if spec.path:  # a folder of the user's own photos: no labels
+        files, labels = split_files(image_files(_folder(spec, root)), split), None
+    else:
+        by_source = colorize_files(root, split)
+        files = sum(by_source.values(), [])
+        names = {name: i for i, name in enumerate(colorize_classes(root))}
+        labels = torch.tensor([names.get(COLORIZE_LABELS[source](f), -1) for source, fs in by_source.items() for f in fs])
     if not files:
         raise DatasetMissing(f"no colour photos found for the {split} split of dataset 'colorize'")
-    return ColorPairs(decode_files(files, spec.image_size, 3), spec.color_space)
+    return ColorPairs(decode_files(files, spec.image_size, 3), spec.color_space, labels)
 
 
 def _photos(spec: DataSpec, root: Path, split: str, download: bool) -> Dataset:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import torch
 
+from latent_studio.data.color import rgb_to_lab
+
 
 def l1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference per image, on the [0, 1] scale."""
@@ -71,14 +73,41 @@ def hue_agreement(rgb: torch.Tensor, true_rgb: torch.Tensor, degrees: float = 45
     """Per image: (share of the truly colourful pixels whose a*b* hue angle is within `degrees`
     of the true one, number of those pixels). A gray prediction has no hue, so it never agrees:
     this measures the right colour, where colourfulness only measures some colour."""
-    from latent_studio.data.color import rgb_to_lab
-
     ab, true_ab = rgb_to_lab(rgb.float())[:, 1:], rgb_to_lab(true_rgb.float())[:, 1:]
     colourful = true_ab.norm(dim=1) > COLOURFUL_CHROMA
     cos = (ab * true_ab).sum(1) / (ab.norm(dim=1) * true_ab.norm(dim=1)).clamp(min=1e-6)
     close = (cos > torch.cos(torch.deg2rad(torch.tensor(degrees)))) & (ab.norm(dim=1) > 1e-3)
     count = colourful.flatten(1).sum(1)
     return (close & colourful).flatten(1).sum(1) / count.clamp(min=1), count
+
+
+HUE_SECTORS = 36  # 10-degree sectors for an image's dominant hue
+DOMINANT_SHARE = 0.05  # an image needs this share of colourful pixels to have a dominant hue
+
+
+def dominant_hue(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image: (the hue angle in degrees that most of its colour sits at, whether it has one).
+    The colourful pixels' hues fill a histogram of 10-degree sectors weighted by chroma, summed
+    over each sector's neighbours (30 degrees in all), whose peak is the dominant hue: the colour a
+    viewer names the photo by (a green lawn, an orange cat). An image with fewer than 5% colourful
+    pixels has none."""
+    ab = rgb_to_lab(rgb.float())[:, 1:].flatten(2)  # [B, 2, N]
+    chroma = ab.norm(dim=1)
+    weight = chroma * (chroma > COLOURFUL_CHROMA)
+    sector = ((torch.atan2(ab[:, 1], ab[:, 0]) / (2 * torch.pi) * HUE_SECTORS).floor().long()) % HUE_SECTORS
+    hist = torch.zeros(len(rgb), HUE_SECTORS, device=rgb.device).scatter_add_(1, sector, weight)
+    hist = hist + hist.roll(1, 1) + hist.roll(-1, 1)
+    angle = (hist.argmax(1).float() + 0.5) * 360 / HUE_SECTORS
+    return angle, (chroma > COLOURFUL_CHROMA).float().mean(1) >= DOMINANT_SHARE
+
+
+def dominant_hue_agreement(rgb: torch.Tensor, true_rgb: torch.Tensor, degrees: float = 45.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image: (whether its dominant hue is within `degrees` of the true photo's, whether the
+    true photo has one to judge). A colorized photo with no dominant hue of its own is wrong."""
+    angle, has = dominant_hue(rgb)
+    true_angle, true_has = dominant_hue(true_rgb)
+    apart = (angle - true_angle).abs() % 360
+    return (torch.minimum(apart, 360 - apart) <= degrees) & has & true_has, true_has
 
 
 def checkerboard_energy(rgb: torch.Tensor) -> torch.Tensor:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import torch
@@ -16,6 +17,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from latent_studio.families import precision
+from latent_studio.runs import files
 from latent_studio.runs.config import DataSpec, LatentSample, RunConfig
 
 FAMILIES: dict[str, type["Family"]] = {}
@@ -112,6 +114,11 @@ class Family:
 
     def train_step(self, m: nn.ModuleDict, ctx: StepContext) -> dict[str, torch.Tensor]:
         raise NotImplementedError
+
+    def warm_start(self, modules: nn.ModuleDict, run: Path) -> None:
+        """Start the exported networks from another run's shipped ones (train.init_from); the
+        architectures must match exactly unless a family says how they may differ."""
+        files.warm_start(modules, run, self.exported)
 
     def training_data(self, dataset: Dataset, labels: torch.Tensor | None) -> Dataset:
         """The training set as this family sees it (SGAN hides most labels); unchanged by default."""

@@ -188,5 +188,5 @@ def fixed_batch(dataset, n: int, device: torch.device) -> tuple[torch.Tensor, to
     if isinstance(dataset, UnpairedImages):
         return tuple(to_unit(x[torch.linspace(0, len(x) - 1, k).long()]).to(device) for x in (dataset.a, dataset.b))
     idx = torch.linspace(0, len(dataset) - 1, k).long().tolist()
-    a, b = zip(*(dataset[i] for i in idx))
+    a, b = zip(*(dataset[i][:2] for i in idx))  # a labelled pair holds its label third
     return torch.stack(a).to(device), torch.stack(b).to(device)

@@ -9,19 +9,27 @@ penalises exactly that washed-out look, so the adversarial term is what keeps co
 train.adv_start lets G learn on L1 alone for a first share of the steps (as if starting from a
 pretrained generator). With little compute that matters: a D that joins from step one drags G
 towards whatever hues it currently favours, and G never learns which colours are right.
+
+A colorizer with arch.generator.classes > 0 also learns what each photo shows: the U-Net's global
+branch (latent_studio/families/networks/img2img.py) is trained jointly to classify the photo from
+its lightness (the corpus's labels, ColorPairs.targets; train.class_weight weighs that
+cross-entropy), and the decoder reads the same global vector, so a whole object gets the colour
+its kind has. Warm-started from a colorizer without the branch, it starts out equal to it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import Dataset
 
 from latent_studio.data import color, color_bins
 from latent_studio.data.datasets import random_crop_flip
-from latent_studio.data.image_quality import colorfulness, hue_agreement, l1, psnr, ssim
+from latent_studio.data.image_quality import colorfulness, dominant_hue_agreement, hue_agreement, l1, psnr, ssim
 from latent_studio.families.base import StepContext, register
 from latent_studio.families.img2img import (
     COLORIZE,
@@ -36,6 +44,7 @@ from latent_studio.families.img2img import (
 )
 from latent_studio.families.losses import adversarial, confidence
 from latent_studio.families.networks.gan import dcgan_init
+from latent_studio.runs import files
 from latent_studio.runs.config import DataSpec
 
 
@@ -51,6 +60,31 @@ def io_channels(data: DataSpec) -> tuple[int, int]:
 def unit(x: torch.Tensor) -> torch.Tensor:
     """[-1, 1] -> [0, 1], the scale the image metrics use."""
     return ((x.float() + 1) / 2).clamp(0, 1)
+
+
+class Labelled(Dataset):
+    """A paired dataset with each item's label as a third element: (source, target, label)."""
+
+    def __init__(self, pairs: Dataset, labels: torch.Tensor):
+        self.pairs, self.labels = pairs, labels
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, i: int):
+        return (*self.pairs[i], self.labels[i])
+
+
+def class_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over the labelled photos of a batch (label -1: unknown, left out); 0 when none is."""
+    known = (labels >= 0).sum().clamp(min=1)
+    return F.cross_entropy(logits.float(), labels, ignore_index=-1, reduction="sum") / known
+
+
+def class_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Share of the labelled photos of a batch whose label is the top class."""
+    known = labels >= 0
+    return ((logits.argmax(1) == labels) & known).sum() / known.sum().clamp(min=1)
 
 
 @register
@@ -103,6 +137,8 @@ class Pix2Pix(Img2ImgFamily):
         d = make_discriminator({**arch["discriminator"], "in_channels": d_in})
         m = nn.ModuleDict({"generator": make_generator(g), "discriminator": d})
         dcgan_init(m)
+        if self.classes:  # the global branch joins silent: a warm start begins as the run it starts from
+            m["generator"].silence_fusion()
         return m
 
     @property
@@ -121,7 +157,33 @@ class Pix2Pix(Img2ImgFamily):
             picks = torch.randperm(len(dataset), generator=g)[:2000].tolist()
             ab = torch.stack([dataset[i][1] for i in picks])[:, :, ::4, ::4]  # a*b* / AB_SCALE, every 4th pixel
             self.bin_weights = color_bins.rebalancing_weights(ab.permute(0, 2, 3, 1).reshape(-1, 2) * color.AB_SCALE)
+        if self.classes:
+            if labels is None or not bool((labels >= 0).any()):
+                raise ValueError("arch.generator.classes: the global branch learns from labelled photos; this training set has none")
+            if int(labels.max()) >= self.classes:
+                raise ValueError(f"arch.generator.classes is {self.classes}, but the training set has {int(labels.max()) + 1} labels")
+            return Labelled(dataset, labels)
         return dataset
+
+    @property
+    def classes(self) -> int:
+        """Labels the generator's global branch classifies photos into (0: it has none)."""
+        return self.cfg.arch["generator"].get("classes", 0)
+
+    def warm_start(self, modules: nn.ModuleDict, run: Path) -> None:
+        """A generator with a global branch may start from the same U-Net without one: the shared
+        weights are copied and the branch keeps its fresh ones, whose fusion starts at zero."""
+        g, source = self.cfg.arch["generator"], files.read_config(run).arch["generator"]
+        if not self.classes or source.get("classes", 0):
+            return super().warm_start(modules, run)
+        plain = {k: v for k, v in g.items() if k not in ("classes", "global_width")}
+        if plain != source:
+            raise ValueError(f"train.init_from: {run}'s generator {source} is not this one without its global branch ({plain})")
+        start = make_generator(plain)
+        files.load_weights(start, run / "generator.safetensors")
+        missing, _ = modules["generator"].load_state_dict(start.state_dict(), strict=False)
+        if left := [k for k in missing if not k.startswith(("context", "classifier", "fusion"))]:
+            raise ValueError(f"train.init_from: {run} leaves generator weights unset: {left[:5]}")
 
     def chroma_loss(self, out: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
         """G's reconstruction term: rebalanced cross-entropy over colour bins, or L1 to the target."""
@@ -158,15 +220,24 @@ class Pix2Pix(Img2ImgFamily):
     def train_step(self, m: nn.ModuleDict, ctx: StepContext) -> dict[str, torch.Tensor]:
         t = self.cfg.train
         G, D = m["generator"], m["discriminator"]
-        src, tgt = self.source_target(ctx.next_batch())
+        batch = ctx.next_batch()
+        src, tgt = self.source_target(batch[:2])
+        labels = batch[2] if len(batch) > 2 else None  # what each photo shows (Labelled), for the global branch
         if t.crop:  # the same window and mirror for source and target
             src, tgt = random_crop_flip(torch.cat([src, tgt], 1), t.crop).split([src.size(1), tgt.size(1)], 1)
         factor = apply_lr_decay(ctx, t.lr_g, t.lr_d, t.steps, t.lr_decay_start)
         if ctx.step < t.adv_start * t.steps:  # warm-up: G learns plausible colours first, then D sharpens them
             with ctx.autocast():
-                g_l1 = self.chroma_loss(G(src), tgt)
-                ctx.update("g", t.l1_weight * g_l1)
-            return {"g_loss": (t.l1_weight * g_l1).detach(), "g_l1": g_l1.detach(), "lr_factor": torch.tensor(factor)}
+                out, class_logits = G.forward_classes(src) if labels is not None else (G(src), None)
+                g_l1 = self.chroma_loss(out, tgt)
+                g_loss = t.l1_weight * g_l1
+                logged = {"g_l1": g_l1.detach()}
+                if class_logits is not None:
+                    g_class = class_loss(class_logits, labels)
+                    g_loss = g_loss + t.class_weight * g_class
+                    logged.update(g_class=g_class.detach(), class_accuracy=class_accuracy(class_logits, labels))
+                ctx.update("g", g_loss)
+            return {"g_loss": g_loss.detach(), **logged, "lr_factor": torch.tensor(factor)}
         with ctx.autocast():
             out = G(src)
             fake = self.chroma(out)  # one forward: detached for D's step, kept whole for G's
@@ -236,11 +307,13 @@ class Pix2Pix(Img2ImgFamily):
     def evaluate(self, m: nn.ModuleDict, test_batches: Iterator[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
         """On the test split: L1, PSNR and SSIM of outputs against true targets; for colorization
         also the plain gray image's PSNR and SSIM (the baseline to beat), colourfulness against
-        the real photos', and the share of colourful pixels given the right hue (within 45
-        degrees). Test images larger than the model's size are colorized as the app does it (see
-        output), so metrics can be taken at the photos' own resolution."""
+        the real photos', the share of colourful pixels given the right hue (within 45 degrees)
+        and the share of photos whose dominant hue is right (within 45 degrees). Test images
+        larger than the model's size are colorized as the app does it (see output), so metrics
+        can be taken at the photos' own resolution."""
         sums: dict[str, float] = {}
         n, hue_hits = 0, [0.0, 0.0]  # colourful pixels with the right hue, colourful pixels
+        dominant = [0, 0]  # photos whose dominant hue is right, photos with a dominant hue
         for batch in test_batches:
             src, tgt = self.source_target(batch)
             out, true = unit(self.output(m, src)), unit(self.to_rgb(src, tgt))
@@ -251,6 +324,8 @@ class Pix2Pix(Img2ImgFamily):
                               real_colorfulness=colorfulness(true))
                 share, count = hue_agreement(out, true)
                 hue_hits[0], hue_hits[1] = hue_hits[0] + float((share * count).sum()), hue_hits[1] + float(count.sum())
+                right, judged = dominant_hue_agreement(out, true)
+                dominant[0], dominant[1] = dominant[0] + int(right.sum()), dominant[1] + int(judged.sum())
             for k, v in values.items():
                 sums[k] = sums.get(k, 0.0) + float(v.sum())
             n += len(src)
@@ -259,6 +334,8 @@ class Pix2Pix(Img2ImgFamily):
         metrics = {k: round(v / n, 4) for k, v in sums.items()}
         if hue_hits[1]:  # over all colourful pixels of the test set
             metrics["hue_within_45"] = round(hue_hits[0] / hue_hits[1], 4)
+        if dominant[1]:  # over the test photos that have a dominant hue
+            metrics["dominant_hue_right"] = round(dominant[0] / dominant[1], 4)
         if "colorfulness" in metrics:
             metrics["colorfulness_ratio"] = round(metrics["colorfulness"] / max(metrics["real_colorfulness"], 1e-8), 4)
         return {**metrics, "test_images": n}

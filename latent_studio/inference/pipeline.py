@@ -139,10 +139,24 @@ VIVIDNESS_SPAN = 0.95  # vividness 0..1 -> temperature 1 (the mean) .. 0.05 (nea
 DEFAULT_VIVIDNESS = round((1.0 - color_bins.DEFAULT_TEMPERATURE) / VIVIDNESS_SPAN, 2)  # 0.65: the paper's temperature
 
 
+MUTED_GAIN, BOLD_GAIN = 0.4, 1.4  # the chroma gain at vividness 0 and 1 (1 at the default: the model's own colours)
+
+
 def temperature(vividness: float) -> float:
     """The vividness a user sets (0: the mean of the plausible colours, muted; 1: close to the
     most likely colour, vivid) as the temperature of a colour-bin colorizer's annealed mean."""
     return 1.0 - VIVIDNESS_SPAN * min(max(float(vividness), 0.0), 1.0)
+
+
+def chroma_gain(vividness: float) -> float:
+    """The factor a colour-bin colorizer's chroma is scaled by at `vividness`: 1 at the default,
+    falling linearly to MUTED_GAIN at 0 and rising to BOLD_GAIN at 1. The temperature alone moves
+    colourfulness only from about 84% to 98% of real photos' (the annealed mean of a confident
+    model hardly changes), too little to see; with the gain 0 is a hint of colour and 1 is bold."""
+    v = min(max(float(vividness), 0.0), 1.0)
+    if v <= DEFAULT_VIVIDNESS:
+        return MUTED_GAIN + (1.0 - MUTED_GAIN) * v / DEFAULT_VIVIDNESS
+    return 1.0 + (BOLD_GAIN - 1.0) * (v - DEFAULT_VIVIDNESS) / (1.0 - DEFAULT_VIVIDNESS)
 
 
 def colorize_many(
@@ -150,7 +164,8 @@ def colorize_many(
     vividness: float | None = None,
 ) -> list[Image.Image]:
     """Colour versions of black-and-white (or colour) photos, each RGB at its upload's size.
-    `vividness` (0 to 1; None: the run's own default) applies to colour-bin colorizers.
+    `vividness` (0 to 1; None: the run's own default) applies to colour-bin colorizers: their
+    annealed mean's temperature and a gain on their chroma (chroma_gain).
 
     Raises latent_studio.data.uploads.UploadError (a message for the user) for a bad upload, ValueError
     for a run that is not a colorizer.
@@ -164,10 +179,11 @@ def colorize_many(
     grays = [color.split(_resized(p, work_size(p.size, served.input_size, served.multiple)) * 2 - 1, space)[0] for p in photos]
     results = []
     t = None if vividness is None else temperature(vividness)
+    gain = 1.0 if vividness is None or "vividness" not in served.controls else chroma_gain(vividness)
     predictions = _run_batched(loaded, lambda x: loaded.family.predict(loaded.modules, x, t), grays)
     for photo, gray, prediction in zip(photos, grays, predictions):
         full = _tensor(photo)
-        guide = color.ChromaGuide(color.chroma(prediction, space), (gray + 1) / 2, full.shape[-2:])
+        guide = color.ChromaGuide(color.chroma(prediction, space) * gain, (gray + 1) / 2, full.shape[-2:])
         out = torch.empty_like(full)
         rows = max(1, STRIP_PIXELS // full.shape[-1])
         for r in range(0, full.shape[-2], rows):

@@ -135,6 +135,7 @@ class TrainSpec:
     kl_weight: Weight = 1.0  # VAE
     labeled_per_class: Count = 100  # SGAN: labels kept per class, the rest are unlabeled
     adversarial: Literal["bce", "mse"] = "bce"  # pix2pix and CycleGAN: bce | mse (LSGAN)
+    class_weight: Weight = 0.0  # pix2pix colorizer: the global branch's cross-entropy on what a photo shows
     l1_weight: Weight = 100.0  # pix2pix: the reconstruction term (L1 to the target; a bin colorizer's cross-entropy) beside the adversarial
     adv_start: Fraction = 0.0  # pix2pix: fraction of steps that train G on L1 alone before D and the adversarial term join
     cycle_weight: Weight = 10.0  # CycleGAN: L1 of A -> B -> A and B -> A -> B to where they started

@@ -83,9 +83,8 @@ def _batches(dataset: Dataset, cfg: RunConfig, world: distributed.World) -> Iter
     while True:
         if sampler is not None:
             sampler.set_epoch(epoch)
-        for x, y in loader:
-            x, y = x.to(world.device, non_blocking=True), y.to(world.device, non_blocking=True)
-            yield precision.to_memory_format(x, t), precision.to_memory_format(y, t)
+        for batch in loader:  # (images, labels), (source, target), or with a third item when a family adds one
+            yield tuple(precision.to_memory_format(x.to(world.device, non_blocking=True), t) for x in batch)
         epoch += 1
 
 
@@ -135,7 +134,7 @@ def train(
     family = get_family(cfg.family)(cfg)
     modules = precision.prepare(family.build().to(world.device), cfg.train)
     if state is None and cfg.train.init_from:
-        files.warm_start(modules, Path(cfg.train.init_from), family.exported)
+        family.warm_start(modules, Path(cfg.train.init_from))
         cfg.card["started_from"] = started_from(Path(cfg.train.init_from))
     optimizers = family.make_optimizers(modules)
     if cfg.train.ema:

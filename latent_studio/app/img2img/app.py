@@ -177,8 +177,8 @@ def compare_and_download(compare: str, download: str) -> Callable[[], list]:
 
 def vividness_slider() -> gr.Slider:
     return gr.Slider(0, 1, value=DEFAULT_VIVIDNESS, step=0.05, label="Vividness",
-                     info="Low: the average of the plausible colours (safe, muted). High: the most likely "
-                          "colour (bold). For models that predict colour bins.")
+                     info="Low: a hint of the plausible colours (muted). High: the most likely colour, "
+                          "strengthened (bold). For models that predict colour bins.")
 
 
 def direction_radio() -> gr.Radio:
@@ -346,6 +346,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
                 tab.examples(inputs[0])
                 go.click(handlers[tool], inputs, outputs, api_name=tool, preprocess=False)
             models.append(inputs[1])
+
         def refresh() -> tuple:
             note = unreadable(folders)
             shown = gr.Markdown(f"Some models are {note}.", visible=bool(note))

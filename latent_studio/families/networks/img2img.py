@@ -50,6 +50,14 @@ class UNetGenerator(nn.Module):
     output="logits" ends in a 1x1 conv at half resolution instead of a transposed conv to tanh:
     unbounded scores per class (a colorizer's colour bins), cheap to take a softmax of, and free
     of the transposed conv's checkerboard; the colour they decode to is upsampled smoothly.
+
+    classes > 0 adds a global branch (Iizuka, Simo-Serra and Ishikawa, "Let there be Color!",
+    SIGGRAPH 2016): from the encoder's 4x4 level (at the intended size) a 1x1 and a 3x3 conv and an average
+    over the whole image give one `global_width` vector per photo, which a linear layer classifies
+    into `classes` labels (what the photo shows: trained by the caller's loss on forward_classes)
+    and which is added to the input of each of the three innermost up blocks through its own
+    projection. The projections start at zero, so a generator warm-started from one without the
+    branch starts out computing exactly what that one did.
     """
 
     def __init__(
@@ -62,6 +70,8 @@ class UNetGenerator(nn.Module):
         dropout: float = 0.5,
         norm: str = "batch",
         output: str = "image",
+        classes: int = 0,
+        global_width: int = 48,
     ) -> None:
         super().__init__()
         if output not in ("image", "logits"):
@@ -105,16 +115,53 @@ class UNetGenerator(nn.Module):
                     block.append(nn.Dropout(dropout))
             self.decoder.append(block)
 
+        self.context_level = max(depth - 3, 0)  # the encoder level the global branch reads (4x4 at the intended size)
+        self.fused = min(3, depth) if classes else 0  # up blocks, innermost first, that the global vector feeds
+        if classes:
+            c = widths[self.context_level]
+            self.context = nn.Sequential(  # small: the shipped colorizer must stay one file under the Space's 10 MB
+                nn.LeakyReLU(0.2),
+                nn.Conv2d(c, global_width, 1, bias=False),
+                norm_layer(norm, global_width),
+                nn.ReLU(),
+                nn.Conv2d(global_width, global_width, 3, 2, 1, bias=False),
+                norm_layer(norm, global_width),
+                nn.ReLU(),
+            )
+            self.context_fc = nn.Sequential(nn.Linear(global_width, global_width), nn.ReLU())
+            self.classifier = nn.Linear(global_width, classes)
+            up_inputs = [widths[i] if i == depth - 1 else 2 * widths[i] for i in reversed(range(depth))][: self.fused]
+            self.fusion = nn.ModuleList([nn.Linear(global_width, c_in) for c_in in up_inputs])
+            self.silence_fusion()
+
+    def silence_fusion(self) -> None:
+        """Zero the global branch's projections into the decoder, so the decoder sees what it saw
+        without the branch (a family that re-initialises every layer calls this after it)."""
+        for layer in self.fusion if self.fused else ():
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, in_channels, H, W) -> (B, out_channels, H, W) in [-1, 1] (logits: H/2, W/2, unbounded)."""
+        return self.forward_classes(x)[0]
+
+    def forward_classes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(output as forward gives it, the global branch's class logits (B, classes) or None without one)."""
         skips: list[torch.Tensor] = []
         for down in self.encoder:
             x = down(x)
             skips.append(x)
-        x = self.decoder[0](x)  # the bottleneck has nothing to concatenate
-        for up, skip in zip(self.decoder[1:], reversed(skips[:-1])):
-            x = up(torch.cat([x, skip], dim=1))  # (B, 2 * C_i, H_i, W_i) -> (B, C_{i-1}, 2 * H_i, 2 * W_i)
-        return x
+        vector = classes = None
+        if self.fused:
+            vector = self.context_fc(self.context(skips[self.context_level]).mean((2, 3)))
+            classes = self.classifier(vector)
+        for i, up in enumerate(self.decoder):
+            if i:  # the bottleneck has nothing to concatenate
+                x = torch.cat([x, skips[-1 - i]], dim=1)  # (B, 2 * C_i, H_i, W_i)
+            if i < self.fused:
+                x = x + self.fusion[i](vector)[:, :, None, None]
+            x = up(x)  # -> (B, C_{i-1}, 2 * H_i, 2 * W_i)
+        return x, classes
 
 
 def receptive_field(n_layers: int) -> int:
