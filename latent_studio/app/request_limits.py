@@ -45,6 +45,21 @@ async def refuse(send, status: int, message: str) -> None:
         await send(event)
 
 
+async def drain(receive, most: int) -> None:
+    """Read and drop up to `most` more bytes of a body refused as too large, on read_body's clock:
+    its client is still sending, and a response before it has sent reaches it as a reset
+    connection instead of the message. Nothing read here is kept."""
+    size, deadline = 0, time.monotonic() + IDLE_S + most / MIN_RATE
+    while size <= most:
+        try:
+            message = await asyncio.wait_for(receive(), max(0.0, min(IDLE_S, deadline - time.monotonic())))
+        except TimeoutError:
+            return
+        if message["type"] == "http.disconnect" or not message.get("more_body"):
+            return
+        size += len(message.get("body", b""))
+
+
 class Refused(Exception):
     """A request the server will not take, with the status and message its client gets."""
 
@@ -133,6 +148,8 @@ class BodyLimit:
             body = await read_body(receive, limit, hold)
         except Refused as e:
             self.inflight.give(client, held)
+            if e.status == 413:
+                await drain(receive, 2 * limit)
             return await refuse(send, e.status, e.message)
         if body is None:
             self.inflight.give(client, held)
@@ -303,6 +320,8 @@ class HeldUploads:
             body = await read_body(receive, limit, hold)
         except Refused as e:
             self.arriving.give(client, arrived)
+            if e.status == 413:
+                await drain(receive, 2 * limit)
             return await refuse(send, e.status, e.message)
         if body is None:
             self.arriving.give(client, arrived)
