@@ -46,7 +46,7 @@ async def refuse(send, status: int, message: str) -> None:
 
 
 async def drain(receive, most: int) -> None:
-    """Read and drop up to `most` more bytes of a body refused as too large, on read_body's clock:
+    """Read and drop up to `most` more bytes of a refused body, on read_body's clock:
     its client is still sending, and a response before it has sent reaches it as a reset
     connection instead of the message. Nothing read here is kept."""
     size, deadline = 0, time.monotonic() + IDLE_S + most / MIN_RATE
@@ -58,6 +58,27 @@ async def drain(receive, most: int) -> None:
         if message["type"] == "http.disconnect" or not message.get("more_body"):
             return
         size += len(message.get("body", b""))
+
+
+async def body_or_refusal(receive, send, limit: int, hold: Callable[[int], None], release: Callable[[], None],
+                          first: "Refused | None" = None) -> bytes | None:
+    """The request's body, read whole by read_body; or None once its refusal is answered (the rest
+    of a body refused for its size drained first) or its client went away, with what it held
+    released.
+    `first`: a refusal known before a byte is read (a declared length over the limit, no space)."""
+    try:
+        if first is not None:
+            raise first
+        body = await read_body(receive, limit, hold)
+    except Refused as e:
+        release()
+        if e.status in (413, 507):  # a body too large, or over what may be held: an honest upload's refusals
+            await drain(receive, 2 * limit)  # (a share refused for sending at once, 429/503, closes at once)
+        await refuse(send, e.status, e.message)
+        return None
+    if body is None:
+        release()
+    return body
 
 
 class Refused(Exception):
@@ -140,19 +161,13 @@ class BodyLimit:
             if upload and self.disk is not None:
                 self.disk.take(client, n)
 
-        try:
-            if upload and self.disk is not None and self.disk.full():
-                raise Refused(507, "The server's upload space is full; try again later.")
-            if declared is not None and (not declared.isdigit() or int(declared) > limit):
-                raise Refused(413, f"The request is larger than this server accepts ({limit // 2**20} MB).")
-            body = await read_body(receive, limit, hold)
-        except Refused as e:
-            self.inflight.give(client, held)
-            if e.status == 413:
-                await drain(receive, 2 * limit)
-            return await refuse(send, e.status, e.message)
+        first = None
+        if upload and self.disk is not None and self.disk.full():
+            first = Refused(507, "The server's upload space is full; try again later.")
+        elif declared is not None and (not declared.isdigit() or int(declared) > limit):
+            first = Refused(413, f"The request is larger than this server accepts ({limit // 2**20} MB).")
+        body = await body_or_refusal(receive, send, limit, hold, lambda: self.inflight.give(client, held), first)
         if body is None:
-            self.inflight.give(client, held)
             return
         try:
             await self.app(scope, replay(body, receive), send)
@@ -314,17 +329,11 @@ class HeldUploads:
 
         limit = self.per_file + MULTIPART_OVERHEAD
         declared = dict(scope.get("headers", [])).get(b"content-length", b"")
-        try:
-            if declared.isdigit() and int(declared) > limit:
-                raise Refused(413, f"The file is larger than this server accepts ({self.per_file // 2**20} MB).")
-            body = await read_body(receive, limit, hold)
-        except Refused as e:
-            self.arriving.give(client, arrived)
-            if e.status == 413:
-                await drain(receive, 2 * limit)
-            return await refuse(send, e.status, e.message)
+        first = None
+        if declared.isdigit() and int(declared) > limit:
+            first = Refused(413, f"The file is larger than this server accepts ({self.per_file // 2**20} MB).")
+        body = await body_or_refusal(receive, send, limit, hold, lambda: self.arriving.give(client, arrived), first)
         if body is None:
-            self.arriving.give(client, arrived)
             return
         self.owners[session] = client
         try:
