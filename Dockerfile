@@ -17,6 +17,9 @@ ENV HOME=/home/user PATH=/home/user/.local/bin:$PATH PYTHONUNBUFFERED=1
 # Public mode (latent_studio/app/mode.py; docs/public-mode.md), behind the Space's one proxy (its client address).
 ENV LATENT_STUDIO_PUBLIC=1
 ENV LATENT_STUDIO_TRUSTED_PROXIES=1
+# Made by the user before WORKDIR (which would make it root's): the app writes Gradio's upload
+# cache inside it (public mode keeps it in the working directory: docs/public-mode.md).
+RUN mkdir -p /home/user/app/upload-cache
 WORKDIR /home/user/app
 COPY --chown=user requirements.txt .
 # A Space has no GPU: PyTorch's CPU wheels, about 4 GB lighter than the default CUDA ones.

@@ -5,15 +5,24 @@ while the health endpoint answers. Every attack is bounded in count and time; tr
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
+import re
 import shlex
+import shutil
 import socket
 import time
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from latent_studio import PROJECT
 from latent_studio.app.clients import Holdings, LimitReached, Pace, Window, address
-from latent_studio.app.request_limits import IDLE_S, QUEUED_PER_CLIENT, SESSIONS_PER_CLIENT
+from latent_studio.app.memory import DEFAULT_MB, MEMORY_ENV, MemoryCap, resident_bytes
+from latent_studio.app.public_answers import MALFORMED, UPLOAD_CACHE
+from latent_studio.app.request_limits import IDLE_S, QUEUED_PER_CLIENT, SESSIONS_PER_CLIENT, BodyLimit, HeldUploads, Sessions
 from latent_studio.app.tools import visitors
 from latent_studio.app.tools.local_server import running
 from tests.server import readme_commands, tiny_server_runs
@@ -87,21 +96,80 @@ def test_a_fast_sender_waits_its_turn_and_a_slow_one_never_does():
     assert pace.wait("a", now=10) == 0  # the bucket filled up again
 
 
+def _asgi(middleware, scope: dict, body: bytes = b"") -> tuple[int, bytes, bool]:
+    """(status, body, whether the app behind it ran) of one HTTP request through `middleware`."""
+    ran, sent = [], []
+
+    async def app(scope, receive, send):
+        ran.append(True)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"app"})
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "headers": [(b"content-length", str(len(body)).encode())], "client": ("127.0.0.9", 1), **scope}
+    asyncio.run(middleware(app)(scope, receive, send))
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:]), bool(ran)
+
+
+def test_over_its_memory_cap_the_server_takes_no_new_page_upload_or_request():
+    usage = [200]
+    cap = MemoryCap(100, every=0, measure=lambda: usage[0])
+    cap.trim = None
+    sessions = functools.partial(Sessions, memory=cap)
+    gradio = functools.partial(BodyLimit, max_body=2**20, max_upload=2**20, max_inflight=2**22, memory=cap)
+    uploads = functools.partial(HeldUploads, cap=2**22, per_file=2**20, held=dict, memory=cap)
+    requests = [(sessions, {"method": "GET", "path": "/"}), (gradio, {"method": "POST", "path": "/gradio_api/call/colorize"}),
+                (uploads, {"method": "PUT", "path": "/_stcore/upload_file/s/f"})]
+    for middleware, scope in requests:
+        status, body, ran = _asgi(middleware, scope, b"{}")
+        assert (status, ran) == (503, False) and MemoryCap.MESSAGE.encode() in body
+    assert _asgi(gradio, {"method": "GET", "path": "/_stcore/health"})[:2] == (200, b"app")  # reading goes on
+    usage[0] = 50
+    assert all(_asgi(middleware, scope, b"{}")[2] for middleware, scope in requests)
+
+
+def test_memory_the_allocator_holds_free_is_given_back_before_a_visitor_is_refused():
+    usage, trimmed = iter([200, 50]), []
+    cap = MemoryCap(100, measure=lambda: next(usage))
+    cap.trim = trimmed.append
+    assert not cap.over() and trimmed == [0]
+
+
+def test_the_memory_cap_is_read_from_its_variable_and_a_mistyped_one_is_named(monkeypatch):
+    monkeypatch.delenv(MEMORY_ENV, raising=False)
+    assert MemoryCap.from_env().cap == DEFAULT_MB * 2**20
+    monkeypatch.setenv(MEMORY_ENV, "0")
+    assert MemoryCap.from_env() is None
+    monkeypatch.setenv(MEMORY_ENV, "3 GB")
+    with pytest.raises(ValueError, match=MEMORY_ENV):
+        MemoryCap.from_env()
+    assert 0 < resident_bytes() < DEFAULT_MB * 2**20
+
+
 # --- the real public server, attacked -------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     base = tmp_path_factory.mktemp("fair")
+    uploads = PROJECT / UPLOAD_CACHE / f"test-{base.name}"  # in public mode the upload folder is inside the working directory
     env = {"LATENT_STUDIO_RUNS": str(tiny_server_runs(base)), "LATENT_STUDIO_USER_RUNS": str(base / "user"),
            "LATENT_STUDIO_CPU_THREADS": "1", "LATENT_STUDIO_PUBLIC": "1", "LATENT_STUDIO_UPLOAD_GB": str(CACHE_GB),
-           "GRADIO_TEMP_DIR": str(base / "gradio")}
-    with running(env, shlex.split(readme_commands()[1])) as (url, pid):
-        url = url.replace("localhost", "127.0.0.1")
-        session = visitors.open_session(url, visitors.VICTIM, QUERY, timeout=120)  # the model loaded once, as on a warm server
-        assert session is not None
-        session.close()
-        yield url, pid
+           "GRADIO_TEMP_DIR": str(uploads)}
+    try:
+        with running(env, shlex.split(readme_commands()[1])) as (url, pid):
+            url = url.replace("localhost", "127.0.0.1")
+            session = visitors.open_session(url, visitors.VICTIM, QUERY, timeout=120)  # the model loaded once, as on a warm server
+            assert session is not None
+            session.close()
+            yield url, pid
+    finally:
+        shutil.rmtree(uploads, ignore_errors=True)
 
 
 def victim_is_served(url: str) -> None:
@@ -221,7 +289,8 @@ def _call(url: str, data: list) -> str:
 @pytest.mark.parametrize("data, message", [
     ([None, "colorizer", 0.5], "Upload a photo first"),
     ([{"url": "file:///etc/passwd", "meta": {"_type": "gradio.FileData"}}, "colorizer", 0.5], "not an uploaded photo"),
-    ([{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, "colorizer", 0.5], "not uploaded by a user"),  # Gradio's own check
+    ([{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, "colorizer", 0.5], MALFORMED),  # Gradio's own checks
+    ([[1, 2], "colorizer", 0.5], MALFORMED),
     (["photo", ["colorizer"], 0.5], "(not a name)"),
     (["photo", "colorizer", float("nan")], "Vividness must be a number"),
     (["photo", "colorizer", 10**400], "Vividness must be a number"),
@@ -233,4 +302,49 @@ def test_hostile_values_get_a_message_and_never_a_traceback_or_a_server_path(ser
         data = [{"path": json.loads(answer)[0], "meta": {"_type": "gradio.FileData"}}, *data[1:]]
     text = _call(url, data)
     assert "event: error" in text and message in text, text[-400:]
-    assert "Traceback" not in text and "/tmp" not in text and "/work" not in text and "site-packages" not in text, text[-400:]
+    assert "Traceback" not in text and "site-packages" not in text and "pydantic" not in text and not server_paths(text), text[-400:]
+
+
+def server_paths(text: str) -> list[str]:
+    """The absolute paths in `text` that name a file or folder on this machine, the server's."""
+    return sorted({p for p in re.findall(r"/[\w.\-/]+", text) if p.strip("/").count("/") and Path(p).exists()})
+
+
+def test_no_answer_names_a_server_path_and_the_paths_it_names_work(server):
+    url, _ = server
+    me = visitors.attacker(9)
+    status, answer = visitors.upload_to_gradio(url, me, visitors.small_photo())
+    uploaded = json.loads(answer)[0]
+    assert status == 200 and not Path(uploaded).is_absolute(), uploaded
+    done = _call(url, [{"path": uploaded, "meta": {"_type": "gradio.FileData"}}, "colorizer", 0.5])  # the path sent back works
+    assert "event: complete" in done, done[-400:]
+    result = json.loads(done.partition("data: ")[2].splitlines()[0])[1]["url"]
+    status, png = visitors.request(url, me, "GET", urlsplit(result).path)
+    assert status == 200 and png.startswith(b"\x89PNG")
+    answers = {"upload": answer.decode(), "colorize": done, **{page: visitors.request(url, me, "GET", page)[1].decode()
+                                                                for page in ("/gradio/config", "/gradio/gradio_api/info")}}
+    assert "upload-cache/" in answers["/gradio/config"]  # the example photos, named relatively too
+    for name, text in answers.items():
+        assert not server_paths(text), (name, server_paths(text))
+
+
+def test_a_page_past_a_visitors_share_says_so(server):
+    url, _ = server
+    me = visitors.attacker(10)
+    pages = [visitors.open_session(url, me, QUERY, timeout=30) for _ in range(SESSIONS_PER_CLIENT)]
+    try:
+        assert all(pages)
+        status, page = visitors.request(url, me, "GET", "/?" + QUERY)
+        assert status == 429 and f"You have {SESSIONS_PER_CLIENT} pages of this app open" in page.decode()
+        assert visitors.request(url, visitors.VICTIM, "GET", "/?" + QUERY)[0] == 200  # someone else's page opens
+    finally:
+        for page in pages:
+            page.close()
+    time.sleep(0.5)
+    assert visitors.request(url, me, "GET", "/")[0] == 200  # and once closed, the visitor's own again
+
+
+def test_after_every_attack_the_server_is_under_its_memory_cap(server):
+    url, pid = server
+    assert rss(pid) < DEFAULT_MB * 2**20, f"{rss(pid) / 2**20:.0f} MB"
+    victim_is_served(url)

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from latent_studio.app.img2img.app import ResultFiles
+from latent_studio.app.public_answers import UPLOAD_CACHE
 from latent_studio.deploy import SPACE_README
 from tests.conftest import ROOT
 from tests.server import readme_commands, running_server, tiny_server_runs
@@ -49,6 +50,9 @@ def test_dockerfile_runs_readmes_install_and_start_commands():
     assert f"RUN {install}\n" in docker and f"CMD {start}\n" in docker
     assert re.search(r"^USER user$", docker, re.M)  # not root
     assert re.search(r"^ENV LATENT_STUDIO_PUBLIC=1$", docker, re.M)  # a Space is public: latent_studio.app.mode
+    # public mode writes its upload cache inside the working directory, which the user must own
+    made, workdir = docker.index(f"RUN mkdir -p /home/user/app/{UPLOAD_CACHE}\n"), docker.index("WORKDIR /home/user/app\n")
+    assert docker.index("USER user\n") < made < workdir
     front = SPACE_README.split("---")[1]  # the Space's README, which `python -m latent_studio space` writes
     assert "sdk: docker" in front and "app_port: 8501" in front
 

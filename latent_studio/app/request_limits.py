@@ -12,6 +12,7 @@ declares, and a body that stops arriving is given up on, so a held connection ho
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import os
 import threading
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from latent_studio.app.clients import Holdings, LimitReached, Pace, Window, address, scope_address
+from latent_studio.app.memory import MemoryCap
 
 UPLOAD_PATH = "/gradio_api/upload"  # multipart file uploads, capped by the upload limit itself
 # An image editor posts each of its images here (the Inpaint tab's photo can be a full-size one);
@@ -132,12 +134,13 @@ class BodyLimit:
     """ASGI middleware: bodies at most `max_upload` bytes on the upload route (and an image
     editor's posts) and `max_body` on every other route; bodies in flight hold at most
     `max_inflight` bytes together and `per_client` bytes from one client (past that, 429 for that
-    client alone, 503 for all); uploads kept in `disk` at most its share per client. A body is read
-    here in full before the app sees it, so a refused one never reaches Gradio."""
+    client alone, 503 for all); uploads kept in `disk` at most its share per client; no new request
+    while the server's memory is over its cap (`memory`, public mode). A body is read here in full
+    before the app sees it, so a refused one never reaches Gradio."""
 
     def __init__(self, app, max_body: int, max_upload: int, max_inflight: int, disk: "FolderCap | None" = None,
-                 per_client: int | None = None):
-        self.app, self.max_body, self.max_upload = app, max_body, max_upload
+                 per_client: int | None = None, memory: MemoryCap | None = None):
+        self.app, self.max_body, self.max_upload, self.memory = app, max_body, max_upload, memory
         self.disk = disk  # where uploads are kept, and how much they may take
         self.inflight = Holdings(per_client or max_inflight // 4, max_inflight)
 
@@ -162,7 +165,9 @@ class BodyLimit:
                 self.disk.take(client, n)
 
         first = None
-        if upload and self.disk is not None and self.disk.full():
+        if self.memory is not None and self.memory.over():
+            first = Refused(503, MemoryCap.MESSAGE)
+        elif upload and self.disk is not None and self.disk.full():
             first = Refused(507, "The server's upload space is full; try again later.")
         elif declared is not None and (not declared.isdigit() or int(declared) > limit):
             first = Refused(413, f"The request is larger than this server accepts ({limit // 2**20} MB).")
@@ -299,8 +304,8 @@ class HeldUploads:
     it is refused (507) until others are released: one visitor's uploads never refuse another's."""
 
     def __init__(self, app, cap: int, per_file: int, per_client: int = HELD_PER_CLIENT,
-                 held: Callable[[], dict[str, int]] = streamlit_upload_bytes):
-        self.app, self.per_file, self.held = app, per_file, held
+                 held: Callable[[], dict[str, int]] = streamlit_upload_bytes, memory: MemoryCap | None = None):
+        self.app, self.per_file, self.held, self.memory = app, per_file, held, memory
         self.arriving = Holdings(per_client, cap)
         self.owners: dict[str, str] = {}  # session id -> client, for the sessions holding uploads
 
@@ -330,7 +335,9 @@ class HeldUploads:
         limit = self.per_file + MULTIPART_OVERHEAD
         declared = dict(scope.get("headers", [])).get(b"content-length", b"")
         first = None
-        if declared.isdigit() and int(declared) > limit:
+        if self.memory is not None and self.memory.over():
+            first = Refused(503, MemoryCap.MESSAGE)
+        elif declared.isdigit() and int(declared) > limit:
             first = Refused(413, f"The file is larger than this server accepts ({self.per_file // 2**20} MB).")
         body = await body_or_refusal(receive, send, limit, hold, lambda: self.arriving.give(client, arrived), first)
         if body is None:
@@ -349,22 +356,41 @@ MESSAGES_PER_S, MESSAGE_BURST = 2.0, 8.0  # what one address's pages may send (r
 
 class Sessions:
     """ASGI middleware in front of Streamlit's websocket (a page's session): at most `per_client`
-    open sessions from one client and `total` from all, and each client's messages (a rerun per
-    widget change) paced to `rate` a second, in bursts of `burst`. A session over the count is
-    refused before it opens; a client that sends faster waits its turn (its own pages slow down,
-    nobody else's), and Streamlit runs one script per session at a time, so the work one client can
-    queue is bounded by its sessions."""
+    open sessions from one client and `total` from all, none while the server's memory is over its
+    cap (`memory`), and each client's messages (a rerun per widget change) paced to `rate` a second,
+    in bursts of `burst`. A session over the count is refused before it opens, and so is the page
+    that would open it, with a page saying why (a refused websocket alone shows the browser's
+    connection error); a client that sends faster waits its turn (its own pages slow down, nobody
+    else's), and Streamlit runs one script per session at a time, so the work one client can queue
+    is bounded by its sessions."""
 
     def __init__(self, app, per_client: int = SESSIONS_PER_CLIENT, total: int = SESSIONS, rate: float = MESSAGES_PER_S,
-                 burst: float = MESSAGE_BURST):
-        self.app = app
+                 burst: float = MESSAGE_BURST, memory: MemoryCap | None = None):
+        self.app, self.memory = app, memory
         self.open = Holdings(per_client, total)
         self.pace = Pace(rate, burst)
 
+    def refusal(self, client: str) -> tuple[int, str] | None:
+        """(status, why) if a new page from `client` would be refused now, else None."""
+        if self.memory is not None and self.memory.over():
+            return 503, MemoryCap.MESSAGE
+        try:
+            self.open.take(client, 1)
+        except LimitReached as e:
+            return (429, f"You have {self.open.per_client} pages of this app open, as many as one visitor may; close one "
+                         "and reload this page.") if e.mine else (503, "The server is full; try again later.")
+        self.open.give(client, 1)
+        return None
+
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] in PAGE_PATHS:
+            if refused := self.refusal(scope_address(scope)):
+                return await refuse_page(send, *refused)
         if scope["type"] != "websocket":
             return await self.app(scope, receive, send)
         client = scope_address(scope)
+        if self.memory is not None and self.memory.over():
+            return await send({"type": "websocket.close", "code": 1013, "reason": MemoryCap.MESSAGE})
         try:
             self.open.take(client, 1)
         except LimitReached as e:
@@ -383,6 +409,22 @@ class Sessions:
             await self.app(scope, paced, send)
         finally:
             self.open.give(client, 1)
+
+
+PAGE_PATHS = ("/", "/index.html")  # the explorer's page (a permalink's settings are in its query)
+REFUSED_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Latent Studio</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 4rem auto; padding: 0 1rem">
+<h1>Latent Studio</h1><p>{}</p></body></html>"""
+
+
+async def refuse_page(send, status: int, why: str) -> None:
+    """A small page that says why the explorer's page was not opened."""
+    body = REFUSED_PAGE.format(html.escape(why)).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+                            (b"retry-after", b"60"), (b"cache-control", b"no-store")]})
+    await send({"type": "http.response.body", "body": body})
 
 
 QUEUED_PER_CLIENT = 2  # requests one client may have waiting or running in the Colorize & translate queue

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import os
 import shutil
 import tempfile
@@ -29,6 +30,8 @@ from PIL import Image
 from latent_studio.app import mode
 from latent_studio.app.img2img.editor import mask_editor
 from latent_studio.app.img2img.framing import face_choice, tell
+from latent_studio.app.memory import MemoryCap
+from latent_studio.app.public_answers import PublicAnswers, use_upload_folder
 from latent_studio.app.request_limits import BodyLimit, ClientBudget, FolderCap, request_client, share_queue
 from latent_studio.app.runs import RunEntry, scan, shipped_folder
 from latent_studio.data.uploads import UploadError, UploadLimits
@@ -37,6 +40,7 @@ from latent_studio.families.img2img import tools
 from latent_studio.inference.pipeline import DEFAULT_VIVIDNESS, UPSCALE_MAX_SIDE, colorize, inpaint, translate, upscale
 from latent_studio.runs.files import CheckpointError
 
+log = logging.getLogger(__name__)
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LIMITS = UploadLimits()
 # Past this Gradio itself refuses the upload; below it our own limit gives the clearer message.
@@ -265,6 +269,11 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
             raise gr.Error(str(e)) from e
         except CheckpointError as e:  # a damaged run on the server: the visitor is told so, never shown its path
             raise gr.Error("This model's files are damaged, so it cannot be used now; choose another model.") from e
+        except gr.Error:
+            raise
+        except Exception as e:  # a failure of ours: logged here, and told without its details (a traceback names server paths)
+            log.exception("a Colorize & translate request failed")
+            raise gr.Error("Something went wrong on the server with this request; try again, or try another photo.") from e
         finally:
             if budget is not None:
                 budget.charge(client, time.monotonic() - started)
@@ -359,7 +368,7 @@ def build(folders: list[Path] | None = None) -> gr.Blocks:
     return blocks
 
 
-def mount(blocks: gr.Blocks, path: str = "/gradio"):
+def mount(blocks: gr.Blocks, path: str = "/gradio", memory: MemoryCap | None = None):
     """(ASGI app to mount at `path`, lifespan to run) for serving `blocks` inside another app.
 
     Gradio's queue and startup events live in its lifespan, which mount_gradio_app wires into a
@@ -369,11 +378,17 @@ def mount(blocks: gr.Blocks, path: str = "/gradio"):
     file into its cache and serve it.
     """
     shell = FastAPI()
+    public = mode.public()
+    # in public mode Gradio's errors go out without their text (it quotes payloads and server paths):
+    # PublicAnswers gives them a message
     gr.mount_gradio_app(shell, blocks, path=path, root_path=path, max_file_size=GRADIO_MAX_FILE_SIZE, allowed_paths=[str(EXAMPLES)],
-                        footer_links=["api"])
+                        footer_links=["api"], show_error=not public)
     asgi = BodyLimit(next(route.app for route in shell.routes if getattr(route, "path", None) == path),
                      max_body=MAX_BODY, max_upload=MAX_UPLOAD_BODY, max_inflight=MAX_INFLIGHT,
-                     disk=FolderCap(Path(get_upload_folder()), MAX_UPLOAD_FOLDER))
+                     disk=FolderCap(Path(get_upload_folder()), MAX_UPLOAD_FOLDER), memory=memory)
+    if public:  # no server path in an answer (the upload folder is inside the working directory: public_answers)
+        use_upload_folder()
+        asgi = PublicAnswers(asgi)
 
     @asynccontextmanager
     async def lifespan(_app):

@@ -11,13 +11,17 @@ starts (public mode, the shipped runs, an upload cache of --cache-gb) or to --ur
 from __future__ import annotations
 
 import argparse
-import tempfile
+import os
+import shutil
 import threading
 import time
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from latent_studio import PROJECT
+from latent_studio.app.public_answers import UPLOAD_CACHE
 from latent_studio.app.request_limits import HELD_UPLOADS
 from latent_studio.app.tools import visitors
 from latent_studio.app.tools.load_test import rss_mb
@@ -138,6 +142,14 @@ def settle(url: str, seconds: float = 60) -> None:
     time.sleep(2)
 
 
+@contextmanager
+def _removed(folder: Path) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="an already running public server (default: start one on a free port)")
@@ -150,8 +162,10 @@ def main() -> None:
     parser.add_argument("--only", help="run only the attacks whose names contain one of these (comma-separated)")
     args = parser.parse_args()
     query = f"model={args.model}&view=Sliders"
-    env = {"LATENT_STUDIO_PUBLIC": "1", "LATENT_STUDIO_UPLOAD_GB": str(args.cache_gb), "GRADIO_TEMP_DIR": tempfile.mkdtemp()}
-    with (nullcontext((args.url, args.pid)) if args.url else running(env)) as (url, pid):
+    # a fresh upload folder (inside the working directory, as public mode needs), removed at the end
+    uploads = PROJECT / UPLOAD_CACHE / f"bench-{os.getpid()}"
+    env = {"LATENT_STUDIO_PUBLIC": "1", "LATENT_STUDIO_UPLOAD_GB": str(args.cache_gb), "GRADIO_TEMP_DIR": str(uploads)}
+    with (nullcontext((args.url, args.pid)) if args.url else running(env)) as (url, pid), _removed(uploads):
         url = url.replace("localhost", "127.0.0.1")  # the clients bind 127.0.0.x source addresses: IPv4 only
         print(f"server {url}, memory at start {rss_mb(pid)} MB")
         print(f"{'quiet':<52} {victim(url, query, args.colorizer, args.seconds / 2, pid).line()}", flush=True)
