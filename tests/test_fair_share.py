@@ -30,6 +30,7 @@ from tests.test_public_server import rss
 
 PAGE_S, SLIDER_S, COLORIZE_S, UPLOAD_S = 5.0, 3.0, 3.0, 3.0  # the victim's targets under attack
 QUERY = "model=dcgan&view=Sliders"
+WEBSOCKET_CLOCK_S = 2 * 10  # .streamlit/config.toml: a ping every 10 s, answered within 10 s
 CACHE_GB = 1 / 16  # the test server's upload cache: 64 MB, so one visitor's share (an eighth) fills in a second
 
 
@@ -275,6 +276,25 @@ def test_a_huge_websocket_frame_is_refused_before_it_is_held(server):
     finally:
         for ws in frames:
             ws.close()
+
+
+def test_a_websocket_message_that_stops_arriving_is_let_go(server):
+    url, _ = server
+    sock = visitors.stalled_frame(url, visitors.attacker(11))
+    sock.settimeout(1)
+    start, ended = time.monotonic(), False
+    try:
+        while not ended and time.monotonic() - start < WEBSOCKET_CLOCK_S + 10:
+            try:
+                ended = not sock.recv(4096)  # the server's pings, unanswered, then the end
+            except TimeoutError:
+                pass
+            except OSError:
+                ended = True
+        assert ended, f"the stalled websocket was still open after {time.monotonic() - start:.0f} s"
+    finally:
+        sock.close()
+    victim_is_served(url)
 
 
 def _call(url: str, data: list) -> str:

