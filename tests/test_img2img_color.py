@@ -197,3 +197,19 @@ def test_checkerboard_energy_finds_a_period_2_grid_and_not_a_smooth_photo():
     assert checkerboard_energy(smooth).item() < 1e-3
     faint = smooth * 0.9 + 0.05 * grid  # a faint grid over a photo still stands out
     assert checkerboard_energy(faint).item() > 10 * checkerboard_energy(smooth).item()
+
+
+def test_a_colour_srgb_cannot_show_is_made_paler_never_lighter_or_darker():
+    photo = torch.rand(1, 3, 24, 24)
+    vivid = (torch.rand(1, 2, 24, 24) - 0.5) * 300  # most far outside sRGB at their lightness
+    faint = (torch.rand(1, 2, 24, 24) - 0.5) * 4  # all inside it
+    lightness = color.rgb_to_lab(photo)[:, :1]
+    for ab in (vivid, faint):
+        lab = color.rgb_to_lab(color.with_chroma(photo, ab, "lab"))
+        assert (lab[:, :1] - lightness).abs().max() < 0.2  # the photo's own L*, where clipping RGB moved it by far more
+        colourful = lab[:, 1:].norm(dim=1) > 1
+        turn = torch.atan2(lab[:, 2], lab[:, 1]) - torch.atan2(ab[:, 1], ab[:, 0])
+        assert (torch.remainder(turn + math.pi, 2 * math.pi) - math.pi)[colourful].abs().max() < 0.02  # the same hue
+    assert torch.equal(color.in_gamut(lightness, faint), faint)
+    clipped = color.rgb_to_lab(color.lab_to_rgb(torch.cat([lightness, vivid], 1)))[:, :1]
+    assert (clipped - lightness).abs().mean() > 2  # what the mapping saves

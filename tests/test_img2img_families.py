@@ -14,7 +14,8 @@ from latent_studio.data import color, color_bins
 from latent_studio.data.datasets import DatasetMissing, UnpairedImages, dataset_spec, load_dataset, random_crop_flip, random_flip
 from latent_studio.families import StepContext, get_family
 from latent_studio.families.cyclegan import ImagePool, shift_averaged
-from latent_studio.families.img2img import apply_lr_decay, fixed_batch, linear_decay, unet_depth
+from latent_studio.families.img2img import apply_lr_decay, fixed_batch, linear_decay, seen, unet_depth
+from latent_studio.families.pix2pix import VIEW_COUNTS, views
 from latent_studio.families.run_models import load_run
 from latent_studio.runs import files as checkpoint
 from latent_studio.runs.files import read_config, snapshot_steps
@@ -149,7 +150,7 @@ def test_colorizer_outputs_keep_the_sources_lightness_at_any_size():
 
 def test_flip_averaged_colorizer_treats_an_image_and_its_mirror_alike():
     cfg = case_config("colorize-regression")
-    assert cfg.arch["flip_average"] and not case_config("facades").arch["flip_average"]
+    assert cfg.arch["flip_average"] and case_config("facades").arch["views"] == 1  # an older run's flag: 2 views
     fam = get_family("pix2pix")(cfg)
     m = fam.build().eval()
     src = torch.rand(2, 1, SIZE, SIZE) * 2 - 1
@@ -157,6 +158,35 @@ def test_flip_averaged_colorizer_treats_an_image_and_its_mirror_alike():
         out, mirrored = fam.predict(m, src), fam.predict(m, src.flip(-1))
         assert torch.allclose(out, (m["generator"](src) + m["generator"](src.flip(-1)).flip(-1)) / 2)
     assert torch.allclose(mirrored, out.flip(-1), atol=1e-6)
+
+
+def test_each_view_is_put_back_where_the_source_was_seen():
+    x = torch.rand(1, 3, 16, 16)
+    for g in (nn.Identity(), nn.AvgPool2d(2)):  # an answer at the source's resolution, and at half of it
+        plain = g(x)
+        h, w = plain.shape[-2:]
+        edge = 6 * w // 16  # the largest move, at the answer's resolution
+        inner = (..., slice(0, h - edge), slice(edge, w - edge))  # away from the edges a move uncovers
+        for view, back in zip(views(16), seen(g, x, views(16), batch=3), strict=True):  # passes of 3 views, then 1
+            assert back.shape == plain.shape and torch.allclose(back[inner], plain[inner]), (g, view)
+    assert [len(views(n)) for n in VIEW_COUNTS] == list(VIEW_COUNTS) and views(2) == [(0, 0, False), (0, 0, True)]
+    with pytest.raises(ValueError, match="arch.views"):
+        views(3)
+
+
+def test_a_colour_bin_colorizer_averages_its_views_log_probabilities_and_scales_its_chroma():
+    cfg = case_config("colorize-lab")
+    fam = get_family("pix2pix")(cfg)
+    m = fam.build().eval()
+    src = torch.rand(2, 1, SIZE, SIZE) * 2 - 1
+    with torch.no_grad():
+        single = fam.predict(m, src)
+        assert torch.allclose(single, fam.chroma(m["generator"](src)), atol=1e-5)  # one view: G's own answer
+        cfg.arch.update(views=2, chroma_gain=1.5)
+        both = fam.predict(m, src)
+        logp = (torch.log_softmax(m["generator"](src), 1) + torch.log_softmax(m["generator"](src.flip(-1)), 1).flip(-1)) / 2
+        assert torch.allclose(both, 1.5 * fam.chroma(logp), atol=1e-5)
+        assert torch.allclose(fam.predict(m, src.flip(-1)), both.flip(-1), atol=1e-5)  # an image and its mirror alike
 
 
 def test_pix2pix_defaults_follow_the_paper():

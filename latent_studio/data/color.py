@@ -55,13 +55,47 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     return torch.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)], dim=-3)
 
 
-def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
-    """Lab -> sRGB in [0, 1]; colours outside the sRGB gamut are clipped."""
+def _lab_to_linear(lab: torch.Tensor) -> torch.Tensor:
+    """Lab -> linear RGB, unclipped: outside [0, 1] where sRGB cannot show the colour."""
     L, a, b = lab.unbind(-3)
     fy = (L + 16) / 116
     f = torch.stack([fy + a / 500, fy, fy - b / 200], dim=-3)
     xyz = torch.where(f > _DELTA, f**3, 3 * _DELTA**2 * (f - 4 / 29)) * _WHITE.to(lab).view(3, 1, 1)
-    return linear_to_srgb(_mix(_XYZ_TO_RGB, xyz))
+    return _mix(_XYZ_TO_RGB, xyz)
+
+
+def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
+    """Lab -> sRGB in [0, 1]; colours outside the sRGB gamut are clipped (see in_gamut)."""
+    return linear_to_srgb(_lab_to_linear(lab))
+
+
+GAMUT_STEPS = 7  # halvings of the chroma scale in in_gamut: within 1% of the gamut's edge
+
+
+def in_gamut(lightness_: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+    """a*b* [..., 2, H, W] scaled towards gray, pixel by pixel, as far as sRGB needs to show the
+    colour at its L* [..., 1, H, W], keeping its hue. Clipping an out-of-gamut colour's RGB
+    instead changes its lightness (a vivid dark red comes out lighter), and the lightness is
+    what a colorizer must keep. Only the pixels out of gamut are searched (bisection on the scale)."""
+    outside = _outside(torch.cat([lightness_, ab], dim=-3)).squeeze(-3)
+    if not outside.any():
+        return ab
+    mapped = ab.movedim(-3, -1).clone()  # [..., H, W, 2]
+    L, colour = lightness_.squeeze(-3)[outside], mapped[outside]  # [N], [N, 2]
+    low, high = torch.zeros_like(L), torch.ones_like(L)
+    for _ in range(GAMUT_STEPS):
+        mid = (low + high) / 2
+        lab = torch.cat([L[None], (colour * mid[:, None]).T]).unsqueeze(-1)  # [3, N, 1]
+        over = _outside(lab).view(-1)
+        high, low = torch.where(over, mid, high), torch.where(over, low, mid)
+    mapped[outside] = colour * low[:, None]
+    return mapped.movedim(-1, -3)
+
+
+def _outside(lab: torch.Tensor) -> torch.Tensor:
+    """[..., 1, H, W]: whether sRGB cannot show each Lab colour (a hair of tolerance for rounding)."""
+    linear = _lab_to_linear(lab)
+    return ((linear < -1e-4) | (linear > 1 + 1e-4)).any(dim=-3, keepdim=True)
 
 
 def luma(rgb: torch.Tensor) -> torch.Tensor:
@@ -122,12 +156,14 @@ def with_chroma(photo: torch.Tensor, chroma_: torch.Tensor, color_space: str) ->
 
     This is how a colorizer keeps full detail: chroma is smooth and the eye is far less sensitive
     to its detail than to lightness (the idea behind JPEG's 4:2:0), so the model runs small, only
-    its chroma is upsampled, and every edge of the photo survives at full resolution. Pointwise,
+    its chroma is upsampled, and every edge of the photo survives at full resolution. A colour sRGB
+    cannot show at its lightness is made paler (in_gamut), never lighter or darker. Pointwise,
     so a large photo can be done in strips.
     """
     io_channels(color_space)
     if color_space == "lab":
-        return lab_to_rgb(torch.cat([rgb_to_lab(photo)[..., :1, :, :], chroma_], dim=-3))
+        lightness_ = rgb_to_lab(photo)[..., :1, :, :]
+        return lab_to_rgb(torch.cat([lightness_, in_gamut(lightness_, chroma_)], dim=-3))
     y = luma(photo)
     r, b = y + chroma_[..., 1:2, :, :], y + chroma_[..., 0:1, :, :]
     g = (y - LUMA_601[0] * r - LUMA_601[2] * b) / LUMA_601[1]  # keeps the photo's luma exactly

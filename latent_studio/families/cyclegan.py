@@ -29,7 +29,16 @@ from torch import nn
 from latent_studio.data.datasets import random_crop_flip
 from latent_studio.data.image_quality import l1
 from latent_studio.families.base import StepContext, register
-from latent_studio.families.img2img import UNPAIRED, Img2ImgFamily, Serving, apply_lr_decay, fixed_batch, make_discriminator, make_generator
+from latent_studio.families.img2img import (
+    UNPAIRED,
+    Img2ImgFamily,
+    Serving,
+    apply_lr_decay,
+    fixed_batch,
+    make_discriminator,
+    make_generator,
+    seen,
+)
 from latent_studio.families.losses import adversarial, grid_excess
 from latent_studio.families.networks.gan import dcgan_init
 from latent_studio.runs.config import DataSpec
@@ -43,12 +52,7 @@ def shift_averaged(generator: nn.Module, x: torch.Tensor) -> torch.Tensor:
     does not move with the photo, so in the shifted-back copies its period-2 part appears in
     opposite phases and cancels; what the generator paints because of the photo moves with it and
     stays. The pixel row or column a shift uncovers repeats the image's edge."""
-    h, w = x.shape[-2:]
-    total = torch.zeros((), device=x.device)
-    for down, right in SHIFTS:
-        y = generator(F.pad(x, (right, 0, down, 0), mode="replicate")[..., :h, :w])
-        total = total + F.pad(y[..., down:, right:], (0, right, 0, down), mode="replicate")
-    return total / len(SHIFTS)
+    return sum(seen(generator, x, [(right, down, False) for down, right in SHIFTS])) / len(SHIFTS)
 
 
 class ImagePool:

@@ -3,10 +3,12 @@ learning-rate decay, the fixed images a sample grid shows, and how a run says it
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from latent_studio.data.datasets import DATASETS, UnpairedImages, to_unit
@@ -171,6 +173,28 @@ def apply_lr_decay(ctx: StepContext, lr_g: float, lr_d: float, total: int, start
         for group in opt.param_groups:
             group["lr"] = (lr_g if name == "g" else lr_d) * factor
     return factor
+
+
+def seen(generator: nn.Module, x: torch.Tensor, moves: Sequence[tuple[int, int, bool]], batch: int = 64) -> Iterator[torch.Tensor]:
+    """`generator`'s outputs for x seen in each of `moves`, (right, down, mirrored): x mirrored
+    (left to right) and moved `right` and `down` pixels (the row or column a move uncovers repeats
+    the image's edge), each output put back in place: moved back and mirrored back. An output at a
+    fraction of x's resolution (a colorizer's half-resolution colour scores) is moved back by that
+    fraction of the move. The views run together, at most `batch` images at a time: one pass of
+    many images is faster than many passes of one."""
+    h, w = x.shape[-2:]
+    per_pass = max(1, batch // len(x))
+    for start in range(0, len(moves), per_pass):
+        group = moves[start:start + per_pass]
+        inputs = []
+        for right, down, mirrored in group:
+            v = x.flip(-1) if mirrored else x
+            inputs.append(F.pad(v, (right, 0, down, 0), mode="replicate")[..., :h, :w] if right or down else v)
+        for (right, down, mirrored), y in zip(group, generator(torch.cat(inputs)).split(len(x))):
+            r, d = right * y.shape[-1] // w, down * y.shape[-2] // h
+            if r or d:
+                y = F.pad(y[..., d:, r:], (0, r, 0, d), mode="replicate")
+            yield y.flip(-1) if mirrored else y
 
 
 def fixed_images(dataset, n: int, device: torch.device) -> torch.Tensor:
