@@ -92,6 +92,7 @@ def class_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 # (even: a colour-bin colorizer's scores are at half resolution), each seen as it is and mirrored.
 VIEW_SHIFTS = ((0, 0), (4, 4), (4, 0), (0, 4), (2, 2), (6, 2), (2, 6), (6, 6))
 VIEW_COUNTS = (1, 2, 4, 8, 16)
+MAX_VIEWS_GAIN = 2.0  # the most the views' agreed colours are strengthened (a photo they wash out stays pale)
 
 
 def views(n: int) -> list[tuple[int, int, bool]]:
@@ -125,7 +126,6 @@ class Pix2Pix(Img2ImgFamily):
                 "chroma": "bins" if bins else "regression",
                 "temperature": color_bins.DEFAULT_TEMPERATURE,  # bins: the annealed mean's default (the app's vividness)
                 "views": 1,  # see predict
-                "chroma_gain": 1.0,  # bins: see predict
             },
             # bins: the rebalanced cross-entropy alone (weight 1), as in Zhang et al.; D is an option (adv_start < 1)
             "train": {"optimizer": "adam", "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "adversarial": "bce",
@@ -295,21 +295,28 @@ class Pix2Pix(Img2ImgFamily):
 
     def predict(self, m: nn.ModuleDict, src: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
         """The target-side output: for a colour-bin colorizer the annealed mean at `temperature`
-        (lower: more vivid; None: arch.temperature), its chroma times arch.chroma_gain.
+        (lower: more vivid; None: arch.temperature).
 
         arch.views (1, 2, 4, 8 or 16) shows G the source also mirrored and moved by a few pixels
         (views) and averages its answers, each put back in place. G is not equivariant: a region it
         is unsure of gets a different colour in each view, a region it knows the same one. A
         colour-bin colorizer averages the log-probabilities, a product of experts in which a colour
         one view alone proposes gets little weight: on held-out everyday photos 8 views lifted the
-        share of colourful pixels given the right hue from 59% to 68% and the photos whose main
-        colour is right from 57% to 67%. The agreed colours are paler, and arch.chroma_gain, set by
-        latent_studio.evaluation.calibrate_colorizer on training photos, gives back their vividness.
+        share of colourful pixels given the right hue from 59% to 68%. The agreed colours are paler,
+        so each photo's are scaled to be as vivid, on average, as G's own answer for the photo as
+        it is (the first view): the views choose the colours, G says how colourful the photo is.
         A regression colorizer averages the images (arch.flip_average of its older runs is 2 views)."""
         n = max(self.cfg.arch.get("views") or 1, 2 if self.cfg.arch.get("flip_average", False) else 1)
-        total = sum(F.log_softmax(out.float(), 1) if self.bins else out for out in seen(m["generator"], src, views(n)))
+        first = total = None
+        for out in seen(m["generator"], src, views(n)):
+            out = F.log_softmax(out.float(), 1) if self.bins else out
+            first, total = (out, out) if first is None else (first, total + out)
         out = self.chroma(total / n, temperature)
-        return out * float(self.cfg.arch.get("chroma_gain", 1.0)) if self.bins else out
+        if self.bins and n > 1:
+            own = self.chroma(first, temperature).norm(dim=1).mean((1, 2))
+            gain = own / out.norm(dim=1).mean((1, 2)).clamp(min=1e-6)
+            out = out * gain.clamp(1.0, MAX_VIEWS_GAIN).view(-1, 1, 1, 1)
+        return out
 
     def model_sized(self, src: torch.Tensor) -> torch.Tensor:
         """A square source larger than the model's size, shrunk to it (test photos at full size)."""

@@ -129,7 +129,7 @@ def _body(run: Path, cfg: RunConfig, card: dict, name: str, licence: str, kind: 
     facts = {"hardware": card.get("hardware"), "precision": card.get("precision"), "training time": _duration(card.get("train_seconds")),
              "seed": cfg.seed}
     lines += [f"- {k}: {_text(v)}" for k, v in facts.items() if isinstance(v, (str, int, float)) and v != ""] + [""]
-    commands = [card.get("command"), *(card.get("resumed_with") or []), card.get("calibrated_with")]  # calibrate_colorizer
+    commands = [card.get("command"), *(card.get("resumed_with") or [])]
     commands = [c for c in commands if isinstance(c, str) and c]
     if commands:
         lines += ["```bash", *(c.replace("```", "") for c in commands), "```", ""]
