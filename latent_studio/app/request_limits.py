@@ -370,8 +370,8 @@ class Sessions:
         self.open = Holdings(per_client, total)
         self.pace = Pace(rate, burst)
 
-    def refusal(self, client: str) -> tuple[int, str] | None:
-        """(status, why) if a new page from `client` would be refused now, else None."""
+    def admit(self, client: str) -> tuple[int, str] | None:
+        """Open a session for `client`; or (status, why) it is refused, holding nothing."""
         if self.memory is not None and self.memory.over():
             return 503, MemoryCap.MESSAGE
         try:
@@ -379,25 +379,19 @@ class Sessions:
         except LimitReached as e:
             return (429, f"You have {self.open.per_client} pages of this app open, as many as one visitor may; close one "
                          "and reload this page.") if e.mine else (503, "The server is full; try again later.")
-        self.open.give(client, 1)
         return None
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] in PAGE_PATHS:
-            if refused := self.refusal(scope_address(scope)):
+            client = scope_address(scope)
+            if refused := self.admit(client):  # the page would open a session: asked first, so a refusal can say why
                 return await refuse_page(send, *refused)
+            self.open.give(client, 1)
         if scope["type"] != "websocket":
             return await self.app(scope, receive, send)
         client = scope_address(scope)
-        if self.memory is not None and self.memory.over():
-            return await send({"type": "websocket.close", "code": 1013, "reason": MemoryCap.MESSAGE})
-        try:
-            self.open.take(client, 1)
-        except LimitReached as e:
-            reason = "Too many pages of this app are open from your address; close some." if e.mine else \
-                "The server is full; try again later."
-            await send({"type": "websocket.close", "code": 1013, "reason": reason})
-            return
+        if refused := self.admit(client):
+            return await send({"type": "websocket.close", "code": 1013, "reason": refused[1]})
 
         async def paced():
             message = await receive()

@@ -76,25 +76,32 @@ def in_gamut(lightness_: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
     """a*b* [..., 2, H, W] scaled towards gray, pixel by pixel, as far as sRGB needs to show the
     colour at its L* [..., 1, H, W], keeping its hue. Clipping an out-of-gamut colour's RGB
     instead changes its lightness (a vivid dark red comes out lighter), and the lightness is
-    what a colorizer must keep. Only the pixels out of gamut are searched (bisection on the scale)."""
-    outside = _outside(torch.cat([lightness_, ab], dim=-3)).squeeze(-3)
+    what a colorizer must keep."""
+    return _gamut_mapped(torch.cat([lightness_, ab], dim=-3))[0][..., 1:, :, :]
+
+
+def _gamut_mapped(lab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Lab with each colour sRGB cannot show scaled towards gray as far as it must, its linear RGB).
+    The whole image is converted once; only the pixels out of gamut are searched (bisection on
+    the scale) and converted again."""
+    linear = _lab_to_linear(lab)
+    outside = _outside(linear).squeeze(-3)
     if not outside.any():
-        return ab
-    mapped = ab.movedim(-3, -1).clone()  # [..., H, W, 2]
-    L, colour = lightness_.squeeze(-3)[outside], mapped[outside]  # [N], [N, 2]
+        return lab, linear
+    lab, linear = lab.movedim(-3, -1).clone(), linear.movedim(-3, -1).clone()  # [..., H, W, 3]
+    L, colour = lab[outside][:, :1], lab[outside][:, 1:]  # [N, 1], [N, 2]
     low, high = torch.zeros_like(L), torch.ones_like(L)
     for _ in range(GAMUT_STEPS):
         mid = (low + high) / 2
-        lab = torch.cat([L[None], (colour * mid[:, None]).T]).unsqueeze(-1)  # [3, N, 1]
-        over = _outside(lab).view(-1)
+        over = _outside(_lab_to_linear(torch.cat([L, colour * mid], 1).T.unsqueeze(-1))).view(-1, 1)  # [3, N, 1] in
         high, low = torch.where(over, mid, high), torch.where(over, low, mid)
-    mapped[outside] = colour * low[:, None]
-    return mapped.movedim(-1, -3)
+    lab[outside] = torch.cat([L, colour * low], 1)
+    linear[outside] = _lab_to_linear(lab[outside].T.unsqueeze(-1)).squeeze(-1).T
+    return lab.movedim(-1, -3), linear.movedim(-1, -3)
 
 
-def _outside(lab: torch.Tensor) -> torch.Tensor:
-    """[..., 1, H, W]: whether sRGB cannot show each Lab colour (a hair of tolerance for rounding)."""
-    linear = _lab_to_linear(lab)
+def _outside(linear: torch.Tensor) -> torch.Tensor:
+    """[..., 1, H, W]: whether each linear RGB colour is outside what sRGB shows (a hair of tolerance for rounding)."""
     return ((linear < -1e-4) | (linear > 1 + 1e-4)).any(dim=-3, keepdim=True)
 
 
@@ -162,8 +169,7 @@ def with_chroma(photo: torch.Tensor, chroma_: torch.Tensor, color_space: str) ->
     """
     io_channels(color_space)
     if color_space == "lab":
-        lightness_ = rgb_to_lab(photo)[..., :1, :, :]
-        return lab_to_rgb(torch.cat([lightness_, in_gamut(lightness_, chroma_)], dim=-3))
+        return linear_to_srgb(_gamut_mapped(torch.cat([rgb_to_lab(photo)[..., :1, :, :], chroma_], dim=-3))[1])
     y = luma(photo)
     r, b = y + chroma_[..., 1:2, :, :], y + chroma_[..., 0:1, :, :]
     g = (y - LUMA_601[0] * r - LUMA_601[2] * b) / LUMA_601[1]  # keeps the photo's luma exactly
